@@ -1,0 +1,1 @@
+"""slth: strong lottery ticket theorems as experiments."""

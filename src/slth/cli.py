@@ -1,0 +1,192 @@
+"""``slth``: the command line. Thin: parse, validate, call the library, print a table or JSON.
+
+Exit status: 0 success (a valid ticket for ``verify``), 1 an invalid ticket, 2 bad input or an
+unreadable file, 3 a ticket whose random network cannot be regenerated (unverifiable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_UNVERIFIABLE = 0, 1, 2, 3
+
+#: Largest random network ``slth prune`` builds (float64 entries; 4 GB).
+MAX_RANDOM_PARAMS = 500_000_000
+
+DEFAULTS = dict(construction="subset-sum", dims="8,16,16,4", candidates=20, seed=0, out="ticket.npz")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 2**63)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from slth.constructions import CONSTRUCTIONS
+    from slth.nets import DISTRIBUTIONS
+
+    parser = _Parser(prog="slth", description="Strong lottery tickets: build, certify and verify them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser(
+        "prune", help="build a ticket for a target and measure its error from both sides",
+        description="Prune a random 2l-deep ReLU network to approximate a target network, then report "
+                    "the certified upper bound and an adversarial lower bound on the sup error over the "
+                    "unit ball. With no options: a subset-sum ticket for a random 8,16,16,4 target.")
+    p.add_argument("--construction", default=DEFAULTS["construction"], choices=sorted(CONSTRUCTIONS),
+                   help="which construction chooses the masks (default: %(default)s)")
+    p.add_argument("--dims", default=DEFAULTS["dims"],
+                   help="target widths d_0,...,d_l for a random target (default: %(default)s)")
+    p.add_argument("--candidates", type=_positive_int, default=DEFAULTS["candidates"],
+                   help="c, random candidates per block and sign; each block has 2c hidden units "
+                        "(default: %(default)s)")
+    p.add_argument("--seed", type=_seed, default=DEFAULTS["seed"],
+                   help="seed of the random network (default: %(default)s)")
+    p.add_argument("--out", default=DEFAULTS["out"], help="ticket file to write (default: %(default)s)")
+    p.add_argument("--target", help="load the target from this .npz (arrays target_0..target_{l-1}) "
+                                    "instead of drawing one; overrides --dims")
+    p.add_argument("--rescale-target", action="store_true",
+                   help="scale target layers with spectral norm > 1 down to 1 instead of rejecting them")
+    p.add_argument("--target-seed", type=_seed, default=None,
+                   help="seed of the random target (default: the value of --seed)")
+    p.add_argument("--target-dist", default="gaussian", choices=sorted(DISTRIBUTIONS),
+                   help="entry law of the random target before each layer is rescaled (default: %(default)s)")
+    p.add_argument("--target-norm", type=float, default=1.0,
+                   help="spectral norm of every random target layer, in (0, 1] (default: %(default)s)")
+    p.add_argument("--dist", default="uniform", choices=sorted(DISTRIBUTIONS),
+                   help="entry law of the random network (default: %(default)s, i.e. U[-1,1])")
+    p.add_argument("--drop-negative", action="store_true",
+                   help="for layer pairs i >= 2, drop the useless negative candidates (c units per "
+                        "block, halving inner widths); off by default to reproduce the papers' widths")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_prune)
+
+    v = sub.add_parser(
+        "verify", help="recompute everything about a ticket file and check it",
+        description="Reload a ticket file, regenerate its random network from the recorded seed and "
+                    "compare it bit for bit, check shapes, depth and masks, and recompute certificate, "
+                    "lower bound and counts. Exit 0 only if the ticket is valid (1 invalid, 2 unreadable, "
+                    "3 unverifiable).")
+    v.add_argument("ticket", help="the .npz ticket file")
+    v.add_argument("--json", action="store_true", help="print JSON instead of text")
+    v.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import jax
+
+    # The verification path is float64 throughout; the CLI is an application, so it sets the flag.
+    jax.config.update("jax_enable_x64", True)
+    from slth.errors import InputError
+
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"slth {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"slth {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_prune(args) -> int:
+    import jax
+
+    from slth import nets, pipeline, ticket
+    from slth.errors import InputError
+
+    out = Path(args.out)
+    if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise InputError(f"--out {args.out!r} must name a file in an existing folder")
+    if args.target:
+        target = nets.load_target(args.target, rescale_to_unit=args.rescale_target)
+    else:
+        if not 0 < args.target_norm <= 1:
+            raise InputError(f"--target-norm {args.target_norm} must be in (0, 1]")
+        dims = nets.parse_dims(args.dims)
+        tseed = args.seed if args.target_seed is None else args.target_seed
+        target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
+                                    norm=args.target_norm)
+    spec = nets.RandomSpec(dims=nets.dims_of(target), candidates=args.candidates, seed=args.seed,
+                           distribution=args.dist, drop_negative=args.drop_negative)
+    if spec.random_params() > MAX_RANDOM_PARAMS:
+        raise InputError(f"the random network would have {spec.random_params():,} parameters, above the "
+                         f"limit {MAX_RANDOM_PARAMS:,}; lower --candidates or --dims")
+    tk, meta = pipeline.prune(args.construction, target, spec)
+    witness = meta.pop("_witness")
+    ticket.save(tk, out, meta, witness=witness)
+    if args.json:
+        print(json.dumps(meta | {"out": str(out)}, indent=2, sort_keys=True))
+    else:
+        print(_summary(meta, out))
+    return EXIT_OK
+
+
+def _summary(meta: dict, out: Path) -> str:
+    dims = "-".join(map(str, meta["dims"]))
+    widths = "-".join(map(str, meta["random_widths"]))
+    kept = meta["kept_params"] / meta["random_params"]
+    return "\n".join([
+        f"slth prune: {meta['construction']} ticket for target {dims} "
+        f"(seed {meta['seed']}, c = {meta['candidates']} candidates per block and sign)",
+        f"  random network    depth {meta['depth']}, widths {widths}, {meta['distribution']} entries",
+        f"  parameters        random {meta['random_params']:,}, kept {meta['kept_params']:,} ({kept:.2%})",
+        f"  max weight error  {meta['max_weight_error']:.3e}",
+        f"  sup error E       {meta['lower_bound']:.3e} (lower bound) <= E <= "
+        f"{meta['certificate']:.3e} (certificate)",
+        f"  time              construction {meta['construction_time_s']:.2f} s, "
+        f"measurement {meta['measure_time_s']:.2f} s",
+        f"  wrote             {out}",
+    ])
+
+
+def cmd_verify(args) -> int:
+    from slth import pipeline
+
+    report = pipeline.verify(args.ticket)
+    status = report["status"]
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True, default=float))
+    else:
+        print(f"slth verify: {args.ticket}: {status.upper()}")
+        rec = report.get("recomputed") or {}
+        if rec:
+            print(f"  construction {report['construction']}, dims {'-'.join(map(str, report['dims']))}, "
+                  f"random widths {'-'.join(map(str, report['random_widths']))}")
+            print(f"  recomputed: certificate {rec['certificate']:.3e}, lower bound {rec['lower_bound']:.3e}, "
+                  f"max weight error {rec['max_weight_error']:.3e}, kept {rec['kept_params']:,} of "
+                  f"{rec['random_params']:,} parameters")
+        for p in report["problems"]:
+            print(f"  problem: {p}")
+    return {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unverifiable": EXIT_UNVERIFIABLE}[status]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

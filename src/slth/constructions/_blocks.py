@@ -1,0 +1,81 @@
+"""The block structure shared by the weight-pruning constructions (THEORY §2), built once.
+
+For target layer i, pair (M_{2i-1}, M_{2i}) has d_{i-1} blocks of U units. Unit r of block j has
+first-layer weight u_r = M_{2i-1}[r, j]; for output k its candidate value is a = M_{2i}[k, r]·|u_r|.
+Positive units (u_r > 0) are candidates for A⁺_kj ≈ W_kj; negative ones for A⁻_kj ≈ W_kj, i.e. their
+values should sum to −W_kj. Every (k, j, sign) is an independent one-dimensional problem, and all of
+them go to the chooser in one batch. Negative problems exist only for i = 1 (for i >= 2 the input
+of the pair is a ReLU output and σ(−z) = 0).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import jax
+
+import jax.numpy as jnp
+import numpy as np
+
+from slth import nets
+from slth.errors import InputError
+from slth.ticket import Ticket
+
+#: A chooser takes candidates (B, U), targets (B,) and a validity mask (B, U) and returns the
+#: chosen subsets as a boolean (B, U) array that never selects an invalid slot.
+Chooser = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@functools.partial(jax.jit, static_argnames=("units", "negative"))
+def pair_problems(w, first, second, units: int, *, negative: bool):
+    """Candidates, targets and validity of every (k, j, sign) problem of one layer pair.
+
+    Args:
+      w: target layer (d_out, d_in). first: M_{2i-1} (d_in·U, d_in). second: M_{2i} (d_out, d_in·U).
+      units: U, units per block. negative: include the negative-sign problems.
+    Returns:
+      candidates (S·d_out·d_in, U), targets (S·d_out·d_in,), valid (S·d_out·d_in, U), S = 1 or 2,
+      ordered (sign, k, j) with the positive sign first.
+    """
+    d_out, d_in = w.shape
+    u = first.reshape(d_in, units, d_in)[jnp.arange(d_in), :, jnp.arange(d_in)]  # (d_in, U): u[j, r]
+    values = second.reshape(d_out, d_in, units) * jnp.abs(u)[None]               # (d_out, d_in, U)
+    signs = [(u > 0, w)] + ([(u < 0, -w)] if negative else [])
+    cands = jnp.concatenate([values.reshape(-1, units)] * len(signs))
+    targets = jnp.concatenate([t.reshape(-1) for _, t in signs])
+    valid = jnp.concatenate([jnp.broadcast_to(v[None], values.shape).reshape(-1, units) for v, _ in signs])
+    return cands, targets, valid
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def pair_masks(chosen, d_out: int, d_in: int, units: int):
+    """Masks of (M_{2i-1}, M_{2i}) from the chosen subsets (S·d_out·d_in, U) of ``pair_problems``.
+
+    M_{2i} keeps entry (k, r) if unit r is chosen for (k, j_r) in either sign; M_{2i-1} keeps the
+    block weight (r, j_r) of every unit that some output uses, and nothing else.
+    """
+    per_sign = chosen.reshape(-1, d_out, d_in, units).any(axis=0)                # (d_out, d_in, U)
+    second = per_sign.reshape(d_out, d_in * units)
+    used = second.any(axis=0)                                                      # (d_in·U,)
+    block = jnp.repeat(jnp.arange(d_in), units)
+    first = (jnp.arange(d_in)[None, :] == block[:, None]) & used[:, None]
+    return first, second
+
+
+def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, construction: str) -> Ticket:
+    """Prune the random network of ``spec`` for ``target``, choosing every (k, j, sign) subset with
+    ``choose`` in one batch per layer pair."""
+    nets.check_target(target)
+    if nets.dims_of(target) != spec.dims:
+        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
+    dtype = jnp.dtype(spec.dtype)
+    random = nets.random_network(spec)
+    target = tuple(jnp.asarray(w, dtype) for w in target)
+    masks = []
+    for i, w in enumerate(target, start=1):
+        units = spec.units_per_block(i)
+        cands, targets, valid = pair_problems(w, random[2 * i - 2], random[2 * i - 1], units, negative=(i == 1))
+        chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid
+        masks += pair_masks(chosen, *w.shape, units)
+    return Ticket(target=target, random=random, masks=tuple(masks), spec=spec, construction=construction)

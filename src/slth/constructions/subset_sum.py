@@ -1,0 +1,29 @@
+"""Subset sum (Pensia, Rajput, Nagle, Vishwakarma, Papailiopoulos 2020, "Optimal Lottery Tickets via
+SubsetSum: Logarithmic Over-Parameterization is Sufficient", Theorem 1 and Lemma 1).
+
+Each (k, j, sign) keeps the subset of its candidates whose product sum is closest to the target weight,
+found exactly by :func:`slth.subset_sum.solve` (THEORY §4.2). By Lueker's theorem
+c = O(log(d_{i-1} d_i l / min(ε, δ))) candidates per block and sign suffice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from slth import nets, subset_sum
+from slth.constructions._blocks import build_blocks
+from slth.ticket import Ticket
+
+NAME = "subset-sum"
+
+
+def choose(candidates, targets, valid):
+    """The exactly optimal subset per problem (invalid slots never chosen)."""
+    return subset_sum.solve(np.asarray(candidates), np.asarray(targets), valid=np.asarray(valid)).mask
+
+
+def build(target: Sequence, spec: nets.RandomSpec) -> Ticket:
+    """Subset-sum ticket for ``target`` in the random network of ``spec`` (THEORY §4.2)."""
+    return build_blocks(target, spec, choose, NAME)

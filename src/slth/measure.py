@@ -1,0 +1,163 @@
+"""Two-sided error of a ticket: the certificate (a proof), the adversarial lower bound, per-weight errors.
+
+The true error E(S) = sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ lies in [lower_bound, certificate] (THEORY §3).
+Everything on this path is float64 numpy, or JAX with x64 required and checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse
+
+from slth import nets
+from slth.errors import InputError
+
+#: Round-off allowed when comparing a lower bound with a certificate in float64: both are sums of a
+#: few thousand products of numbers of size <= 1, so their rounding error is far below this.
+ROUNDOFF = 1e-12
+
+
+@dataclasses.dataclass(frozen=True)
+class PairMaps:
+    """What layer pair i computes, z ↦ A⁺ σ(z) − A⁻ σ(−z) (THEORY §2), both (d_i, d_{i-1})."""
+
+    plus: np.ndarray
+    minus: np.ndarray
+
+
+def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
+    """Effective maps of every layer pair of a pruned 2l-deep network, in float64.
+
+    A pair (R_1, R_2) whose first layer keeps at most one weight u_r per hidden unit r (at input j_r)
+    computes Σ_r R_2[k, r] σ(u_r z_{j_r}) = Σ_{u_r>0} R_2[k,r] u_r σ(z_j) + Σ_{u_r<0} R_2[k,r] |u_r| σ(−z_j),
+    so A⁺ = R_2 · relu(R_1) and A⁻ = −R_2 · relu(−R_1), computed with R_1 stored sparse.
+
+    Raises:
+      InputError: a hidden unit keeps more than one incoming weight (not the block structure).
+    """
+    if len(random) % 2 or len(random) != len(masks):
+        raise InputError(f"expected an even number of random layers with as many masks; got "
+                         f"{len(random)} layers and {len(masks)} masks")
+    maps = []
+    for i in range(len(random) // 2):
+        r1 = np.where(masks[2 * i], np.asarray(random[2 * i], np.float64), 0.0)
+        r2 = np.where(masks[2 * i + 1], np.asarray(random[2 * i + 1], np.float64), 0.0)
+        per_row = np.count_nonzero(r1, axis=1)
+        if per_row.max(initial=0) > 1:
+            r = int(np.argmax(per_row))
+            raise InputError(
+                f"layer {2 * i} keeps {per_row[r]} weights in hidden unit {r}; the certificate needs the "
+                "block structure (at most one kept incoming weight per hidden unit)")
+        plus = scipy.sparse.csr_matrix(np.maximum(r1, 0.0))
+        minus = scipy.sparse.csr_matrix(np.maximum(-r1, 0.0))
+        maps.append(PairMaps(plus=np.asarray((plus.T @ r2.T).T), minus=-np.asarray((minus.T @ r2.T).T)))
+    return maps
+
+
+def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray]:
+    """Per-weight errors: for pair 1, the (d_1, 2 d_0) matrix [A⁺ − W | A⁻ − W]; for i >= 2,
+    A⁺ − W (the negative part acts on σ(−z) = 0 there, THEORY §2.3)."""
+    errs = []
+    for i, (w, m) in enumerate(zip(target, maps)):
+        w = np.asarray(w, np.float64)
+        errs.append(np.concatenate([m.plus - w, m.minus - w], axis=1) if i == 0 else m.plus - w)
+    return errs
+
+
+def certificate(target: Sequence, maps: Sequence[PairMaps]) -> float:
+    """Exact upper bound on E(S) for inputs in the unit ball (THEORY §3):
+
+        E(S) <= Π_i (s_i + a_i) − Π_i s_i,   s_i = ‖W_i‖_2,  a_i = ‖pair error map‖_2,
+
+    a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2 and a_i = ‖A⁺_i − W_i‖_2 for i >= 2.
+    """
+    s = nets.spectral_norms(target)
+    a = np.array([np.linalg.norm(e, 2) for e in weight_errors(target, maps)])
+    return float(np.prod(s + a) - np.prod(s))
+
+
+def max_weight_error(target: Sequence, maps: Sequence[PairMaps]) -> float:
+    return float(max(np.abs(e).max() for e in weight_errors(target, maps)))
+
+
+@dataclasses.dataclass(frozen=True)
+class LowerBound:
+    """A lower bound on E(S) and the input that attains it (‖witness‖ = 1)."""
+
+    value: float
+    witness: np.ndarray
+
+
+def gap_at(target: Sequence, pruned: Sequence, x) -> np.ndarray:
+    """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
+    pass in float64 (the masked random weights themselves)."""
+    _require_x64("gap_at")
+    x = jnp.asarray(x, jnp.float64)
+    f = nets.forward([jnp.asarray(w, jnp.float64) for w in target], x)
+    g = nets.forward([jnp.asarray(w, jnp.float64) for w in pruned], x)
+    return np.asarray(jnp.linalg.norm(f - g, axis=1))
+
+
+def lower_bound(target: Sequence, pruned: Sequence, *, key, starts: int = 32, steps: int = 200,
+                random_points: int = 2048) -> LowerBound:
+    """Adversarial lower bound on E(S): projected gradient ascent of ‖f(x) − g_S(x)‖ over the unit
+    sphere from the ``starts`` best of ``random_points`` uniform points on the sphere.
+
+    Both networks are positively homogeneous (ReLU, no biases), so ‖f(x) − g(x)‖ = ‖x‖·‖f(x̂) − g(x̂)‖
+    and the supremum over the ball is attained on the sphere: projecting onto the sphere loses nothing.
+    The ascent takes normalised gradient steps with a geometrically decaying step size; the value is
+    the reference gap at the best point found (random points included), so it is a true lower bound.
+
+    Args:
+      target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
+      key: a JAX PRNG key. starts >= 1, steps >= 0, random_points >= starts.
+    Returns:
+      LowerBound(value, witness (d_0,)).
+    """
+    _require_x64("lower_bound")
+    if starts < 1 or steps < 0 or random_points < starts:
+        raise InputError(f"lower_bound needs starts >= 1, steps >= 0, random_points >= starts; got "
+                         f"starts={starts}, steps={steps}, random_points={random_points}")
+    target = tuple(jnp.asarray(w, jnp.float64) for w in target)
+    pruned = tuple(jnp.asarray(w, jnp.float64) for w in pruned)
+    x = _ascend(target, pruned, key, starts, steps, random_points)
+    gaps = gap_at(target, pruned, x)
+    best = int(np.argmax(gaps))
+    return LowerBound(value=float(gaps[best]), witness=np.asarray(x[best]))
+
+
+@jax.jit(static_argnums=(3, 4, 5))
+def _ascend(target, pruned, key, starts, steps, random_points):
+    d0 = target[0].shape[1]
+
+    def gap2(x):
+        diff = nets.forward(target, x[None]) - nets.forward(pruned, x[None])
+        return jnp.sum(diff**2)
+
+    def sphere(x):
+        return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-300)
+
+    pts = sphere(jax.random.normal(key, (random_points, d0), jnp.float64))
+    values = jax.vmap(gap2)(pts)
+    x0 = pts[jnp.argsort(-values)[:starts]]
+    grad = jax.vmap(jax.grad(gap2))
+
+    def step(x, lr):
+        g = grad(x)
+        g = g / jnp.maximum(jnp.linalg.norm(g, axis=-1, keepdims=True), 1e-300)
+        return sphere(x + lr * g), None
+
+    lrs = 0.5 * (1e-3 / 0.5) ** (jnp.arange(steps, dtype=jnp.float64) / max(steps - 1, 1))
+    x, _ = jax.lax.scan(step, x0, lrs)
+    return jnp.concatenate([x, pts])
+
+
+def _require_x64(what: str) -> None:
+    if not jax.config.jax_enable_x64:
+        raise InputError(f"{what} runs in float64 and needs jax_enable_x64 (set JAX_ENABLE_X64=1 or "
+                         "jax.config.update('jax_enable_x64', True))")

@@ -1,0 +1,69 @@
+"""Certificate, lower bound and per-weight errors (THEORY §3) on hand-built cases."""
+
+import jax
+import numpy as np
+import pytest
+
+from slth import measure
+from slth.errors import InputError
+
+
+def one_layer_ticket(w, delta):
+    """A pair whose A⁺ = A⁻ = W + Δ: unit 2j has u = 1 at input j, unit 2j+1 has u = −1."""
+    d_out, d_in = w.shape
+    first = np.zeros((2 * d_in, d_in))
+    second = np.zeros((d_out, 2 * d_in))
+    for j in range(d_in):
+        first[2 * j, j], first[2 * j + 1, j] = 1.0, -1.0
+        second[:, 2 * j] = (w + delta)[:, j]
+        second[:, 2 * j + 1] = -(w + delta)[:, j]
+    return (first, second), (first != 0, np.ones_like(second, bool))
+
+
+def test_exact_pair_has_zero_certificate():
+    w = np.array([[0.3, -0.2], [0.1, 0.4]])
+    random, masks = one_layer_ticket(w, np.zeros_like(w))
+    maps = measure.pair_maps(random, masks)
+    np.testing.assert_allclose(maps[0].plus, w, atol=1e-16)
+    np.testing.assert_allclose(maps[0].minus, w, atol=1e-16)
+    assert measure.certificate([w], maps) == 0.0
+    assert measure.max_weight_error([w], maps) == 0.0
+
+
+def test_one_layer_sup_error_is_found():
+    """For l = 1 with A⁺ = A⁻ = W + Δ the ticket computes (W + Δ)x, so E = ‖Δ‖_2 exactly; the
+    certificate is ‖[Δ | Δ]‖_2 = √2 ‖Δ‖_2, and the ascent must reach ‖Δ‖_2."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(3, 4))
+    w /= np.linalg.norm(w, 2)
+    delta = 0.01 * rng.normal(size=(3, 4))
+    random, masks = one_layer_ticket(w, delta)
+    maps = measure.pair_maps(random, masks)
+    exact = np.linalg.norm(delta, 2)
+    np.testing.assert_allclose(measure.certificate([w], maps), np.sqrt(2) * exact, rtol=1e-12)
+    pruned = [np.where(m, r, 0) for r, m in zip(random, masks)]
+    lb = measure.lower_bound([w], pruned, key=jax.random.key(0))
+    assert exact * (1 - 1e-9) <= lb.value <= exact * (1 + 1e-12)
+
+
+def test_certificate_two_layers_by_hand():
+    """Π(s_i + a_i) − Π s_i with hand-chosen norms: s = (0.5, 1), a = (0.1·√2, 0.2)."""
+    w1, w2 = 0.5 * np.eye(2), np.eye(2)
+    r1, m1 = one_layer_ticket(w1, 0.1 * np.eye(2))
+    first2 = np.eye(2)
+    second2 = w2 + 0.2 * np.eye(2)
+    random = (*r1, first2, second2)
+    masks = (*m1, np.ones((2, 2), bool) & (first2 != 0), np.ones((2, 2), bool))
+    maps = measure.pair_maps(random, masks)
+    expected = (0.5 + 0.1 * np.sqrt(2)) * 1.2 - 0.5
+    assert measure.certificate([w1, w2], maps) == pytest.approx(expected, rel=1e-14)
+
+
+def test_pair_maps_rejects_dense_first_layer():
+    with pytest.raises(InputError, match="keeps 2 weights in hidden unit 0"):
+        measure.pair_maps([np.ones((2, 2)), np.ones((1, 2))], [np.ones((2, 2), bool), np.ones((1, 2), bool)])
+
+
+def test_lower_bound_rejects_bad_arguments():
+    with pytest.raises(InputError, match="starts=0"):
+        measure.lower_bound([np.eye(2)], [np.eye(2)], key=jax.random.key(0), starts=0)

@@ -1,0 +1,101 @@
+"""The Ticket pytree, its invariant and the portable file (THEORY §1, §5.1)."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from slth import nets, pipeline
+from slth import ticket as T
+
+
+@pytest.fixture(scope="module")
+def built():
+    target = nets.random_target((3, 4, 2), key=jax.random.key(7))
+    spec = nets.RandomSpec(dims=(3, 4, 2), candidates=4, seed=7)
+    ticket, meta = pipeline.prune("subset-sum", target, spec)
+    return ticket, meta
+
+
+def save(ticket, meta, path):
+    meta = dict(meta)
+    witness = meta.pop("_witness")
+    return T.save(ticket, path, meta, witness=witness)
+
+
+def test_ticket_is_a_pytree(built):
+    ticket, _ = built
+    leaves = jax.tree_util.tree_leaves(ticket)
+    assert len(leaves) == len(ticket.target) + 2 * len(ticket.random)
+    doubled = jax.tree_util.tree_map(lambda a: a, ticket)
+    assert doubled.spec == ticket.spec and doubled.construction == ticket.construction
+
+
+def test_roundtrip_is_bit_exact(built, tmp_path):
+    ticket, meta = built
+    path = save(ticket, meta, tmp_path / "t.npz")
+    with np.load(path, allow_pickle=False) as z:
+        names = set(z.files)
+        assert json.loads(str(z["meta"][()]))["construction"] == "subset-sum"
+    assert {"meta", "witness", "target_0", "random_3", "mask_3"} <= names
+    again, meta2, witness = T.load(path)
+    for a, b in zip(jax.tree_util.tree_leaves(ticket), jax.tree_util.tree_leaves(again)):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert again.spec == ticket.spec
+    assert pipeline.verify(path)["status"] == "valid"
+
+
+def test_plain_numpy_reading_matches_the_documented_semantics(built, tmp_path):
+    """README: g(x) = R_L σ(··· σ(R_1 x)), R_k = random_{k-1} * mask_{k-1}; f from target_i."""
+    ticket, meta = built
+    path = save(ticket, meta, tmp_path / "t.npz")
+    z = np.load(path, allow_pickle=False)
+    L = len([n for n in z.files if n.startswith("random_")])
+    x = np.asarray(z["witness"])
+    g = x
+    for k in range(L):
+        g = (z[f"random_{k}"] * z[f"mask_{k}"]) @ g
+        g = np.maximum(g, 0) if k < L - 1 else g
+    f = x
+    for i in range(L // 2):
+        f = z[f"target_{i}"] @ f
+        f = np.maximum(f, 0) if i < L // 2 - 1 else f
+    lb = json.loads(str(z["meta"][()]))["lower_bound"]
+    assert abs(np.linalg.norm(f - g) - lb) <= 1e-12
+
+
+def test_tampered_weight_breaks_the_invariant(built):
+    ticket, _ = built
+    k = 1
+    random = list(ticket.random)
+    r, c = np.argwhere(np.asarray(ticket.masks[k]))[0]
+    bumped = np.array(random[k])
+    bumped[r, c] = np.nextafter(bumped[r, c], 2.0)
+    random[k] = bumped
+    bad = T.Ticket(ticket.target, tuple(random), ticket.masks, ticket.spec, ticket.construction)
+    problems = T.invariant_problems(bad)
+    assert len(problems) == 1 and "random_1 differs" in problems[0] and "1 entries" in problems[0]
+    with pytest.raises(T.TicketError):
+        T.check_invariant(bad)
+
+
+def test_mask_outside_block_breaks_the_invariant(built):
+    ticket, _ = built
+    masks = list(ticket.masks)
+    m = np.array(masks[0])
+    m[0, :] = True
+    masks[0] = m
+    bad = T.Ticket(ticket.target, ticket.random, tuple(masks), ticket.spec, ticket.construction)
+    assert any("outside unit 0's block" in p for p in T.invariant_problems(bad))
+
+
+def test_save_is_atomic(built, tmp_path):
+    """A failed write leaves neither a partial ticket nor a temporary file behind."""
+    ticket, meta = built
+    path = tmp_path / "t.npz"
+    path.write_bytes(b"previous content")
+    with pytest.raises(T.InputError, match="lacks"):
+        T.save(ticket, path, {"format": T.FORMAT})
+    assert path.read_bytes() == b"previous content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
