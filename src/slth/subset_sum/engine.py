@@ -1,0 +1,199 @@
+"""`solve`: batched subset sum (exact, first-within, MILP reference) with buckets, chunks and sharding."""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import jax
+import numpy as np
+
+from slth.subset_sum import _common, _numpy_kernels
+from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumResult
+
+# Extra candidates solved exactly beyond log2(1/tol) by "first-within" before falling back to the full
+# solve: with 6 extra, about 1% of U[-1, 1] rows miss tol (SUBSET_SUM.md).
+_FIRST_WITHIN_EXTRA = 6
+
+
+def solve(
+    candidates,
+    targets,
+    *,
+    method: str = "exact",
+    valid=None,
+    tol: float | None = None,
+    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
+    sharded: bool | None = None,
+) -> SubsetSumResult:
+    """Pick, for every row b, a subset of the valid candidates whose sum is closest to ``targets[b]``.
+
+    Solves ``min_{x in {0,1}^c, x_j = 0 where not valid} |targets[b] - sum_j candidates[b, j] x_j|`` for
+    all rows at once: the subset-sum step of Pensia et al. 2020 (each weight of the target network is
+    matched by a subset of c random products), solved exactly by Horowitz and Sahni's 1974 meet in the
+    middle instead of a MIP solver. Lueker 1998 explains why ~log2(1/eps) random candidates suffice.
+
+    Rows are grouped by their number n of valid candidates, which are moved to the front (the work of a
+    row depends on n, not on c). Rows with n <= `BRUTE_FORCE_MAX_COUNT` enumerate all 2^n sums; larger
+    rows use meet in the middle with one values-only sort of 2^(n//2) + 2^(n - n//2) values. Each bucket
+    is cut into chunks within ``memory_budget_bytes``.
+
+    Numerics and back ends: the search always runs in float64. On a single CPU device it runs in NumPy
+    (chunks spread over threads; NumPy's sort releases the GIL), which measured faster than XLA on CPU.
+    With several JAX devices (or ``sharded=True``), or when the default JAX device is an accelerator, it
+    runs in JAX with the batch sharded over a 1-D mesh; this needs ``jax_enable_x64`` (never set here):
+    without it the NumPy path is used, and ``sharded=True`` raises. Both back ends perform the same
+    floating-point operations in the same order and return identical masks.
+
+    Ties (subsets whose errors agree to the last bit) are broken deterministically: by the smallest
+    subset index (bit j = candidate j) for brute force, by the first closest pair in sorted order and
+    then the smallest half-subset indices for meet in the middle (`_numpy_kernels.mitm_indices`).
+
+    Args:
+        candidates: real (B, c), c >= 1, NumPy or JAX. Entries of valid slots must be finite; invalid
+            slots are ignored (they may hold anything, NaN included).
+        targets: real (B,), finite.
+        method: one of `METHODS`. ``"exact"``: the optimum. ``"first-within"``: some subset with error
+            <= tol; the first ceil(log2(1/tol)) + 6 valid candidates are solved exactly and only the rows
+            that miss tol are solved on all candidates. ``"milp"``: Pensia et al.'s formulation
+            (min s subject to -s <= w - a.x <= s, x binary) through `scipy.optimize.milp` (HiGHS), one
+            row at a time: the slow reference baseline.
+        valid: optional bool (B, c); False slots are never chosen. None: all slots valid.
+        tol: finite float > 0. Required for "first-within"; for the other methods it only sets `found`.
+        memory_budget_bytes: positive int, bytes of working memory (see `DEFAULT_MEMORY_BUDGET`).
+            "exact" raises ValueError up front when one row does not fit (n > `max_exact_count`).
+            "first-within" then solves rows on their first `max_exact_count` valid candidates.
+        sharded: None (shard when JAX sees more than one device and x64 is on), True (shard over all
+            JAX devices) or False (one device).
+
+    Returns:
+        `SubsetSumResult` of host arrays: mask bool (B, c), error float64 (B,) recomputed from the mask by
+        `subset_error` (``abs(np.where(mask, candidates, 0.0).sum(axis=1) - targets)`` in float64), and
+        found bool (B,) = error <= tol (all True when tol is None). For "first-within", found False means
+        no subset within tol exists among the row's first `max_exact_count` valid candidates (all of
+        them when they fit the budget).
+
+    Raises:
+        ValueError: before any work, on an unknown method, wrong ndim, mismatched shapes, c = 0,
+            non-finite values, a non-boolean ``valid``, a missing or non-positive tol for
+            "first-within", a non-positive budget, rows too large for "exact", or ``sharded=True``
+            without x64.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
+    budget = _common.check_budget(memory_budget_bytes)
+    cand_raw = np.asarray(candidates)
+    if cand_raw.ndim != 2:
+        raise ValueError(
+            f"candidates must be a 2-D array (B, c); got ndim={cand_raw.ndim}, shape={cand_raw.shape}"
+        )
+    valid_arr = _common.as_valid(valid, cand_raw.shape)
+    cand = _common.as_float_matrix("candidates", cand_raw, allow_nonfinite=valid_arr)
+    cand = np.where(valid_arr, cand, 0.0)
+    tgt = _common.as_targets(targets, cand.shape[0])
+    tol_value = _common.check_tol(tol, required=method == "first-within")
+    devices = _devices(sharded)
+    limit = _common.max_exact_count(budget)
+    largest = int(valid_arr.sum(axis=1).max(initial=0))
+    if method == "exact" and largest > limit:
+        raise ValueError(
+            f"c={cand.shape[1]} ({largest} valid candidates in the largest row) is too large for "
+            f'method="exact" within memory_budget_bytes={budget}: at most {limit} candidates per row '
+            'fit. Use method="first-within" with a tol, method="milp", or a larger memory_budget_bytes.'
+        )
+
+    if method == "milp":
+        from slth.subset_sum.reference import milp_masks
+
+        mask = milp_masks(cand, tgt, valid_arr)
+    elif method == "exact":
+        mask = _exact_masks(cand, tgt, valid_arr, budget, devices)
+    else:
+        mask = _first_within_masks(cand, tgt, valid_arr, tol_value, budget, devices, limit)
+    error = _common.subset_error(cand, tgt, mask)
+    found = np.ones_like(error, dtype=bool) if tol_value is None else error <= tol_value
+    return SubsetSumResult(mask, error, found)
+
+
+def _devices(sharded: bool | None) -> list | None:
+    """JAX devices to run on, or None for the NumPy float64 path (see `solve`, back ends)."""
+    x64 = bool(jax.config.read("jax_enable_x64"))
+    if sharded is True:
+        if not x64:
+            raise ValueError(
+                "sharded=True runs the float64 search in JAX and needs jax_enable_x64=True; got "
+                "jax_enable_x64=False (enable it, or pass sharded=None/False for the NumPy path)"
+            )
+        return jax.devices()
+    if sharded is not None and sharded is not False:
+        raise ValueError(f"sharded must be None, True or False; got sharded={sharded!r}")
+    if not x64:
+        return None
+    if sharded is None and jax.device_count() > 1:
+        return jax.devices()
+    if jax.default_backend() != "cpu":
+        return jax.devices()[:1]
+    return None
+
+
+def _exact_masks(cand, tgt, valid, budget, devices) -> np.ndarray:
+    """Exact masks (B, c): bucket rows by valid count, solve each bucket, scatter back."""
+    mask = np.zeros(cand.shape, dtype=bool)
+    for n, rows, cols in _common.buckets(valid):
+        x = np.take_along_axis(cand[rows], cols, axis=1)
+        t = tgt[rows]
+        if devices is None:
+            index = _numpy_indices(x, t, budget)
+        else:
+            from slth.subset_sum import _jax_kernels
+
+            index = _jax_kernels.solve_indices(x, t, devices=devices, memory_budget_bytes=budget)
+        mask[rows[:, None], cols] = _common.bits_to_mask(index, n)
+    return mask
+
+
+def _numpy_indices(x: np.ndarray, t: np.ndarray, budget: int) -> np.ndarray:
+    """Subset indices for one bucket with the NumPy kernels, chunks spread over the CPU cores.
+
+    Worker i takes every workers-th chunk from chunk i on and reuses one workspace for all of them;
+    rows are solved independently, so the result does not depend on the number of workers.
+    """
+    rows, n = x.shape
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    size = _common.chunk_rows(_common.sums_per_instance(n), budget, workers)
+    starts = list(range(0, rows, size))
+    groups = [starts[i::workers] for i in range(workers) if starts[i::workers]]
+    out = np.empty(rows, dtype=np.int64)
+
+    def run(group: list[int]) -> None:
+        if n <= _common.BRUTE_FORCE_MAX_COUNT:
+            for start in group:
+                stop = start + size
+                out[start:stop] = _numpy_kernels.brute_force_indices(x[start:stop], t[start:stop])
+            return
+        work = _numpy_kernels.MitmWorkspace(min(size, rows), n)
+        for start in group:
+            stop = start + size
+            out[start:stop] = _numpy_kernels.mitm_indices(x[start:stop], t[start:stop], work)
+
+    if len(groups) == 1:
+        run(groups[0])
+    else:
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            list(pool.map(run, groups))
+    return out
+
+
+def _first_within_masks(cand, tgt, valid, tol, budget, devices, limit) -> np.ndarray:
+    """Masks within tol where one exists: exact on a prefix, then exact on all candidates for misses."""
+    prefix = min(limit, max(1, math.ceil(math.log2(1.0 / tol)) + _FIRST_WITHIN_EXTRA))
+    rank = np.cumsum(valid, axis=1)
+    mask = _exact_masks(cand, tgt, valid & (rank <= prefix), budget, devices)
+    retry = (_common.subset_error(cand, tgt, mask) > tol) & (rank[:, -1] > prefix)
+    if prefix < limit and retry.any():
+        rows = np.flatnonzero(retry)
+        mask[rows] = _exact_masks(
+            cand[rows], tgt[rows], valid[rows] & (rank[rows] <= limit), budget, devices
+        )
+    return mask
