@@ -1,0 +1,239 @@
+"""Benchmark of the subset-sum engine: instances/s per method and size, exact vs MILP, exactness check.
+
+    python benchmarks/subset_sum.py --sizes 12,16,21,24,28,32 --batch 20000 --milp-instances 3 \\
+        --out benchmarks/out/subset_sum.json
+    python benchmarks/subset_sum.py --smoke
+
+Methods timed on the current JAX device:
+- ``exact-numpy``: `solve(method="exact", sharded=False)` on CPU (NumPy, threads over chunks);
+- ``exact-jax``: the same algorithm through JAX/XLA on the default device(s) (`sharded=True`);
+- ``exact-binomial``: exact on rows of 2c slots with a Binomial(2c, 1/2) number of valid candidates
+  (mean c), the workload of Pensia et al.'s construction;
+- ``first-within``: `method="first-within"` with tol = 1e-2;
+- ``milp``: Pensia et al.'s MILP through scipy/HiGHS, timed on ``--milp-instances`` rows at c = 21 and set
+  side by side with exact on the same rows.
+
+and the "Pensia-scale" job first, so that the peak memory it reports is its own: the subset-sum
+construction for a random 784-500-10 target (397,000 weights, c = 21 candidates per block and sign, as in
+Pensia et al.'s MNIST experiment that took about 21.5 hours with Gurobi on 36 cores), end to end: random
+target, random network, every (k, j, sign) subset, the ticket's invariant and its certificate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+
+from slth import constructions, measure, nets  # noqa: E402
+from slth import subset_sum as ss  # noqa: E402
+from slth.ticket import check_invariant  # noqa: E402
+
+# Absolute tolerance for "same optimum as brute force" (errors are recomputed in float64 from masks).
+EXACTNESS_TOL = 1e-12
+FIRST_WITHIN_TOL = 1e-2
+MILP_SIZE = 21
+
+
+def _problems(rng, batch, c):
+    return rng.uniform(-1.0, 1.0, (batch, c)), rng.uniform(-1.0, 1.0, batch)
+
+
+def _rate(fn, batch, repeats=2):
+    """Instances per second: best of `repeats` timed calls after one warm-up call (compilation)."""
+    fn()
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return batch / best
+
+
+def _batch_for(c, batch):
+    # Work per instance grows like 2^(c/2): halve the batch per two candidates above c = 21.
+    return max(16, batch >> max(0, (c - 20) // 2))
+
+
+def throughput(sizes, batch, seed):
+    """Rows of {method, c, batch, instances_per_s} for every method and size."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in sizes:
+        b = _batch_for(c, batch)
+        cand, targets = _problems(rng, b, c)
+        timings = {
+            "exact-numpy": (b, lambda: ss.solve(cand, targets, sharded=False)),
+            "first-within": (
+                b,
+                lambda: ss.solve(cand, targets, method="first-within", tol=FIRST_WITHIN_TOL),
+            ),
+        }
+        small = max(16, b // 8)
+        timings["exact-jax"] = (
+            small,
+            lambda: ss.solve(cand[:small], targets[:small], sharded=True),
+        )
+        wide = rng.uniform(-1.0, 1.0, (b, 2 * c))
+        valid = rng.random((b, 2 * c)) < 0.5
+        # Binomial tails beyond the exact limit would raise: cap the count at that limit.
+        valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
+        timings["exact-binomial"] = (b, lambda: ss.solve(wide, targets, valid=valid, sharded=False))
+        for method, (n, fn) in timings.items():
+            rate = _rate(fn, n)
+            rows.append({"method": method, "c": c, "batch": n, "instances_per_s": rate})
+            print(f"{method:15s} c={c:2d} batch={n:6d} {rate:12.1f} inst/s", flush=True)
+    return rows
+
+
+def pensia_scale(dims, candidates, seed):
+    """Time the subset-sum construction end to end on a random target of widths ``dims``."""
+    start = time.perf_counter()
+    target = nets.random_target(dims, key=jax.random.key(seed))
+    spec = nets.RandomSpec(dims=dims, candidates=candidates, seed=seed)
+    ticket = constructions.build("subset-sum", target, spec)
+    jax.block_until_ready(ticket.masks)
+    built = time.perf_counter()
+    check_invariant(ticket, regenerate=False)
+    maps = measure.pair_maps(ticket.random, ticket.masks)
+    cert = measure.certificate(ticket.target, maps)
+    done = time.perf_counter()
+    weights = sum(a * b for a, b in zip(dims[1:], dims[:-1]))
+    result = {
+        "dims": list(dims), "candidates": candidates, "seed": seed, "target_weights": weights,
+        "subset_sum_problems": 2 * dims[0] * dims[1] + sum(a * b for a, b in zip(dims[2:], dims[1:-1])),
+        "random_params": ticket.random_params(), "kept_params": ticket.kept_params(),
+        "build_s": built - start, "certificate_s": done - built, "total_s": done - start,
+        "certificate": cert, "max_weight_error": measure.max_weight_error(ticket.target, maps),
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+    }
+    print(f"pensia-scale {'-'.join(map(str, dims))}, c={candidates}: {weights:,} weights, "
+          f"{result['subset_sum_problems']:,} subset-sum problems; build {result['build_s']:.1f} s, "
+          f"certificate {result['certificate_s']:.1f} s, total {result['total_s']:.1f} s; "
+          f"certificate {cert:.3e}; peak RSS {result['peak_rss_gb']:.2f} GB", flush=True)
+    return result
+
+
+def milp_versus_exact(instances, seed):
+    """Per-instance seconds of MILP and exact on the same rows at c = 21, and the speedup."""
+    rng = np.random.default_rng(seed + 1)
+    cand, targets = _problems(rng, instances, MILP_SIZE)
+    start = time.perf_counter()
+    milp = ss.solve(cand, targets, method="milp")
+    milp_s = (time.perf_counter() - start) / instances
+    big_cand, big_targets = _problems(rng, 20000, MILP_SIZE)
+    exact_rate = _rate(lambda: ss.solve(big_cand, big_targets, sharded=False), 20000)
+    exact = ss.solve(cand, targets)
+    result = {
+        "c": MILP_SIZE,
+        "instances": instances,
+        "milp_s_per_instance": milp_s,
+        "exact_s_per_instance": 1.0 / exact_rate,
+        "speedup": milp_s * exact_rate,
+        "milp_minus_exact_error_max": float(np.max(milp.error - exact.error)),
+    }
+    print(
+        f"milp c={MILP_SIZE}: {milp_s:.3f} s/instance; exact {1e6 / exact_rate:.1f} us/instance; "
+        f"speedup {result['speedup']:.0f}x; max(milp - exact error) = "
+        f"{result['milp_minus_exact_error_max']:.2e}",
+        flush=True,
+    )
+    return result
+
+
+def exactness(problems, seed):
+    """Compare exact with brute force on random problems with c <= 18 and random valid masks."""
+    rng = np.random.default_rng(seed + 2)
+    counts = rng.integers(1, 19, problems)
+    mismatches = 0
+    worst = 0.0
+    for c in np.unique(counts):
+        b = int(np.sum(counts == c))
+        cand, targets = _problems(rng, b, int(c))
+        valid = rng.random((b, int(c))) < 0.9
+        got = ss.solve(cand, targets, valid=valid)
+        ref = ss.brute_force(cand, targets, valid=valid)
+        diff = np.abs(got.error - ref.error)
+        mismatches += int(np.sum(diff > EXACTNESS_TOL)) + int(np.sum(got.mask & ~valid))
+        worst = max(worst, float(diff.max()))
+    print(f"exactness: {problems} problems, c <= 18: {mismatches} mismatches "
+          f"(max |error - brute force| = {worst:.1e})", flush=True)
+    return {"problems": problems, "mismatches": mismatches, "max_abs_diff": worst,
+            "tolerance": EXACTNESS_TOL}
+
+
+def environment():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             check=True, cwd=pathlib.Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        rev = "unknown (no commit)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    device = jax.devices()[0]
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "device": f"{device.platform}: {device.device_kind} x{jax.device_count()}",
+        "cpu": cpu,
+        "cpu_count": len(os.sched_getaffinity(0)),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "git": rev,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--sizes", default="12,16,21,24,28,32", help="comma-separated candidate counts c")
+    parser.add_argument("--batch", type=int, default=20000, help="instances per timing at c <= 21")
+    parser.add_argument("--milp-instances", type=int, default=3, help="MILP rows timed at c = 21")
+    parser.add_argument("--exactness-problems", type=int, default=10000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pensia-dims", default="784,500,10", help="target widths of the Pensia-scale job")
+    parser.add_argument("--pensia-candidates", type=int, default=21)
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.batch, args.milp_instances, args.exactness_problems = "8,12", 200, 1, 300
+        args.pensia_dims, args.pensia_candidates = "12,6,3", 8
+    sizes = [int(s) for s in args.sizes.split(",")]
+    env = environment()
+    print(json.dumps(env), flush=True)
+    results = {
+        "environment": env,
+        "command": "python benchmarks/subset_sum.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "pensia_scale": pensia_scale(nets.parse_dims(args.pensia_dims), args.pensia_candidates, args.seed),
+        "throughput": throughput(sizes, args.batch, args.seed),
+        "milp_vs_exact": milp_versus_exact(args.milp_instances, args.seed),
+        "exactness": exactness(args.exactness_problems, args.seed),
+    }
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
