@@ -83,6 +83,16 @@ def chunk_rows(sums: int, memory_budget_bytes: int, workers: int = 1) -> int:
     return max(1, min(by_budget, max(1, _CACHE_SUMS // sums)))
 
 
+def as_candidates(candidates, valid) -> tuple[np.ndarray, np.ndarray]:
+    """Checked float64 candidates (B, c) and boolean validity (B, c); non-finite values are allowed only
+    in invalid slots."""
+    raw = np.asarray(candidates)
+    if raw.ndim != 2:
+        raise ValueError(f"candidates must be a 2-D array (B, c); got ndim={raw.ndim}, shape={raw.shape}")
+    valid_arr = as_valid(valid, raw.shape)
+    return as_float_matrix("candidates", raw, allow_nonfinite=valid_arr), valid_arr
+
+
 def as_float_matrix(name: str, value, allow_nonfinite: np.ndarray | None = None) -> np.ndarray:
     """Convert to float64 (B, c), raising ValueError on wrong ndim or non-finite entries."""
     arr = np.asarray(value, dtype=np.float64)

@@ -56,13 +56,7 @@ def coverage(candidates, valid=None, *, lo: float = -1.0, hi: float = 1.0,
         float64 (B,) covering radii.
     """
     budget = _common.check_budget(memory_budget_bytes)
-    cand_raw = np.asarray(candidates)
-    if cand_raw.ndim != 2:
-        raise ValueError(
-            f"candidates must be a 2-D array (B, c); got ndim={cand_raw.ndim}, shape={cand_raw.shape}"
-        )
-    valid_arr = _common.as_valid(valid, cand_raw.shape)
-    cand = _common.as_float_matrix("candidates", cand_raw, allow_nonfinite=valid_arr)
+    cand, valid_arr = _common.as_candidates(candidates, valid)
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
         raise ValueError(f"lo and hi must be finite with lo <= hi; got lo={lo!r}, hi={hi!r}")

@@ -83,13 +83,7 @@ def solve(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
     budget = _common.check_budget(memory_budget_bytes)
-    cand_raw = np.asarray(candidates)
-    if cand_raw.ndim != 2:
-        raise ValueError(
-            f"candidates must be a 2-D array (B, c); got ndim={cand_raw.ndim}, shape={cand_raw.shape}"
-        )
-    valid_arr = _common.as_valid(valid, cand_raw.shape)
-    cand = _common.as_float_matrix("candidates", cand_raw, allow_nonfinite=valid_arr)
+    cand, valid_arr = _common.as_candidates(candidates, valid)
     cand = np.where(valid_arr, cand, 0.0)
     tgt = _common.as_targets(targets, cand.shape[0])
     tol_value = _common.check_tol(tol, required=method == "first-within")

@@ -28,13 +28,7 @@ def brute_force(candidates, targets, valid=None) -> SubsetSumResult:
     Returns:
         `SubsetSumResult`: mask bool (B, c), error float64 (B,) from `subset_error`, found all True.
     """
-    cand_raw = np.asarray(candidates)
-    if cand_raw.ndim != 2:
-        raise ValueError(
-            f"candidates must be a 2-D array (B, c); got ndim={cand_raw.ndim}, shape={cand_raw.shape}"
-        )
-    valid_arr = _common.as_valid(valid, cand_raw.shape)
-    cand = _common.as_float_matrix("candidates", cand_raw, allow_nonfinite=valid_arr)
+    cand, valid_arr = _common.as_candidates(candidates, valid)
     tgt = _common.as_targets(targets, cand.shape[0])
     rows, c = cand.shape
     # +inf makes every subset through an invalid slot infinitely far from any finite target.
