@@ -14,18 +14,15 @@ from slth import ticket as T
 def built():
     target = nets.random_target((3, 4, 2), key=jax.random.key(7))
     spec = nets.RandomSpec(dims=(3, 4, 2), candidates=4, seed=7)
-    ticket, meta = pipeline.prune("subset-sum", target, spec)
-    return ticket, meta
+    return pipeline.prune("subset-sum", target, spec)
 
 
-def save(ticket, meta, path):
-    meta = dict(meta)
-    witness = meta.pop("_witness")
-    return T.save(ticket, path, meta, witness=witness)
+def save(built, path):
+    return T.save(built.ticket, path, built.meta, witness=built.witness)
 
 
 def test_ticket_is_a_pytree(built):
-    ticket, _ = built
+    ticket = built.ticket
     leaves = jax.tree_util.tree_leaves(ticket)
     assert len(leaves) == len(ticket.target) + 2 * len(ticket.random)
     doubled = jax.tree_util.tree_map(lambda a: a, ticket)
@@ -33,8 +30,8 @@ def test_ticket_is_a_pytree(built):
 
 
 def test_roundtrip_is_bit_exact(built, tmp_path):
-    ticket, meta = built
-    path = save(ticket, meta, tmp_path / "t.npz")
+    ticket = built.ticket
+    path = save(built, tmp_path / "t.npz")
     with np.load(path, allow_pickle=False) as z:
         names = set(z.files)
         assert json.loads(str(z["meta"][()]))["construction"] == "subset-sum"
@@ -48,8 +45,8 @@ def test_roundtrip_is_bit_exact(built, tmp_path):
 
 def test_plain_numpy_reading_matches_the_documented_semantics(built, tmp_path):
     """README: g(x) = R_L σ(··· σ(R_1 x)), R_k = random_{k-1} * mask_{k-1}; f from target_i."""
-    ticket, meta = built
-    path = save(ticket, meta, tmp_path / "t.npz")
+    ticket = built.ticket
+    path = save(built, tmp_path / "t.npz")
     z = np.load(path, allow_pickle=False)
     L = len([n for n in z.files if n.startswith("random_")])
     x = np.asarray(z["witness"])
@@ -66,7 +63,7 @@ def test_plain_numpy_reading_matches_the_documented_semantics(built, tmp_path):
 
 
 def test_tampered_weight_breaks_the_invariant(built):
-    ticket, _ = built
+    ticket = built.ticket
     k = 1
     random = list(ticket.random)
     r, c = np.argwhere(np.asarray(ticket.masks[k]))[0]
@@ -81,7 +78,7 @@ def test_tampered_weight_breaks_the_invariant(built):
 
 
 def test_mask_outside_block_breaks_the_invariant(built):
-    ticket, _ = built
+    ticket = built.ticket
     masks = list(ticket.masks)
     m = np.array(masks[0])
     m[0, :] = True
@@ -92,7 +89,7 @@ def test_mask_outside_block_breaks_the_invariant(built):
 
 def test_save_is_atomic(built, tmp_path):
     """A failed write leaves neither a partial ticket nor a temporary file behind."""
-    ticket, meta = built
+    ticket = built.ticket
     path = tmp_path / "t.npz"
     path.write_bytes(b"previous content")
     with pytest.raises(T.InputError, match="lacks"):

@@ -139,8 +139,7 @@ def cmd_prune(args) -> int:
     if spec.random_params() > MAX_RANDOM_PARAMS:
         raise InputError(f"the random network would have {spec.random_params():,} parameters, above the "
                          f"limit {MAX_RANDOM_PARAMS:,}; lower --candidates or --dims")
-    tk, meta = pipeline.prune(args.construction, target, spec)
-    witness = meta.pop("_witness")
+    tk, meta, witness = pipeline.prune(args.construction, target, spec)
     ticket.save(tk, out, meta, witness=witness)
     if args.json:
         print(json.dumps(meta | {"out": str(out)}, indent=2, sort_keys=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -38,13 +39,17 @@ def measure_ticket(ticket: Ticket) -> dict:
     }
 
 
-def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> tuple[Ticket, dict]:
-    """Build the ticket of ``construction`` for ``target`` and measure it from both sides.
+class Pruned(NamedTuple):
+    """A ticket, the JSON-able record its file stores (THEORY §3 quantities, settings, timings,
+    provenance), and the unit-norm input at which the lower bound was measured."""
 
-    Returns:
-      (ticket, meta): meta is the JSON-able record a ticket file stores (THEORY §3 quantities,
-      settings, timings, provenance); meta["witness"] is omitted (it is saved as an array).
-    """
+    ticket: Ticket
+    meta: dict
+    witness: np.ndarray
+
+
+def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> Pruned:
+    """Build the ticket of ``construction`` for ``target`` and measure it from both sides."""
     constructions.get(construction)
     nets.check_target(target)
     start = time.perf_counter()
@@ -64,7 +69,7 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> tuple[T
         "measure_time_s": done - built,
         **provenance.record(),
     }
-    return ticket, meta | {"_witness": m["witness"]}
+    return Pruned(ticket, meta, m["witness"])
 
 
 def verify(path) -> dict:
