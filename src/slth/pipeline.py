@@ -28,7 +28,7 @@ def lower_bound_key(seed: int):
 def measure_ticket(ticket: Ticket) -> dict:
     """Certificate, lower bound (with its witness), max per-weight error and parameter counts."""
     maps = measure.pair_maps(ticket.random, ticket.masks)
-    lb = measure.lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(ticket.spec.seed))
+    lb = measure.lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(ticket.spec.seed), maps=maps)
     return {
         "certificate": measure.certificate(ticket.target, maps),
         "lower_bound": lb.value,
