@@ -126,7 +126,8 @@ def test_verify_rejects_broken_files_in_one_line(capsys, ticket_file, tmp_path):
     (["--candidates", "0"], "0 must be a positive integer"),
     (["--candidates", "-3"], "-3 must be a positive integer"),
     (["--target-norm", "2"], "--target-norm 2.0 must be in (0, 1]"),
-    (["--candidates", "100000000"], "above the limit"),
+    (["--candidates", "100000000", "--construction", "selection"], "above the limit"),
+    (["--candidates", "24"], "--candidates 24 is above 23, the most the subset-sum construction takes"),
 ])
 def test_prune_rejects_bad_arguments(capsys, tmp_path, argv, fragment):
     out = tmp_path / "never.npz"

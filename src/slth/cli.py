@@ -119,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_prune(args) -> int:
     import jax
 
-    from slth import nets, pipeline, ticket
+    from slth import constructions, nets, pipeline, ticket
     from slth.errors import InputError
 
+    constructions.check_candidates(args.construction, args.candidates)
     out = Path(args.out)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")

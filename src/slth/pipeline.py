@@ -19,16 +19,10 @@ from slth.ticket import Ticket
 CLAIM_RTOL = 1e-9
 
 
-def lower_bound_key(seed: int):
-    """Key of the adversarial search: fold_in(key(seed), 0). Pair i >= 1 of the random network uses
-    fold_in(key(seed), i), so the search never reuses the network's randomness."""
-    return jax.random.fold_in(jax.random.key(seed), 0)
-
-
 def measure_ticket(ticket: Ticket) -> dict:
     """Certificate, lower bound (with its witness), max per-weight error and parameter counts."""
     maps = measure.pair_maps(ticket.random, ticket.masks)
-    lb = measure.lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(ticket.spec.seed), maps=maps)
+    lb = measure.lower_bound(ticket.target, ticket.pruned, key=measure.lower_bound_key(ticket.spec.seed), maps=maps)
     return {
         "certificate": measure.certificate(ticket.target, maps),
         "lower_bound": lb.value,

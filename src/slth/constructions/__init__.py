@@ -18,6 +18,22 @@ CONSTRUCTIONS: dict[str, Callable[[Sequence, nets.RandomSpec], Ticket]] = {
 }
 
 
+#: Largest candidates per block and sign each construction accepts (None: only memory limits it).
+MAX_CANDIDATES: dict[str, int | None] = {
+    selection.NAME: None,
+    subset_sum.NAME: subset_sum.MAX_CANDIDATES,
+}
+
+
+def check_candidates(name: str, c: int) -> None:
+    """Raise InputError, before any work, if construction ``name`` cannot take c candidates."""
+    get(name)
+    limit = MAX_CANDIDATES[name]
+    if limit is not None and c > limit:
+        raise InputError(f"--candidates {c} is above {limit}, the most the {name} construction takes "
+                         "(its exact solver's memory budget)")
+
+
 def get(name: str) -> Callable[[Sequence, nets.RandomSpec], Ticket]:
     """The construction registered as ``name``."""
     if name not in CONSTRUCTIONS:
@@ -30,4 +46,4 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec) -> Ticket:
     return get(name)(target, spec)
 
 
-__all__ = ["CONSTRUCTIONS", "build", "get"]
+__all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "build", "check_candidates", "get"]

@@ -14,9 +14,14 @@ import numpy as np
 
 from slth import nets, subset_sum
 from slth.constructions._blocks import build_blocks
+from slth.errors import InputError
 from slth.ticket import Ticket
 
 NAME = "subset-sum"
+
+#: Largest c: all 2c units of a block may share one sign, and the exact solver takes at most
+#: ``max_exact_count(DEFAULT_MEMORY_BUDGET)`` candidates per problem.
+MAX_CANDIDATES = subset_sum.max_exact_count(subset_sum.DEFAULT_MEMORY_BUDGET) // 2
 
 
 def choose(candidates, targets, valid):
@@ -26,4 +31,13 @@ def choose(candidates, targets, valid):
 
 def build(target: Sequence, spec: nets.RandomSpec) -> Ticket:
     """Subset-sum ticket for ``target`` in the random network of ``spec`` (THEORY §4.2)."""
+    check_candidates(spec.candidates)
     return build_blocks(target, spec, choose, NAME)
+
+
+def check_candidates(c: int) -> None:
+    if c > MAX_CANDIDATES:
+        raise InputError(
+            f"candidates {c} is above {MAX_CANDIDATES}, the most the exact subset-sum solver takes "
+            f"(a block's {2 * c} units may all share one sign; at most {2 * MAX_CANDIDATES} candidates per "
+            "problem fit its memory budget)")

@@ -178,6 +178,13 @@ def _ascend(target, model, key, starts, steps, random_points, compact):
     return jnp.concatenate([x, pts])
 
 
+def lower_bound_key(seed: int):
+    """Key of the adversarial search for a ticket of network seed ``seed``: fold_in(key(seed), 0).
+    Pair i >= 1 of the random network uses fold_in(key(seed), i), so the search never reuses the
+    network's randomness."""
+    return jax.random.fold_in(jax.random.key(seed), 0)
+
+
 def _require_x64(what: str) -> None:
     if not jax.config.jax_enable_x64:
         raise InputError(f"{what} runs in float64 and needs jax_enable_x64 (set JAX_ENABLE_X64=1 or "

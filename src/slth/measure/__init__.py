@@ -1,0 +1,35 @@
+"""Measurement: the two-sided error of a ticket (``error``) and the smallest width that reaches a
+given ε (``width``). The true error lies in [lower_bound, certificate] (THEORY §3)."""
+
+from slth.measure.error import (
+    ROUNDOFF,
+    LowerBound,
+    PairMaps,
+    certificate,
+    compact_forward,
+    gap_at,
+    lower_bound,
+    lower_bound_key,
+    max_weight_error,
+    pair_maps,
+    weight_errors,
+)
+from slth.measure.width import MinWidth, min_width, quantile_width, trial_width
+
+__all__ = [
+    "ROUNDOFF",
+    "LowerBound",
+    "MinWidth",
+    "PairMaps",
+    "certificate",
+    "compact_forward",
+    "gap_at",
+    "lower_bound",
+    "lower_bound_key",
+    "max_weight_error",
+    "min_width",
+    "pair_maps",
+    "quantile_width",
+    "trial_width",
+    "weight_errors",
+]

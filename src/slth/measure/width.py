@@ -1,0 +1,166 @@
+"""The smallest width that reaches ε: bisection per random network over nested candidate prefixes,
+then the (1 − δ) quantile over independent networks, with an exact binomial interval.
+
+Trial t uses seed s = seed + t for both the target (drawn from ``key(s)``) and the random network,
+exactly as ``slth prune --seed s`` does, so every trial can be rebuilt and verified on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+import scipy.stats
+
+from slth import constructions, nets
+from slth.errors import InputError
+from slth.measure.error import certificate, lower_bound, lower_bound_key, pair_maps
+
+#: Confidence level of the Clopper-Pearson interval reported for the success fraction.
+CONFIDENCE = 0.95
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialWidth:
+    """One random network's widths.
+
+    Attributes:
+      seed: the trial's seed (target and network).
+      certified: smallest c found whose ticket has certificate <= ε; None if c_max does not reach it.
+      optimistic: smallest c found whose ticket has adversarial lower bound <= ε (the optimistic end:
+        no width below it can be an ε-ticket by this search's evidence); None if c_max does not.
+      certificates: {c: certificate} for every c evaluated. lower_bounds: likewise.
+    """
+
+    seed: int
+    certified: int | None
+    optimistic: int | None
+    certificates: dict
+    lower_bounds: dict
+
+
+def _smallest(pred, hi: int) -> int:
+    """Smallest c in [1, hi] with pred(c), by bisection, given pred(hi). Assumes pred is monotone in
+    c, as nested candidate prefixes make the per-weight errors (THEORY §5.5); whatever happens, the
+    returned c satisfies pred(c) and, when c > 1, not pred(c − 1)."""
+    lo = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if pred(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
+                distribution: str = "uniform", drop_negative: bool = False) -> TrialWidth:
+    """Certified and optimistic minimal candidates per block for one target and one random stream.
+
+    Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
+    the search is a bisection of about log2(c_max) ticket builds, not a scan.
+    """
+    dims = nets.dims_of(target)
+    certs, lbs = {}, {}
+
+    def evaluate(c):
+        if c not in certs:
+            spec = nets.RandomSpec(dims=dims, candidates=c, seed=seed, distribution=distribution,
+                                   drop_negative=drop_negative)
+            ticket = constructions.build(construction, target, spec)
+            maps = pair_maps(ticket.random, ticket.masks)
+            certs[c] = certificate(ticket.target, maps)
+            lbs[c] = lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(seed), maps=maps).value
+        return certs[c], lbs[c]
+
+    certified = _smallest(lambda c: evaluate(c)[0] <= eps, c_max) if evaluate(c_max)[0] <= eps else None
+    top = certified or c_max
+    optimistic = _smallest(lambda c: evaluate(c)[1] <= eps, top) if evaluate(top)[1] <= eps else None
+    return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())))
+
+
+def quantile_width(widths: Sequence[int | None], delta: float) -> tuple[int | None, int]:
+    """Smallest c at which at least a (1 − δ) fraction of the trials reach ε: the ⌈(1 − δ) T⌉-th
+    smallest per-trial width (None counts as infinite). Returns (c or None, trials reaching ε at c).
+
+    >>> quantile_width([3, 5, None, 4], 0.25)
+    (5, 3)
+    """
+    t = len(widths)
+    need = max(1, math.ceil(round((1 - delta) * t, 9)))
+    ordered = sorted(math.inf if w is None else w for w in widths)
+    c = ordered[need - 1]
+    if c == math.inf:
+        return None, sum(w != math.inf for w in ordered)
+    return int(c), sum(w <= c for w in ordered)
+
+
+@dataclasses.dataclass(frozen=True)
+class MinWidth:
+    """The measured minimal width of a construction for (ε, δ) over T independent random networks.
+
+    ``certified`` is the smallest c (candidates per block and sign) at which at least a 1 − δ fraction
+    of the trials have a ticket with certificate <= ε; ``optimistic`` the same for the lower bound.
+    ``fraction`` is the fraction of trials certified at ``certified`` with its exact (Clopper-Pearson)
+    interval at :data:`CONFIDENCE`; ``random_params`` the random network size at ``certified``.
+    """
+
+    construction: str
+    dims: tuple
+    eps: float
+    delta: float
+    seed: int
+    c_max: int
+    certified: int | None
+    optimistic: int | None
+    fraction: float
+    fraction_interval: tuple
+    random_params: int | None
+    trials: tuple
+
+
+def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
+              c_max: int | None = None, target_distribution: str = "gaussian", distribution: str = "uniform",
+              drop_negative: bool = False) -> MinWidth:
+    """Measure the smallest number of candidates per block and sign that yields ε-tickets with
+    probability >= 1 − δ (the quantity Theorem 1 of Pensia et al. 2020 bounds by C log(d² l / min(ε, δ))
+    and Malach et al. 2020 by a polynomial), for random targets of widths ``dims``.
+
+    Args:
+      construction: a registered construction. dims: target widths (string or sequence).
+      eps, delta: in (0, 1). trials: T >= 1 independent (target, network) pairs. seed: >= 0.
+      c_max: >= 1, the largest width searched (default: 64, or the construction's limit if lower).
+      The rest: as ``slth prune``.
+    Returns:
+      MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction.
+    """
+    constructions.get(construction)
+    if c_max is None:
+        c_max = min(64, constructions.MAX_CANDIDATES[construction] or 64)
+    dims = nets.parse_dims(dims)
+    for name, value in (("eps", eps), ("delta", delta)):
+        if not 0 < value < 1:
+            raise InputError(f"{name} {value!r} must be in (0, 1)")
+    for name, value, low in (("trials", trials, 1), ("c_max", c_max, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(f"{name} {value!r} must be an integer >= {low}")
+    nets.check_distribution(target_distribution)
+    constructions.check_candidates(construction, c_max)
+    nets.RandomSpec(dims=dims, candidates=c_max, seed=seed, distribution=distribution,
+                    drop_negative=drop_negative)
+    results = []
+    for t in range(trials):
+        s = seed + t
+        target = nets.random_target(dims, key=jax.random.key(s), distribution=target_distribution)
+        results.append(trial_width(construction, target, seed=s, eps=eps, c_max=c_max,
+                                   distribution=distribution, drop_negative=drop_negative))
+    certified, k = quantile_width([r.certified for r in results], delta)
+    optimistic, _ = quantile_width([r.optimistic for r in results], delta)
+    ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+    params = None if certified is None else nets.RandomSpec(
+        dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative).random_params()
+    return MinWidth(construction, dims, float(eps), float(delta), seed, c_max, certified, optimistic,
+                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results))
