@@ -7,6 +7,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from slth.errors import InputError
+
 METHODS = ("exact", "first-within", "milp")
 
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -88,31 +90,31 @@ def as_candidates(candidates, valid) -> tuple[np.ndarray, np.ndarray]:
     in invalid slots."""
     raw = np.asarray(candidates)
     if raw.ndim != 2:
-        raise ValueError(f"candidates must be a 2-D array (B, c); got ndim={raw.ndim}, shape={raw.shape}")
+        raise InputError(f"candidates must be a 2-D array (B, c); got ndim={raw.ndim}, shape={raw.shape}")
     valid_arr = as_valid(valid, raw.shape)
     return as_float_matrix("candidates", raw, allow_nonfinite=valid_arr), valid_arr
 
 
 def as_float_matrix(name: str, value, allow_nonfinite: np.ndarray | None = None) -> np.ndarray:
-    """Convert to float64 (B, c), raising ValueError on wrong ndim or non-finite entries."""
+    """Convert to float64 (B, c), raising InputError (a ValueError) on wrong ndim or non-finite entries."""
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (B, c); got ndim={arr.ndim}, shape={arr.shape}")
+        raise InputError(f"{name} must be a 2-D array (B, c); got ndim={arr.ndim}, shape={arr.shape}")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one column (c >= 1); got shape={arr.shape}")
+        raise InputError(f"{name} must have at least one column (c >= 1); got shape={arr.shape}")
     check_finite(name, arr, where=allow_nonfinite)
     return arr
 
 
 def check_finite(name: str, arr: np.ndarray, where: np.ndarray | None = None) -> None:
-    """Raise ValueError naming the first NaN/inf of ``arr`` (only where ``where`` is True, if given)."""
+    """Raise InputError naming the first NaN/inf of ``arr`` (only where ``where`` is True, if given)."""
     bad = ~np.isfinite(arr)
     if where is not None:
         bad &= where
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where_bad = ", ".join(map(str, idx))
-        raise ValueError(f"{name} must be finite; {name}[{where_bad}] = {float(arr[idx])}")
+        raise InputError(f"{name} must be finite; {name}[{where_bad}] = {float(arr[idx])}")
 
 
 def as_valid(valid, shape: tuple[int, int]) -> np.ndarray:
@@ -121,9 +123,9 @@ def as_valid(valid, shape: tuple[int, int]) -> np.ndarray:
         return np.ones(shape, dtype=bool)
     arr = np.asarray(valid)
     if arr.shape != shape:
-        raise ValueError(f"valid must have the shape of candidates {shape}; got shape={arr.shape}")
+        raise InputError(f"valid must have the shape of candidates {shape}; got shape={arr.shape}")
     if arr.dtype != np.bool_:
-        raise ValueError(f"valid must be a boolean array; got dtype={arr.dtype}")
+        raise InputError(f"valid must be a boolean array; got dtype={arr.dtype}")
     return arr
 
 
@@ -131,9 +133,9 @@ def as_targets(targets, batch: int) -> np.ndarray:
     """Validate targets as finite float64 (B,)."""
     arr = np.asarray(targets, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"targets must be a 1-D array (B,); got ndim={arr.ndim}, shape={arr.shape}")
+        raise InputError(f"targets must be a 1-D array (B,); got ndim={arr.ndim}, shape={arr.shape}")
     if arr.shape[0] != batch:
-        raise ValueError(
+        raise InputError(
             f"targets must have one entry per row of candidates (B={batch}); got shape={arr.shape}"
         )
     check_finite("targets", arr)
@@ -143,9 +145,9 @@ def as_targets(targets, batch: int) -> np.ndarray:
 def check_budget(memory_budget_bytes) -> int:
     """Validate the memory budget (a positive integer number of bytes)."""
     if isinstance(memory_budget_bytes, bool) or not isinstance(memory_budget_bytes, (int, np.integer)):
-        raise ValueError(f"memory_budget_bytes must be a positive int; got {memory_budget_bytes!r}")
+        raise InputError(f"memory_budget_bytes must be a positive int; got {memory_budget_bytes!r}")
     if memory_budget_bytes <= 0:
-        raise ValueError(f"memory_budget_bytes must be a positive int; got {memory_budget_bytes!r}")
+        raise InputError(f"memory_budget_bytes must be a positive int; got {memory_budget_bytes!r}")
     return int(memory_budget_bytes)
 
 
@@ -153,11 +155,11 @@ def check_tol(tol, required: bool) -> float | None:
     """Validate tol: None (allowed unless required) or a finite float > 0."""
     if tol is None:
         if required:
-            raise ValueError('method="first-within" needs tol, a finite float > 0; got tol=None')
+            raise InputError('method="first-within" needs tol, a finite float > 0; got tol=None')
         return None
     value = float(tol)
     if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"tol must be a finite float > 0; got tol={tol!r}")
+        raise InputError(f"tol must be a finite float > 0; got tol={tol!r}")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from slth.errors import InputError
 from slth.subset_sum import _common, _numpy_kernels
 from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET
 
@@ -59,7 +60,7 @@ def coverage(candidates, valid=None, *, lo: float = -1.0, hi: float = 1.0,
     cand, valid_arr = _common.as_candidates(candidates, valid)
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
-        raise ValueError(f"lo and hi must be finite with lo <= hi; got lo={lo!r}, hi={hi!r}")
+        raise InputError(f"lo and hi must be finite with lo <= hi; got lo={lo!r}, hi={hi!r}")
     _check_coverage_budget(int(valid_arr.sum(axis=1).max(initial=0)), budget)
     # The only sum of an empty block is 0.
     eta = np.full(cand.shape[0], max(abs(lo), abs(hi)))
@@ -81,7 +82,7 @@ def _radius(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def _check_coverage_budget(n: int, budget: int) -> None:
     if (1 << n) * _COVERAGE_BYTES_PER_SUM > budget:
-        raise ValueError(
+        raise InputError(
             f"c={n} valid candidates need 2^{n} subset sums ({(1 << n) * _COVERAGE_BYTES_PER_SUM} bytes),"
             f" more than memory_budget_bytes={budget}; lower c or raise the budget"
         )

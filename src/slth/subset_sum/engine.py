@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jax
 import numpy as np
 
+from slth.errors import InputError
 from slth.subset_sum import _common, _numpy_kernels
 from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumResult
 
@@ -62,7 +63,7 @@ def solve(
         valid: optional bool (B, c); False slots are never chosen. None: all slots valid.
         tol: finite float > 0. Required for "first-within"; for the other methods it only sets `found`.
         memory_budget_bytes: positive int, bytes of working memory (see `DEFAULT_MEMORY_BUDGET`).
-            "exact" raises ValueError up front when one row does not fit (n > `max_exact_count`).
+            "exact" raises InputError up front when one row does not fit (n > `max_exact_count`).
             "first-within" then solves rows on their first `max_exact_count` valid candidates.
         sharded: None (shard when JAX sees more than one device and x64 is on), True (shard over all
             JAX devices) or False (one device).
@@ -75,13 +76,13 @@ def solve(
         them when they fit the budget).
 
     Raises:
-        ValueError: before any work, on an unknown method, wrong ndim, mismatched shapes, c = 0,
+        InputError (a ValueError): before any work, on an unknown method, wrong ndim, mismatched shapes, c = 0,
             non-finite values, a non-boolean ``valid``, a missing or non-positive tol for
             "first-within", a non-positive budget, rows too large for "exact", or ``sharded=True``
             without x64.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
+        raise InputError(f"method must be one of {METHODS}; got method={method!r}")
     budget = _common.check_budget(memory_budget_bytes)
     cand, valid_arr = _common.as_candidates(candidates, valid)
     cand = np.where(valid_arr, cand, 0.0)
@@ -91,7 +92,7 @@ def solve(
     limit = _common.max_exact_count(budget)
     largest = int(valid_arr.sum(axis=1).max(initial=0))
     if method == "exact" and largest > limit:
-        raise ValueError(
+        raise InputError(
             f"c={cand.shape[1]} ({largest} valid candidates in the largest row) is too large for "
             f'method="exact" within memory_budget_bytes={budget}: at most {limit} candidates per row '
             'fit. Use method="first-within" with a tol, method="milp", or a larger memory_budget_bytes.'
@@ -115,13 +116,13 @@ def _devices(sharded: bool | None) -> list | None:
     x64 = bool(jax.config.read("jax_enable_x64"))
     if sharded is True:
         if not x64:
-            raise ValueError(
+            raise InputError(
                 "sharded=True runs the float64 search in JAX and needs jax_enable_x64=True; got "
                 "jax_enable_x64=False (enable it, or pass sharded=None/False for the NumPy path)"
             )
         return jax.devices()
     if sharded is not None and sharded is not False:
-        raise ValueError(f"sharded must be None, True or False; got sharded={sharded!r}")
+        raise InputError(f"sharded must be None, True or False; got sharded={sharded!r}")
     if not x64:
         return None
     if sharded is None and jax.device_count() > 1:
