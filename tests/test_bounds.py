@@ -119,6 +119,24 @@ def test_counting_width_hand_values():
     # rectangular: 3·5·log2(50) − 1 = 15 · 5.6438562 − 1 = 83.657843
     assert bounds.counting_width("3,5", 0.01).random_params == pytest.approx(83.657843)
     assert bounds.counting_width((1, 1), 0.4).random_params == 0.0   # log2(1.25) − 1 < 0: vacuous
+    # deep: m = min(4, 3) = 3, n = 2·3 = 6, N = 6·log2(1/(4·0.01)) − 1 = 6·log2(25) − 1 = 26.863137
+    w = bounds.counting_width((2, 4, 3), 0.01)
+    assert w.random_params == pytest.approx(6 * math.log2(25) - 1)
+    # per c: pair 1 has 2·2·(2+4) = 24, pair 2 has 2·4·(4+3) = 56 random parameters
+    assert w.candidates == pytest.approx(w.random_params / 80)
+    assert w.detail("free_params") == 6 and w.detail("diameter") == 0.04
+
+
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(0, 2**31))
+def test_relu_separation_lemma_of_the_deep_counting_bound(d_in, d_out, seed):
+    """The lemma behind the deep counting bound: sup_{‖x‖<=1} ‖σ(Wx) − σ(W'x)‖ >= ½‖W − W'‖_2,
+    attained within the bound at x = ±(top right singular vector of W − W')."""
+    rng = np.random.default_rng(seed)
+    w, w2 = rng.normal(size=(2, d_out, d_in))
+    _, sv, vt = np.linalg.svd(w - w2)
+    relu = lambda z: np.maximum(z, 0.0)
+    gap = max(np.linalg.norm(relu(w @ x) - relu(w2 @ x)) for x in (vt[0], -vt[0]))
+    assert gap >= 0.5 * sv[0] * (1 - 1e-12)
 
 
 # --------------------------------------------------------------------------- slth's layout
@@ -203,6 +221,9 @@ def test_selection_respects_counting_bound(d, eps, delta):
     probability >= ½; selection's explicit width at δ <= ½ is such a network."""
     lower = bounds.counting_width((d, d), eps).random_params
     assert bounds.selection_width((d, d), eps, delta).random_params >= lower
+    if eps < 0.25:
+        deep = (d, d + 1, d)
+        assert bounds.selection_width(deep, eps, delta).random_params >= bounds.counting_width(deep, eps).random_params
 
 
 # --------------------------------------------------------------------------- the product law
@@ -288,7 +309,7 @@ BAD = [
     (bounds.selection_width, ((4, 4), 0.1, 0.1), {"split": "max"}, "split 'max'"),
     (bounds.selection_width, ((4, 0), 0.1, 0.1), {}, "non-positive"),
     (bounds.selection_width, ((4, 4), 1.5, 0.1), {}, "eps 1.5"),
-    (bounds.counting_width, ((2, 2, 2), 0.1), {}, "depth 2"),
+    (bounds.counting_width, ((2, 2, 2), 0.25), {}, "eps 0.25 must be in \\(0, 0.25\\) for a depth-2"),
     (bounds.counting_width, ((2, 2), 0.5), {}, "eps 0.5"),
     (bounds.q_hit, (1.5, 0.1), {}, r"w \[1.5\]"),
     (bounds.q_hit, (0.5, 0.0), {}, r"eta \[0.\]"),

@@ -1,12 +1,15 @@
 """The minimal-width search: bisection over nested prefixes, the (1 − δ) quantile, exact intervals."""
 
+import dataclasses
 import doctest
 
 import jax
+import numpy as np
 import pytest
 
-from slth import measure, nets
+from slth import constructions, measure, nets
 from slth.errors import InputError
+from slth.testing import count_compiles
 from slth.measure import width
 
 
@@ -31,8 +34,55 @@ def test_trial_width_is_a_bisection_boundary(name, eps):
     assert tw.optimistic <= tw.certified
     assert tw.lower_bounds[tw.optimistic] <= eps
     assert len(tw.certificates) <= 2 * 5 + 1
-    for c, cert in tw.certificates.items():
-        assert tw.lower_bounds[c] <= cert + measure.ROUNDOFF
+    assert set(tw.lower_bounds) <= set(tw.certificates)
+    for c, lb in tw.lower_bounds.items():
+        assert lb <= tw.certificates[c] + measure.ROUNDOFF
+
+
+@pytest.mark.parametrize("name", ["selection", "subset-sum"])
+@pytest.mark.parametrize("drop_negative", [False, True])
+def test_active_prefix_is_the_narrow_ticket(name, drop_negative):
+    """Width c evaluated inside a wider (bucket) network is the width-c ticket: the same kept
+    weights on the prefix units, nothing kept beyond, the same certificate to round-off."""
+    dims = (3, 4, 2)
+    target = nets.random_target(dims, key=jax.random.key(2))
+    wide = nets.RandomSpec(dims=dims, candidates=8, seed=4, drop_negative=drop_negative)
+    for c in (1, 3, 5, 8):
+        narrow = dataclasses.replace(wide, candidates=c)
+        small = constructions.build(name, target, narrow)
+        big = constructions.build(name, target, wide, active=c)
+        for i in range(1, len(dims)):
+            d_in, u_small, u_big = dims[i - 1], narrow.units_per_block(i), wide.units_per_block(i)
+            first = np.asarray(big.masks[2 * i - 2]).reshape(d_in, u_big, d_in)
+            second = np.asarray(big.masks[2 * i - 1]).reshape(dims[i], d_in, u_big)
+            np.testing.assert_array_equal(first[:, :u_small].reshape(-1, d_in), small.masks[2 * i - 2])
+            np.testing.assert_array_equal(second[:, :, :u_small].reshape(dims[i], -1), small.masks[2 * i - 1])
+            assert not first[:, u_small:].any() and not second[:, :, u_small:].any()
+        cert_small = measure.certificate(small.target, measure.pair_maps(small.random, small.masks))
+        cert_big = measure.certificate(big.target, measure.pair_maps(big.random, big.masks))
+        assert abs(cert_small - cert_big) <= 1e-13
+
+
+def test_active_out_of_range_is_refused():
+    spec = nets.RandomSpec(dims=(2, 2), candidates=4, seed=0)
+    target = nets.random_target((2, 2), key=jax.random.key(0))
+    for bad in (0, 5, 2.0):
+        with pytest.raises(InputError, match=f"active {bad!r} must be an integer in \\[1, 4\\]"):
+            constructions.build("selection", target, spec, active=bad)
+
+
+def test_width_search_reuses_compiled_shapes():
+    """Repeating a search compiles nothing new: widths are evaluated in shape buckets and every
+    jitted function is defined once at module level."""
+    args = ("subset-sum", "3,3,2", 0.05, 0.4)
+    first = measure.min_width(*args, trials=2, seed=3, c_max=12)
+    with count_compiles() as compiles:
+        again = measure.min_width(*args, trials=2, seed=3, c_max=12)
+    assert compiles[0] == 0
+    with count_compiles() as compiles:     # the counter does count: a new shape compiles
+        measure.min_width("subset-sum", "3,4,2", 0.05, 0.4, trials=1, seed=3, c_max=12)
+    assert compiles[0] > 0
+    assert again == first
 
 
 def test_min_width_summary_and_reproducibility():

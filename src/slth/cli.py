@@ -45,6 +45,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be in (0, 1)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from slth.constructions import CONSTRUCTIONS
     from slth.nets import DISTRIBUTIONS
@@ -94,6 +104,55 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("ticket", help="the .npz ticket file")
     v.add_argument("--json", action="store_true", help="print JSON instead of text")
     v.set_defaults(func=cmd_verify)
+
+    from slth.experiments.check import DEFAULTS as CHECK
+
+    c = sub.add_parser(
+        "check", help="measure the minimal width and print it beside every bound",
+        description="Measure the smallest candidates per block and sign at which a 1 - delta fraction of "
+                    "T random networks yield eps-tickets (certified and optimistic), and print it beside "
+                    "Pensia et al.'s, Malach et al.'s and the selection construction's widths and the "
+                    "counting lower bound, with the ratios. With no options: subset-sum, 16,16,16, "
+                    "eps 0.01, delta 0.1, 20 trials.")
+    c.add_argument("--construction", default=CHECK["construction"], choices=sorted(CONSTRUCTIONS),
+                   help="construction to measure (default: %(default)s)")
+    c.add_argument("--dims", default=CHECK["dims"], help="target widths d_0,...,d_l (default: %(default)s)")
+    c.add_argument("--eps", type=_unit_float, default=CHECK["eps"], help="accuracy, in (0, 1) (default: %(default)s)")
+    c.add_argument("--delta", type=_unit_float, default=CHECK["delta"],
+                   help="failure probability, in (0, 1) (default: %(default)s)")
+    c.add_argument("--trials", type=_positive_int, default=CHECK["trials"],
+                   help="independent (target, network) pairs; trial t uses seed + t (default: %(default)s)")
+    c.add_argument("--seed", type=_seed, default=CHECK["seed"], help="first seed (default: %(default)s)")
+    c.add_argument("--c-max", type=_positive_int, default=None,
+                   help="largest c searched (default: 64, or the construction's limit if lower)")
+    c.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser(
+        "run", help="run a sweep spec (experiments/*.toml) into results/<name>/, resumably",
+        description="Execute every (cell, trial) of a TOML sweep spec, one row each, into "
+                    "<results>/<name>/results.csv with seed, versions, device, git revision and wall time; "
+                    "then write summary.csv and fits.json and print them. Started again after an "
+                    "interruption (Ctrl-C, kill -9) it computes only the missing rows. Across machines: "
+                    "start one process per machine with the same --coordinator and --num-processes.")
+    r.add_argument("spec", help="the sweep spec, a .toml file")
+    r.add_argument("--results", default="results", help="root folder of results (default: %(default)s)")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar on stderr (default: when stderr is a terminal)")
+    r.add_argument("--coordinator", help="jax.distributed coordinator address host:port (multi-process run)")
+    r.add_argument("--num-processes", type=_positive_int, default=None, help="processes in a multi-process run")
+    r.add_argument("--process-id", type=int, default=None, help="this process's index in [0, num-processes)")
+    r.set_defaults(func=cmd_run)
+
+    f = sub.add_parser(
+        "fit", help="recompute a sweep's summary and fits from its results table",
+        description="Read <dir>/results.csv and <dir>/spec.toml, rewrite summary.csv and fits.json, and "
+                    "print the per-cell table and the fitted constants and exponents with bootstrap "
+                    "intervals. With several width folders, also fit all their rows together (one power "
+                    "law in d, l and 1/eps) and print it (--json: print that joint fit as JSON).")
+    f.add_argument("directory", nargs="+", help="results folders, results/<name>")
+    f.add_argument("--json", action="store_true", help="print the joint fits as JSON (several folders)")
+    f.set_defaults(func=cmd_fit)
     return parser
 
 
@@ -186,6 +245,94 @@ def cmd_verify(args) -> int:
         for p in report["problems"]:
             print(f"  problem: {p}")
     return {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unverifiable": EXIT_UNVERIFIABLE}[status]
+
+
+def _progress_bar(unit: str):
+    """A tqdm bar on stderr (silent when stderr is not a terminal), as a callable(done, total)."""
+    from tqdm import tqdm
+
+    state = {}
+
+    def update(done, total):
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, unit=unit, file=sys.stderr, disable=None, leave=False)
+        bar = state["bar"]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_check(args) -> int:
+    from slth.experiments import check
+
+    report = check.check(args.construction, args.dims, args.eps, args.delta, trials=args.trials,
+                         seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        print(check.format_report(report))
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from slth.errors import InputError
+    from slth.experiments import runner, spec as specs
+
+    spec = specs.load(args.spec)
+    dist = (args.coordinator, args.num_processes, args.process_id)
+    barrier, index, count = None, 0, 1
+    if any(v is not None for v in dist):
+        if any(v is None for v in dist):
+            raise InputError("--coordinator, --num-processes and --process-id go together")
+        if not 0 <= args.process_id < args.num_processes:
+            raise InputError(f"--process-id {args.process_id} must be in [0, {args.num_processes})")
+        import jax
+        from jax.experimental import multihost_utils
+
+        # CPU devices need a collectives implementation for the barriers (accelerators have their own);
+        # the backend must not be touched before initialize(), so set it unconditionally.
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                   process_id=args.process_id)
+        index, count = jax.process_index(), jax.process_count()
+        barrier = multihost_utils.sync_global_devices
+    result = runner.run(spec, results=args.results, progress=args.progress, process_index=index,
+                        process_count=count, barrier=barrier)
+    print(f"slth run: {spec.name}: computed {result.computed} rows, {result.skipped} already done"
+          + (f" (process {index} of {count})" if count > 1 else ""))
+    if result.report:
+        print(result.report)
+    return EXIT_OK
+
+
+def cmd_fit(args) -> int:
+    from slth.errors import InputError
+    from slth.experiments import spec as specs, store, summary
+
+    import tomllib
+
+    loaded = []
+    for name in args.directory:
+        directory = Path(name)
+        if not (directory / "spec.toml").is_file():
+            raise InputError(f"{directory} has no spec.toml: not a results folder of slth run")
+        try:
+            raw = tomllib.loads((directory / "spec.toml").read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise InputError(f"{directory / 'spec.toml'} is unreadable: {e}") from None
+        loaded.append((directory, specs.parse(raw, name=directory.name), store.read_table(directory / "results.csv")))
+    if len(loaded) > 1 and any(spec.kind != "width" for _, spec, _ in loaded):
+        raise InputError("several folders are fitted jointly, which needs width sweeps only; got "
+                         + ", ".join(f"{d} ({spec.kind})" for d, spec, _ in loaded))
+    reports = [summary.write(spec, rows, directory) for directory, spec, rows in loaded]
+    if len(loaded) > 1:
+        fitted, text = summary.joint_width_fits([rows for _, _, rows in loaded])
+        print(json.dumps(fitted, indent=2, sort_keys=True) if args.json else "\n\n".join(reports + [text]))
+    else:
+        print(reports[0])
+    return EXIT_OK
 
 
 if __name__ == "__main__":

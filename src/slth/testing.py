@@ -6,6 +6,7 @@ suite (THEORY §5). Needs hypothesis (``pip install slth[test]``).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import jax
@@ -75,3 +76,24 @@ def brute_force_best(values, target) -> tuple[float, tuple[int, ...]]:
             if err < best:
                 best, best_set = err, subset
     return best, best_set
+
+
+@contextlib.contextmanager
+def count_compiles():
+    """Count XLA compilations inside the block: ``with count_compiles() as n: ...; n[0]``.
+
+    It listens to JAX's ``/jax/core/compile/backend_compile_duration`` event, which fires once per
+    backend compilation (cache hits do not fire), so a repeated computation that reuses its compiled
+    shapes counts 0.
+    """
+    count = [0]
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            count[0] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield count
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)

@@ -16,7 +16,8 @@ Which constants each bound states and which it hides:
   constant; slth's own union bound over the exact hit probability :func:`q_hit` of the product law
   :func:`product_density`, with the per-weight budget :func:`selection_eta` from the certificate.
 - :func:`counting_min_params`, :func:`counting_min_hidden_width`, :func:`counting_width` (Pensia et
-  al. 2020, Theorem 2): explicit lower bounds; ``counting_width`` for one-layer targets only.
+  al. 2020, Theorem 2): explicit lower bounds; ``counting_width`` extends the argument to deep
+  targets through a sub-class (proof in its docstring).
 """
 
 from slth.bounds.counting import counting_min_hidden_width, counting_min_params, counting_width

@@ -1,6 +1,8 @@
 """Registered constructions: each maps a target and a random-network spec to a Ticket.
 
-The CLI, sweeps and figures read :data:`CONSTRUCTIONS`; adding a construction is one entry here.
+The CLI, sweeps and figures read :data:`CONSTRUCTIONS`; adding a construction is one entry here. A
+construction is ``build(target, spec, *, active=None)``; ``active`` restricts it to a nested prefix
+of the candidates (see :func:`slth.constructions._blocks.build_blocks`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ MAX_CANDIDATES: dict[str, int | None] = {
 }
 
 
-def check_candidates(name: str, c: int) -> None:
-    """Raise InputError, before any work, if construction ``name`` cannot take c candidates."""
+def check_candidates(name: str, c: int, *, what: str = "--candidates") -> None:
+    """Raise InputError, before any work, if construction ``name`` cannot take c candidates
+    (``what`` names the argument in the message)."""
     get(name)
     limit = MAX_CANDIDATES[name]
     if limit is not None and c > limit:
-        raise InputError(f"--candidates {c} is above {limit}, the most the {name} construction takes "
+        raise InputError(f"{what} {c} is above {limit}, the most the {name} construction takes "
                          "(its exact solver's memory budget)")
 
 
@@ -41,9 +44,11 @@ def get(name: str) -> Callable[[Sequence, nets.RandomSpec], Ticket]:
     return CONSTRUCTIONS[name]
 
 
-def build(name: str, target: Sequence, spec: nets.RandomSpec) -> Ticket:
-    """Build the ticket of construction ``name``."""
-    return get(name)(target, spec)
+def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
+    """Build the ticket of construction ``name``; with ``active``, the ticket of
+    ``RandomSpec(candidates=active)`` embedded in spec's wider network (its other units pruned)."""
+    build_fn = get(name)
+    return build_fn(target, spec) if active is None else build_fn(target, spec, active=active)
 
 
 __all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "build", "check_candidates", "get"]

@@ -10,6 +10,7 @@ of the pair is a ReLU output and σ(−z) = 0).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 
@@ -28,12 +29,14 @@ Chooser = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 @functools.partial(jax.jit, static_argnames=("units", "negative"))
-def pair_problems(w, first, second, units: int, *, negative: bool):
+def pair_problems(w, first, second, units: int, active=None, *, negative: bool):
     """Candidates, targets and validity of every (k, j, sign) problem of one layer pair.
 
     Args:
       w: target layer (d_out, d_in). first: M_{2i-1} (d_in·U, d_in). second: M_{2i} (d_out, d_in·U).
-      units: U, units per block. negative: include the negative-sign problems.
+      units: U, units per block. active: only the first ``active`` units of every block are valid
+        (traced, so every active <= U shares one compilation); None: all U.
+      negative: include the negative-sign problems.
     Returns:
       candidates (S·d_out·d_in, U), targets (S·d_out·d_in,), valid (S·d_out·d_in, U), S = 1 or 2,
       ordered (sign, k, j) with the positive sign first.
@@ -41,6 +44,8 @@ def pair_problems(w, first, second, units: int, *, negative: bool):
     d_out, d_in = w.shape
     u = first.reshape(d_in, units, d_in)[jnp.arange(d_in), :, jnp.arange(d_in)]  # (d_in, U): u[j, r]
     values = second.reshape(d_out, d_in, units) * jnp.abs(u)[None]               # (d_out, d_in, U)
+    if active is not None:
+        u = jnp.where(jnp.arange(units)[None, :] < active, u, 0)                   # 0 is never valid
     signs = [(u > 0, w)] + ([(u < 0, -w)] if negative else [])
     cands = jnp.concatenate([values.reshape(-1, units)] * len(signs))
     targets = jnp.concatenate([t.reshape(-1) for _, t in signs])
@@ -63,19 +68,33 @@ def pair_masks(chosen, d_out: int, d_in: int, units: int):
     return first, second
 
 
-def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, construction: str) -> Ticket:
+def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, construction: str, *,
+                 active: int | None = None) -> Ticket:
     """Prune the random network of ``spec`` for ``target``, choosing every (k, j, sign) subset with
-    ``choose`` in one batch per layer pair."""
+    ``choose`` in one batch per layer pair.
+
+    ``active`` (1 <= active <= spec.candidates) restricts every block to the units of
+    ``RandomSpec(candidates=active)``, a prefix of spec's (nested prefixes): the ticket is then that
+    narrower network's ticket, embedded in spec's network with the other units pruned. The shapes,
+    hence the compilations, stay those of ``spec``, which is how the width search evaluates many c
+    per compiled shape bucket.
+    """
     nets.check_target(target)
     if nets.dims_of(target) != spec.dims:
         raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
+    if active is not None and (isinstance(active, bool) or not isinstance(active, int)
+                               or not 1 <= active <= spec.candidates):
+        raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
+    narrow = None if active is None else dataclasses.replace(spec, candidates=active)
     dtype = jnp.dtype(spec.dtype)
     random = nets.random_network(spec)
     target = tuple(jnp.asarray(w, dtype) for w in target)
     masks = []
     for i, w in enumerate(target, start=1):
         units = spec.units_per_block(i)
-        cands, targets, valid = pair_problems(w, random[2 * i - 2], random[2 * i - 1], units, negative=(i == 1))
+        live = None if narrow is None else jnp.asarray(narrow.units_per_block(i), jnp.int32)
+        cands, targets, valid = pair_problems(w, random[2 * i - 2], random[2 * i - 1], units, live,
+                                              negative=(i == 1))
         chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid
         masks += pair_masks(chosen, *w.shape, units)
     return Ticket(target=target, random=random, masks=tuple(masks), spec=spec, construction=construction)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from slth import nets
 from slth.constructions._blocks import build_blocks
@@ -24,16 +26,35 @@ from slth.ticket import Ticket
 NAME = "selection"
 
 
-@jax.jit
 def choose(candidates, targets, valid):
     """At most one candidate per problem: the valid slot minimising |a − t| (the first on ties), kept
-    only if it beats the empty choice, |a − t| < |t|."""
+    only if it beats the empty choice, |a − t| < |t|.
+
+    With more than one local JAX device the batch of problems is sharded over a 1-D mesh of them
+    (``jax.sharding``; rows padded to a multiple of the device count with invalid rows). Every row is
+    independent, so the masks do not depend on the number of devices.
+    """
+    devices = jax.local_devices()
+    if len(devices) == 1:
+        return _choose(candidates, targets, valid)
+    rows, ndev = candidates.shape[0], len(devices)
+    pad = -rows % ndev
+    mesh = jax.make_mesh((ndev,), ("batch",), axis_types=(AxisType.Auto,), devices=devices)
+    put = lambda x, spec: jax.device_put(jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)),
+                                         NamedSharding(mesh, spec))
+    out = _choose(put(candidates, P("batch", None)), put(targets, P("batch")), put(valid, P("batch", None)))
+    return out[:rows]
+
+
+@jax.jit
+def _choose(candidates, targets, valid):
     dist = jnp.where(valid, jnp.abs(candidates - targets[:, None]), jnp.inf)
     best = jnp.argmin(dist, axis=1)
     better = jnp.take_along_axis(dist, best[:, None], axis=1) < jnp.abs(targets)[:, None]
     return (jnp.arange(candidates.shape[1])[None, :] == best[:, None]) & better
 
 
-def build(target: Sequence, spec: nets.RandomSpec) -> Ticket:
-    """Selection ticket for ``target`` in the random network of ``spec`` (THEORY §4.1)."""
-    return build_blocks(target, spec, choose, NAME)
+def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
+    """Selection ticket for ``target`` in the random network of ``spec`` (THEORY §4.1); ``active``: see
+    :func:`~slth.constructions._blocks.build_blocks`."""
+    return build_blocks(target, spec, choose, NAME, active=active)

@@ -29,10 +29,11 @@ def choose(candidates, targets, valid):
     return subset_sum.solve(np.asarray(candidates), np.asarray(targets), valid=np.asarray(valid)).mask
 
 
-def build(target: Sequence, spec: nets.RandomSpec) -> Ticket:
-    """Subset-sum ticket for ``target`` in the random network of ``spec`` (THEORY §4.2)."""
+def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
+    """Subset-sum ticket for ``target`` in the random network of ``spec`` (THEORY §4.2); ``active``: see
+    :func:`~slth.constructions._blocks.build_blocks`."""
     check_candidates(spec.candidates)
-    return build_blocks(target, spec, choose, NAME)
+    return build_blocks(target, spec, choose, NAME, active=active)
 
 
 def check_candidates(c: int) -> None:

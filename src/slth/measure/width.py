@@ -32,7 +32,9 @@ class TrialWidth:
       certified: smallest c found whose ticket has certificate <= ε; None if c_max does not reach it.
       optimistic: smallest c found whose ticket has adversarial lower bound <= ε (the optimistic end:
         no width below it can be an ε-ticket by this search's evidence); None if c_max does not.
-      certificates: {c: certificate} for every c evaluated. lower_bounds: likewise.
+      certificates: {c: certificate} for every c the certified search evaluated; lower_bounds:
+        {c: lower bound} for every c the optimistic search evaluated (a subset: the ascent is
+        only run where that search needs it).
     """
 
     seed: int
@@ -56,29 +58,51 @@ def _smallest(pred, hi: int) -> int:
     return hi
 
 
+def shape_bucket(c: int, c_max: int) -> int:
+    """The width whose shapes evaluate c: the next power of two >= c, capped at c_max. The width
+    search compiles once per bucket (about log2(c_max) + 1 of them), not once per c.
+
+    >>> [shape_bucket(c, 23) for c in (1, 2, 3, 5, 16, 17, 23)]
+    [1, 2, 4, 8, 16, 23, 23]
+    """
+    return min(c_max, 1 << max(0, c - 1).bit_length())
+
+
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
                 distribution: str = "uniform", drop_negative: bool = False) -> TrialWidth:
     """Certified and optimistic minimal candidates per block for one target and one random stream.
 
     Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
-    the search is a bisection of about log2(c_max) ticket builds, not a scan.
+    the search is a bisection of about log2(c_max) ticket builds, not a scan. Width c is evaluated
+    in the network of width :func:`shape_bucket` (c, c_max) restricted to its first c candidates per
+    block and sign, which is the width-c ticket exactly (the other units are pruned), so repeated
+    searches reuse a handful of compiled shapes.
     """
     dims = nets.dims_of(target)
     certs, lbs = {}, {}
 
-    def evaluate(c):
-        if c not in certs:
-            spec = nets.RandomSpec(dims=dims, candidates=c, seed=seed, distribution=distribution,
-                                   drop_negative=drop_negative)
-            ticket = constructions.build(construction, target, spec)
-            maps = pair_maps(ticket.random, ticket.masks)
-            certs[c] = certificate(ticket.target, maps)
-            lbs[c] = lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(seed), maps=maps).value
-        return certs[c], lbs[c]
+    def build(c):
+        spec = nets.RandomSpec(dims=dims, candidates=shape_bucket(c, c_max), seed=seed,
+                               distribution=distribution, drop_negative=drop_negative)
+        ticket = constructions.build(construction, target, spec, active=c)
+        maps = pair_maps(ticket.random, ticket.masks)
+        certs.setdefault(c, certificate(ticket.target, maps))
+        return ticket, maps
 
-    certified = _smallest(lambda c: evaluate(c)[0] <= eps, c_max) if evaluate(c_max)[0] <= eps else None
+    def cert(c):
+        if c not in certs:
+            build(c)
+        return certs[c]
+
+    def lower(c):  # the ascent costs more than a build: run it only where the optimistic search asks
+        if c not in lbs:
+            ticket, maps = build(c)
+            lbs[c] = lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(seed), maps=maps).value
+        return lbs[c]
+
+    certified = _smallest(lambda c: cert(c) <= eps, c_max) if cert(c_max) <= eps else None
     top = certified or c_max
-    optimistic = _smallest(lambda c: evaluate(c)[1] <= eps, top) if evaluate(top)[1] <= eps else None
+    optimistic = _smallest(lambda c: lower(c) <= eps, top) if lower(top) <= eps else None
     return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())))
 
 
@@ -124,7 +148,7 @@ class MinWidth:
 
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
               c_max: int | None = None, target_distribution: str = "gaussian", distribution: str = "uniform",
-              drop_negative: bool = False) -> MinWidth:
+              drop_negative: bool = False, progress=None) -> MinWidth:
     """Measure the smallest number of candidates per block and sign that yields ε-tickets with
     probability >= 1 − δ (the quantity Theorem 1 of Pensia et al. 2020 bounds by C log(d² l / min(ε, δ))
     and Malach et al. 2020 by a polynomial), for random targets of widths ``dims``.
@@ -133,6 +157,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
       construction: a registered construction. dims: target widths (string or sequence).
       eps, delta: in (0, 1). trials: T >= 1 independent (target, network) pairs. seed: >= 0.
       c_max: >= 1, the largest width searched (default: 64, or the construction's limit if lower).
+      progress: optional callable(done, total), called after every trial.
       The rest: as ``slth prune``.
     Returns:
       MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction.
@@ -148,7 +173,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InputError(f"{name} {value!r} must be an integer >= {low}")
     nets.check_distribution(target_distribution)
-    constructions.check_candidates(construction, c_max)
+    constructions.check_candidates(construction, c_max, what="c_max")
     nets.RandomSpec(dims=dims, candidates=c_max, seed=seed, distribution=distribution,
                     drop_negative=drop_negative)
     results = []
@@ -157,6 +182,8 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
         target = nets.random_target(dims, key=jax.random.key(s), distribution=target_distribution)
         results.append(trial_width(construction, target, seed=s, eps=eps, c_max=c_max,
                                    distribution=distribution, drop_negative=drop_negative))
+        if progress is not None:
+            progress(t + 1, trials)
     certified, k = quantile_width([r.certified for r in results], delta)
     optimistic, _ = quantile_width([r.optimistic for r in results], delta)
     ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")

@@ -65,8 +65,9 @@ def solve(
         memory_budget_bytes: positive int, bytes of working memory (see `DEFAULT_MEMORY_BUDGET`).
             "exact" raises InputError up front when one row does not fit (n > `max_exact_count`).
             "first-within" then solves rows on their first `max_exact_count` valid candidates.
-        sharded: None (shard when JAX sees more than one device and x64 is on), True (shard over all
-            JAX devices) or False (one device).
+        sharded: None (shard when this process has more than one local JAX device and x64 is on),
+            True (shard over all local devices) or False (one device). Only this process's devices
+            are used, so processes of a ``jax.distributed`` run solve their own batches independently.
 
     Returns:
         `SubsetSumResult` of host arrays: mask bool (B, c), error float64 (B,) recomputed from the mask by
@@ -120,15 +121,15 @@ def _devices(sharded: bool | None) -> list | None:
                 "sharded=True runs the float64 search in JAX and needs jax_enable_x64=True; got "
                 "jax_enable_x64=False (enable it, or pass sharded=None/False for the NumPy path)"
             )
-        return jax.devices()
+        return jax.local_devices()
     if sharded is not None and sharded is not False:
         raise InputError(f"sharded must be None, True or False; got sharded={sharded!r}")
     if not x64:
         return None
-    if sharded is None and jax.device_count() > 1:
-        return jax.devices()
+    if sharded is None and jax.local_device_count() > 1:
+        return jax.local_devices()
     if jax.default_backend() != "cpu":
-        return jax.devices()[:1]
+        return jax.local_devices()[:1]
     return None
 
 

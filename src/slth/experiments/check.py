@@ -1,0 +1,180 @@
+"""``slth check``: one measured minimal width beside every bound of THEORY §4, with the ratios.
+
+"Does the bound hold, and how loose is it?" For a construction, target widths, ε and δ, it measures
+the smallest candidates per block and sign at which a 1 − δ fraction of T random networks yield
+ε-tickets (certified, and the optimistic end from the adversarial lower bound), then evaluates the
+width bounds at the same (dims, ε, δ): Pensia et al.'s logarithmic width at C = 1 together with the C
+the measurement needs, Malach et al.'s polynomial form at C = 1, the selection construction's explicit
+union bound, and the counting lower bound. Every number is in the same unit (candidates per block and
+sign, slth's layout), so the ratio bound / measured reads directly as "how loose".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+from slth import bounds, nets
+from slth.experiments import provenance
+from slth.measure.width import MinWidth, min_width
+
+#: ``slth check`` with no arguments: the issue's example, a few seconds of compute on a laptop.
+DEFAULTS = dict(construction="subset-sum", dims="16,16,16", eps=0.01, delta=0.1, trials=20, seed=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundRow:
+    """One bound evaluated at the checked (dims, ε, δ).
+
+    Attributes:
+      name: the bound. kind: see :data:`slth.bounds.KINDS`. constant: the C used (None: explicit).
+      candidates: c per block and sign (a float for the lower bound). hidden_width: h_1.
+      random_params: the random network size. ratio: candidates / measured certified c (None when
+        the measurement did not reach ε within c_max). note: what the row assumes.
+    """
+
+    name: str
+    kind: str
+    constant: float | None
+    candidates: float
+    hidden_width: float
+    random_params: float
+    ratio: float | None
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """A measurement and the bounds beside it. ``pensia_C_needed`` is the C at which Pensia et al.'s
+    form ⌈C ln(max_i d_{i-1} d_i · l / min(ε, δ))⌉ equals the measured certified width (the constant
+    this one measurement asks for; ``slth run`` sweeps fit it with an interval)."""
+
+    measured: MinWidth
+    bounds: tuple[BoundRow, ...]
+    pensia_C_needed: float | None
+    wall_s: float
+    provenance: dict
+
+    def to_json(self) -> dict:
+        m = self.measured
+        return {
+            "construction": m.construction, "dims": list(m.dims), "eps": m.eps, "delta": m.delta,
+            "trials": len(m.trials), "seed": m.seed, "c_max": m.c_max,
+            "measured": {
+                "certified": m.certified, "optimistic": m.optimistic, "fraction": m.fraction,
+                "fraction_interval": list(m.fraction_interval), "random_params": m.random_params,
+                "per_trial": [{"seed": t.seed, "certified": t.certified, "optimistic": t.optimistic}
+                              for t in m.trials],
+            },
+            "bounds": [dataclasses.asdict(b) for b in self.bounds],
+            "pensia_C_needed": self.pensia_C_needed,
+            "wall_s": self.wall_s,
+            **self.provenance,
+        }
+
+
+def pensia_log_term(dims, eps: float, delta: float) -> float:
+    """x = ln(max_i d_{i-1} d_i · l / min(ε, δ)), the factor multiplying C in Pensia et al.'s width
+    once every pair gets the same c (slth's layout)."""
+    dims = nets.parse_dims(dims)
+    depth = len(dims) - 1
+    return math.log(max(dims[i - 1] * dims[i] for i in range(1, depth + 1)) * depth / min(eps, delta))
+
+
+def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], eps: float = DEFAULTS["eps"],
+          delta: float = DEFAULTS["delta"], *, trials: int = DEFAULTS["trials"], seed: int = DEFAULTS["seed"],
+          c_max: int | None = None, progress=None) -> CheckReport:
+    """Measure :func:`slth.measure.min_width` and evaluate every bound at the same arguments.
+
+    Args: as :func:`slth.measure.min_width`; ``progress``: optional callable(done, total) per trial.
+    Returns: a :class:`CheckReport`.
+    """
+    start = time.perf_counter()
+    measured = min_width(construction, dims, eps, delta, trials=trials, seed=seed, c_max=c_max,
+                         progress=progress)
+    wall = time.perf_counter() - start
+    dims = measured.dims
+    ref = measured.certified
+    x = pensia_log_term(dims, eps, delta)
+
+    def row(w: bounds.Width, note: str) -> BoundRow:
+        return BoundRow(w.name, w.kind, w.constant, w.candidates, w.hidden_widths[0], w.random_params,
+                        None if ref is None else w.candidates / ref, note)
+
+    rows = [
+        row(bounds.pensia_width(dims, eps, delta),
+            "Pensia et al. 2020 Thm 1, C ln(d_{i-1} d_i l / min(ε, δ)); C hidden, 1 is a placeholder"),
+        row(bounds.malach_width(dims, eps, delta),
+            "Malach et al. 2020 Thm 2.1 as d⁴ l² (1/ε)² ln(1/δ); C and exponents hidden, C = 1"),
+        row(bounds.selection_width(dims, eps, delta),
+            "selection construction, explicit union bound over q(w, η) (no hidden constant)"),
+    ]
+    limit = 0.5 if len(dims) == 2 else 0.25
+    if eps < limit:
+        rows.append(row(bounds.counting_width(dims, eps),
+                        "Pensia et al. 2020 Thm 2 (sub-class argument for l >= 2): no network with fewer parameters can "
+                        "serve a random target of the class with probability >= 1/2"))
+    return CheckReport(measured, tuple(rows), None if ref is None else ref / x, wall, provenance.record())
+
+
+def _num(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:.3g}" if v < 1e6 else f"{v:.3e}"
+    return f"{int(v):,}" if abs(v) < 1e12 else f"{v:.3e}"
+
+
+def format_report(r: CheckReport) -> str:
+    """The side-by-side table ``slth check`` prints."""
+    m = r.measured
+    t = len(m.trials)
+    need = t - sum(x.certified is None for x in m.trials)
+    dims = "-".join(map(str, m.dims))
+    spec = (nets.RandomSpec(dims=m.dims, candidates=m.certified, seed=m.seed) if m.certified else None)
+    lines = [
+        f"slth check: {m.construction}, target {dims} (l = {len(m.dims) - 1}), ε = {m.eps:g}, δ = {m.delta:g}, "
+        f"{t} trials (seeds {m.seed}..{m.seed + t - 1}), c searched in [1, {m.c_max}]",
+        "",
+        f"  {'':34s} {'c per block':>14s} {'hidden h_1':>15s} {'random params':>16s} {'bound / measured':>17s}",
+    ]
+
+    def line(label, c, h, p, ratio):
+        lines.append(f"  {label:34s} {_num(c):>14s} {_num(h):>15s} {_num(p):>16s} {_num(ratio):>17s}")
+
+    if spec:
+        line("measured, certified", m.certified, spec.hidden_widths()[0], spec.random_params(), 1.0)
+    else:
+        line(f"measured, certified (> {m.c_max})", None, None, None, None)
+    if m.optimistic:
+        opt = nets.RandomSpec(dims=m.dims, candidates=m.optimistic, seed=m.seed)
+        line("measured, optimistic", m.optimistic, opt.hidden_widths()[0], opt.random_params(),
+             m.optimistic / m.certified if m.certified else None)
+    else:
+        line(f"measured, optimistic (> {m.c_max})", None, None, None, None)
+    for b in r.bounds:
+        label = b.name + (f" (C = {b.constant:g})" if b.constant is not None else f" ({b.kind})")
+        line(label, b.candidates, b.hidden_width, b.random_params, b.ratio)
+    lines += [
+        "",
+        f"  certified: the smallest c at which >= {1 - m.delta:.0%} of the trials have certificate <= ε; "
+        f"{round(m.fraction * t)}/{t} = {m.fraction:.2f} do at that c",
+        f"             (95% Clopper-Pearson interval [{m.fraction_interval[0]:.3f}, {m.fraction_interval[1]:.3f}]); "
+        f"{need}/{t} trials reach ε within c_max",
+        "  optimistic: the same with the adversarial lower bound in place of the certificate",
+    ]
+    if r.pensia_C_needed is not None:
+        lines.append(f"  pensia: the measurement needs C = {r.pensia_C_needed:.3f} "
+                     f"(measured c / ln(max d_(i-1) d_i · l / min(ε, δ)) = {m.certified} / "
+                     f"{m.certified / r.pensia_C_needed:.3f})")
+    for b in r.bounds:
+        lines.append(f"  {b.name}: {b.note}")
+    if m.certified is not None and any(b.kind == "lower-bound" and b.candidates > m.certified for b in r.bounds):
+        lines.append("  FINDING: the measured width is below the counting lower bound")
+    lines.append(f"  wall time {r.wall_s:.1f} s on {r.provenance['device']}, slth at {r.provenance['git_revision']}")
+    return "\n".join(lines)
+
+
+__all__ = ["DEFAULTS", "BoundRow", "CheckReport", "check", "format_report", "pensia_log_term"]
+

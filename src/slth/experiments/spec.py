@@ -1,0 +1,301 @@
+"""Sweep specifications: the TOML schema, its validation, and the grid of cells it declares.
+
+A spec is a TOML file (``experiments/*.toml``). Two kinds:
+
+``kind = "width"``: the measured minimal width (:func:`slth.measure.min_width`) over a grid::
+
+    kind = "width"
+    description = "width versus d"      # optional
+    [grid]                               # every list is crossed with the others; a scalar is a 1-list
+    construction = ["subset-sum", "selection"]
+    d = [2, 4, 8]                        # with l: dims = (d, ..., d), l + 1 entries ...
+    l = [2]
+    # dims = ["8,16,4"]                  # ... or explicit dims (not together with d and l)
+    eps = [0.1]
+    delta = [0.1]
+    [trials]
+    count = 20                           # T networks per cell; trial t uses seed + t
+    seed = 0
+    c_max = { subset-sum = 23, selection = 2048 }   # or one integer for every construction
+    target_distribution = "gaussian"     # optional, these three are the defaults
+    distribution = "uniform"
+    drop_negative = false
+
+``kind = "coverage"``: random subset-sum coverage (THEORY §4.2) versus the number of candidates c::
+
+    kind = "coverage"
+    [grid]
+    c = [4, 8, 12, 16]
+    distribution = ["uniform"]           # the law of the random network's entries
+    [trials]
+    count = 200
+    seed = 0
+    [summary]
+    eps = [0.1, 0.01]                    # optional: report the width each ε needs, fit Lueker's C
+
+:func:`load` returns a :class:`Spec` or raises one :class:`~slth.errors.InputError` listing every
+problem it found (unknown keys, wrong types, empty grids, ε or δ outside (0, 1), dims that do not
+parse, ...), before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import numbers
+import tomllib
+from pathlib import Path
+
+from slth import constructions, nets
+from slth.errors import InputError
+
+KINDS = ("width", "coverage")
+
+#: Allowed keys per table and kind: grid keys take a list (or a scalar, read as a 1-list).
+_GRID = {
+    "width": ("construction", "dims", "d", "l", "eps", "delta"),
+    "coverage": ("c", "distribution"),
+}
+_TRIALS = {
+    "width": ("count", "seed", "c_max", "target_distribution", "distribution", "drop_negative"),
+    "coverage": ("count", "seed"),
+}
+_TOP = ("kind", "description", "grid", "trials", "summary")
+_SUMMARY = ("eps",)
+
+#: Largest c a coverage cell takes (all 2^c subset sums are enumerated).
+COVERAGE_MAX_C = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One grid point. ``key`` identifies it in the results (stable across runs of the same spec);
+    ``params`` holds its grid values (and settings) as plain JSON types."""
+
+    key: str
+    params: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A validated sweep. ``cells`` in grid order; ``trials`` T per cell; ``fingerprint`` hashes
+    everything that decides the rows (not ``description``), so results of another spec are never
+    mixed in."""
+
+    name: str
+    kind: str
+    description: str
+    cells: tuple[Cell, ...]
+    trials: int
+    seed: int
+    settings: dict
+    summary_eps: tuple[float, ...]
+    fingerprint: str
+    source: str
+
+    def units(self) -> list[tuple[Cell, int]]:
+        """Every (cell, trial) in order: the unit of work and of the results table (one row each)."""
+        return [(cell, t) for cell in self.cells for t in range(self.trials)]
+
+
+def load(path) -> Spec:
+    """Read and validate a spec file; see the module docstring for the schema."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"spec {str(path)!r} is not a file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"spec {str(path)!r} is not valid TOML: {e}") from None
+    return parse(raw, name=path.stem, source=text)
+
+
+def parse(raw: dict, *, name: str, source: str = "") -> Spec:
+    """Validate a spec already read into a dict; every problem is collected, then raised at once."""
+    problems: list[str] = []
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        problems.append(f"kind {kind!r} must be one of {list(KINDS)}")
+        kind = None
+    for key in sorted(set(raw) - set(_TOP)):
+        problems.append(f"unknown top-level key {key!r}; allowed: {list(_TOP)}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.append(f"description {description!r} must be a string")
+    tables = {}
+    for table in ("grid", "trials", "summary"):
+        value = raw.get(table, {})
+        if not isinstance(value, dict):
+            problems.append(f"[{table}] must be a table; got {value!r}")
+            value = {}
+        tables[table] = value
+    if "grid" not in raw:
+        problems.append("[grid] is missing")
+    if "trials" not in raw:
+        problems.append("[trials] is missing")
+    if kind is None:
+        raise InputError(_message(name, problems))
+
+    grid, trials, summary = tables["grid"], tables["trials"], tables["summary"]
+    for table, allowed, given in (("grid", _GRID[kind], grid), ("trials", _TRIALS[kind], trials),
+                                  ("summary", _SUMMARY, summary)):
+        for key in sorted(set(given) - set(allowed)):
+            problems.append(f"unknown key {key!r} in [{table}] for kind {kind!r}; allowed: {list(allowed)}")
+
+    lists = {k: (v if isinstance(v, list) else [v]) for k, v in grid.items() if k in _GRID[kind]}
+    for k, v in lists.items():
+        if not v:
+            problems.append(f"[grid] {k} is empty")
+
+    count = _integer(trials.get("count"), "[trials] count", 1, problems)
+    seed = _integer(trials.get("seed", 0), "[trials] seed", 0, problems)
+    summary_eps = tuple(_unit(e, "[summary] eps", problems) for e in _as_list(summary.get("eps", [])))
+
+    settings: dict = {}
+    if kind == "width":
+        axes = _width_axes(lists, problems)
+        settings = _width_settings(trials, [a for a in axes.get("construction", [])], problems)
+    else:
+        axes = _coverage_axes(lists, problems)
+    if problems:
+        raise InputError(_message(name, problems))
+
+    order = list(axes)
+    cells = []
+    for values in itertools.product(*(axes[k] for k in order)):
+        params = dict(zip(order, values))
+        if kind == "width":
+            params["c_max"] = settings["c_max"][params["construction"]]
+            key = "{construction} dims={dims} eps={eps!r} delta={delta!r}".format(**params)
+        else:
+            key = "c={c} distribution={distribution}".format(**params)
+        cells.append(Cell(key, params))
+    duplicates = sorted({c.key for c in cells if sum(d.key == c.key for d in cells) > 1})
+    if duplicates:
+        raise InputError(_message(name, [f"the grid repeats cells {duplicates}"]))
+    decided = {"kind": kind, "cells": [c.params for c in cells], "trials": count, "seed": seed,
+               "settings": {k: v for k, v in settings.items() if k != "c_max"}}
+    fingerprint = hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:16]
+    return Spec(name=name, kind=kind, description=description if isinstance(description, str) else "",
+                cells=tuple(cells), trials=count, seed=seed, settings=settings, summary_eps=summary_eps,
+                fingerprint=fingerprint, source=source)
+
+
+# --------------------------------------------------------------------------- per-kind validation
+
+def _width_axes(lists: dict, problems: list) -> dict:
+    axes: dict = {}
+    names = list(constructions.CONSTRUCTIONS)
+    cons = lists.get("construction")
+    if cons is None:
+        problems.append("[grid] construction is missing")
+    else:
+        for c in cons:
+            if c not in names:
+                problems.append(f"[grid] construction {c!r} is unknown; allowed: {names}")
+        axes["construction"] = [c for c in cons if c in names]
+    has_dims, has_dl = "dims" in lists, ("d" in lists or "l" in lists)
+    if has_dims and has_dl:
+        problems.append("[grid] gives dims and d/l: use either dims, or d with l")
+    elif has_dims:
+        dims = []
+        for v in lists["dims"]:
+            try:
+                dims.append(",".join(map(str, nets.parse_dims(v if isinstance(v, (str, list)) else str(v)))))
+            except InputError as e:
+                problems.append(f"[grid] dims {v!r}: {e}")
+        axes["dims"] = dims
+    elif has_dl:
+        ds = [_integer(v, "[grid] d", 1, problems) for v in lists.get("d", [])]
+        ls = [_integer(v, "[grid] l", 1, problems) for v in lists.get("l", [])]
+        if "d" not in lists or "l" not in lists:
+            problems.append("[grid] needs both d and l (or dims)")
+        axes["dims"] = [",".join([str(d)] * (l + 1)) for d, l in itertools.product(ds, ls)
+                        if d is not None and l is not None]
+    else:
+        problems.append("[grid] needs dims, or d and l")
+    for key in ("eps", "delta"):
+        if key not in lists:
+            problems.append(f"[grid] {key} is missing")
+        axes[key] = [_unit(v, f"[grid] {key}", problems) for v in lists.get(key, [])]
+    return axes
+
+
+def _width_settings(trials: dict, cons: list, problems: list) -> dict:
+    out = {}
+    for key in ("target_distribution", "distribution"):
+        value = trials.get(key, "gaussian" if key == "target_distribution" else "uniform")
+        if value not in nets.DISTRIBUTIONS:
+            problems.append(f"[trials] {key} {value!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+        out[key] = value
+    drop = trials.get("drop_negative", False)
+    if not isinstance(drop, bool):
+        problems.append(f"[trials] drop_negative {drop!r} must be true or false")
+    out["drop_negative"] = drop
+    raw = trials.get("c_max")
+    c_max = {}
+    for c in cons:
+        limit = constructions.MAX_CANDIDATES[c]
+        value = raw.get(c) if isinstance(raw, dict) else raw
+        if value is None:
+            value = min(64, limit or 64)
+        where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
+        value = _integer(value, where, 1, problems)
+        if value is not None and limit is not None and value > limit:
+            problems.append(f"{where} {value} is above {limit}, the most the {c} construction takes")
+        c_max[c] = value
+    if isinstance(raw, dict):
+        for key in sorted(set(raw) - set(constructions.CONSTRUCTIONS)):
+            problems.append(f"[trials] c_max has unknown construction {key!r}")
+    elif raw is not None and not isinstance(raw, int):
+        problems.append(f"[trials] c_max {raw!r} must be an integer or a table per construction")
+    out["c_max"] = c_max
+    return out
+
+
+def _coverage_axes(lists: dict, problems: list) -> dict:
+    if "c" not in lists:
+        problems.append("[grid] c is missing")
+    cs = []
+    for v in lists.get("c", []):
+        c = _integer(v, "[grid] c", 1, problems)
+        if c is not None and c > COVERAGE_MAX_C:
+            problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C} (all 2^c subset sums are enumerated)")
+        cs.append(c)
+    dists = lists.get("distribution", ["uniform"])
+    for d in dists:
+        if d not in nets.DISTRIBUTIONS:
+            problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    return {"c": cs, "distribution": dists}
+
+
+# --------------------------------------------------------------------------- scalars
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _integer(v, where: str, low: int, problems: list):
+    if isinstance(v, bool) or not isinstance(v, int):
+        problems.append(f"{where} {v!r} must be an integer >= {low}" if v is not None else f"{where} is missing")
+        return None
+    if v < low:
+        problems.append(f"{where} {v!r} must be an integer >= {low}")
+        return None
+    return v
+
+
+def _unit(v, where: str, problems: list):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or not 0 < v < 1:
+        problems.append(f"{where} {v!r} must be a number in (0, 1)")
+        return None
+    return float(v)
+
+
+def _message(name: str, problems: list[str]) -> str:
+    lines = [f"spec {name!r} has {len(problems)} problem{'s' * (len(problems) != 1)}:"]
+    return "\n".join(lines + [f"  - {p}" for p in problems])

@@ -1,0 +1,238 @@
+"""Summaries of a sweep's table: one line per cell beside the bounds, and the fits.
+
+Everything here is computed from ``results.csv`` alone (``slth fit results/<name>`` recomputes it), so a
+summary can always be traced to its rows.
+
+Width sweeps, per cell: the certified and optimistic (1 − δ)-quantile widths, the fraction certified
+with its Clopper-Pearson interval, Pensia et al.'s width at C = 1 and the C the cell needs, the
+selection construction's explicit width, Malach et al.'s form at C = 1, and the counting lower bound.
+Fits, per construction: the constant C of Pensia et al.'s logarithmic form and a power law in the
+grid variables that vary (d, l, 1/ε), each with a stratified bootstrap interval
+(:mod:`slth.measure.fit`); the exponents are printed beside the paper's (4 in d, 2 in l, 2 in 1/ε
+for Malach et al.'s form).
+
+Coverage sweeps, per cell (c): quantiles of the covering radius η* of random blocks and the fraction
+with η* <= ε; per ε, the smallest c of the grid at which a 1 − ε fraction of blocks are ε-dense
+(Lueker's statement) and the constant C = c / ln(2/ε) it implies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import scipy.stats
+
+from slth import bounds
+from slth.errors import InputError
+from slth.experiments.check import pensia_log_term
+from slth.experiments.spec import Spec
+from slth.experiments.store import atomic_write, write_csv
+from slth.measure import fit as fits
+from slth.measure.width import CONFIDENCE, quantile_width
+
+#: Bootstrap resamples of the fits.
+RESAMPLES = 2000
+
+#: The exponents of Malach et al.'s form as Pensia et al. read it (d⁴ l²) with selection's 1/ε².
+PAPER_EXPONENTS = {"d": 4, "l": 2, "inv_eps": 2}
+
+WIDTH_SUMMARY = ("cell", "construction", "dims", "eps", "delta", "trials", "reached", "certified",
+                 "optimistic", "fraction", "fraction_low", "fraction_high", "pensia_c_at_C1",
+                 "pensia_C_needed", "malach_c_at_C1", "selection_explicit_c", "counting_lower_c",
+                 "at_or_above_counting")
+COVERAGE_SUMMARY = ("cell", "c", "distribution", "trials", "eta_median", "eta_q90", "eta_max")
+
+
+def write(spec: Spec, rows: list[dict], directory) -> str:
+    """Compute the summary of ``rows``, write ``summary.csv`` and ``fits.json`` into ``directory``,
+    and return the printable report."""
+    directory = Path(directory)
+    if spec.kind == "width":
+        table, fitted, text = width_summary(rows)
+        columns = WIDTH_SUMMARY
+    else:
+        table, fitted, text = coverage_summary(rows, spec.summary_eps)
+        columns = COVERAGE_SUMMARY
+    write_csv(directory / "summary.csv", columns, table)
+    atomic_write(directory / "fits.json", json.dumps(fitted, indent=2, sort_keys=True) + "\n")
+    return f"{spec.name}: {len(rows)} rows in {directory / 'results.csv'}\n" + text
+
+
+def _group(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["cell"], []).append(r)
+    return out
+
+
+def width_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
+    """Per-cell lines, the fits (JSON-ready) and a printable report for a width table."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        r0 = cell_rows[0]
+        dims, eps, delta = tuple(r0["dims"]), float(r0["eps"]), float(r0["delta"])
+        t = len(cell_rows)
+        certified, k = quantile_width([r["certified"] for r in cell_rows], delta)
+        optimistic, _ = quantile_width([r["optimistic"] for r in cell_rows], delta)
+        ci = scipy.stats.binomtest(k, t).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+        limit = 0.5 if len(dims) == 2 else 0.25
+        counting = bounds.counting_width(dims, eps).candidates if eps < limit else None
+        table.append({
+            "cell": key, "construction": r0["construction"], "dims": ",".join(map(str, dims)), "eps": eps,
+            "delta": delta, "trials": t, "reached": sum(r["certified"] is not None for r in cell_rows),
+            "certified": certified, "optimistic": optimistic, "fraction": k / t,
+            "fraction_low": float(ci.low), "fraction_high": float(ci.high),
+            "pensia_c_at_C1": bounds.pensia_width(dims, eps, delta).candidates,
+            "pensia_C_needed": None if certified is None else certified / pensia_log_term(dims, eps, delta),
+            "malach_c_at_C1": bounds.malach_width(dims, eps, delta).candidates,
+            "selection_explicit_c": bounds.selection_width(dims, eps, delta).candidates,
+            "counting_lower_c": counting,
+            "at_or_above_counting": None if counting is None or certified is None else certified >= counting,
+        })
+    fitted, fit_lines = _width_fits(rows)
+    return table, fitted, _width_text(table) + "\n" + "\n".join(fit_lines)
+
+
+def _width_fits(rows: list[dict]) -> tuple[dict, list[str]]:
+    out: dict = {}
+    lines = []
+    for construction in dict.fromkeys(r["construction"] for r in rows):
+        sub = [r for r in rows if r["construction"] == construction]
+        entry = out.setdefault(construction, {})
+        for which in ("certified", "optimistic"):
+            cells = fits.cells_from_rows(sub, which=which)
+            try:
+                lc = fits.fit_log_constant(cells, n_resamples=RESAMPLES)
+                entry[f"log_constant_{which}"] = _log_json(lc)
+                if which == "certified":
+                    lines.append(f"{construction}, Pensia et al.'s C (certified widths, c = C·ln(max d_(i-1) d_i · l "
+                                 f"/ min(ε, δ))): " + lc.summary().replace("\n", " "))
+            except InputError as e:
+                entry[f"log_constant_{which}"] = {"error": str(e)}
+                if which == "certified":
+                    lines.append(f"{construction}, Pensia et al.'s C: not fitted ({e})")
+            try:
+                pl = fits.fit_power_law(cells, n_resamples=RESAMPLES)
+                entry[f"power_law_{which}"] = _power_json(pl)
+                if which == "certified":
+                    paper = ", ".join(f"{v} {pl.exponents[v]} (paper: {PAPER_EXPONENTS[v]})"
+                                      for v in pl.variables if v in PAPER_EXPONENTS)
+                    lines.append(f"{construction}, power law (certified widths): exponents {paper}; "
+                                 f"A = {pl.A}; {pl.n_cells} cells, {pl.n_resamples} bootstrap resamples"
+                                 + (f", {pl.undefined_fraction:.1%} undefined" if pl.undefined_fraction else ""))
+            except InputError as e:
+                entry[f"power_law_{which}"] = {"error": str(e)}
+                if which == "certified":
+                    lines.append(f"{construction}, power law: not fitted ({e.args[0].splitlines()[0]})")
+    return out, lines
+
+
+def joint_width_fits(tables: list[list[dict]]) -> tuple[dict, str]:
+    """Fits over the rows of several width tables at once (e.g. width versus d, l and 1/ε together,
+    so that one power law in all three is identifiable). A measurement that two tables share (same
+    cell, seed and settings, as when two sweeps both hold the 8,8,8 cell) is counted once; cells
+    that differ in settings (c_max, laws, drop_negative) are kept apart."""
+    for rows in tables:
+        if rows and "construction" not in rows[0]:
+            raise InputError("joint fits take width tables only; got a coverage table")
+    variants: dict = {}
+    for rows in tables:
+        for r in rows:
+            variants.setdefault(r["cell"], set()).add(_settings(r))
+    merged: dict = {}
+    for rows in tables:
+        for r in rows:
+            settings = _settings(r)
+            cell = r["cell"] if len(variants[r["cell"]]) == 1 else f"{r['cell']} {settings}"
+            merged.setdefault((cell, r["seed"]), {**r, "cell": cell})
+    rows = list(merged.values())
+    fitted, lines = _width_fits(rows)
+    cells = len({r["cell"] for r in rows})
+    return fitted, f"joint fits over {len(tables)} tables, {cells} cells, {len(rows)} trials:\n" + "\n".join(lines)
+
+
+def _settings(r: dict) -> tuple:
+    return (r["c_max"], r["target_distribution"], r["distribution"], r["drop_negative"])
+
+
+def _log_json(f: fits.LogConstantFit) -> dict:
+    return {"C": _interval(f.C), "C_cover": _interval(f.C_cover), "n_cells": f.n_cells,
+            "n_resamples": f.n_resamples, "seed": f.seed, "undefined_fraction": f.undefined_fraction,
+            "points": [{"cell": c, "x": x, "c": w} for c, x, w in f.points]}
+
+
+def _power_json(f: fits.PowerLawFit) -> dict:
+    return {"A": _interval(f.A), "exponents": {k: _interval(v) for k, v in f.exponents.items()},
+            "variables": list(f.variables), "n_cells": f.n_cells, "n_resamples": f.n_resamples,
+            "seed": f.seed, "undefined_fraction": f.undefined_fraction}
+
+
+def _interval(i: fits.Interval) -> dict:
+    return {"estimate": i.estimate, "low": i.low, "high": i.high, "confidence": i.confidence}
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return f"{v:.{digits}g}"
+
+
+def _width_text(table: list[dict]) -> str:
+    head = (f"{'construction':12s} {'dims':>10s} {'eps':>6s} {'delta':>6s} {'T':>4s} {'cert':>6s} {'opt':>6s} "
+            f"{'frac [95% CI]':>20s} {'pensia C=1':>10s} {'C needed':>8s} {'selection':>10s} {'counting':>8s}")
+    lines = [head]
+    for r in table:
+        frac = f"{r['fraction']:.2f} [{r['fraction_low']:.2f},{r['fraction_high']:.2f}]"
+        lines.append(f"{r['construction']:12s} {r['dims']:>10s} {r['eps']:>6g} {r['delta']:>6g} {r['trials']:>4d} "
+                     f"{_fmt(r['certified']):>6s} {_fmt(r['optimistic']):>6s} {frac:>20s} "
+                     f"{_fmt(r['pensia_c_at_C1']):>10s} {_fmt(r['pensia_C_needed']):>8s} "
+                     f"{_fmt(r['selection_explicit_c']):>10s} {_fmt(r['counting_lower_c']):>8s}")
+    below = [r["cell"] for r in table if r["at_or_above_counting"] is False]
+    if below:
+        lines.append(f"FINDING: measured widths below the counting lower bound in cells {below}")
+    return "\n".join(lines)
+
+
+def coverage_summary(rows: list[dict], summary_eps=()) -> tuple[list[dict], dict, str]:
+    """Per-c quantiles of the covering radius, and Lueker's constant per ε (see the module docstring)."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        eta = np.array([r["eta"] for r in cell_rows])
+        table.append({"cell": key, "c": cell_rows[0]["c"], "distribution": cell_rows[0]["distribution"],
+                      "trials": len(eta), "eta_median": float(np.median(eta)),
+                      "eta_q90": float(np.quantile(eta, 0.9)), "eta_max": float(eta.max())})
+    fitted: dict = {"lueker": []}
+    lines = [f"{'c':>4s} {'distribution':>12s} {'T':>6s} {'median η*':>10s} {'90% η*':>10s} {'max η*':>10s}"]
+    for r in table:
+        lines.append(f"{r['c']:>4d} {r['distribution']:>12s} {r['trials']:>6d} {r['eta_median']:>10.3g} "
+                     f"{r['eta_q90']:>10.3g} {r['eta_max']:>10.3g}")
+    for eps in summary_eps:
+        for dist in dict.fromkeys(r["distribution"] for r in table):
+            reached = None
+            per_c = {}
+            for r in rows:
+                if r["distribution"] == dist:
+                    per_c.setdefault(r["c"], []).append(r["eta"] <= eps)
+            for c in sorted(per_c):
+                if np.mean(per_c[c]) >= 1 - eps:
+                    reached = c
+                    break
+            entry = {"eps": eps, "distribution": dist, "c": reached,
+                     "C": None if reached is None else reached / math.log(2 / eps)}
+            fitted["lueker"].append(entry)
+            lines.append(f"ε = {eps:g} ({dist}): " + (
+                f"c = {reached} is the smallest grid c with >= {1 - eps:.3g} of blocks ε-dense; "
+                f"Lueker's C = c / ln(2/ε) = {entry['C']:.3f}" if reached is not None
+                else "no grid c reaches a 1 − ε fraction of ε-dense blocks"))
+    return table, fitted, "\n".join(lines)
