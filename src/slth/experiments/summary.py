@@ -120,8 +120,8 @@ def _width_fits(rows: list[dict]) -> tuple[dict, list[str]]:
                 pl = fits.fit_power_law(cells, n_resamples=RESAMPLES)
                 entry[f"power_law_{which}"] = _power_json(pl)
                 if which == "certified":
-                    paper = ", ".join(f"{v} {pl.exponents[v]} (paper: {PAPER_EXPONENTS[v]})"
-                                      for v in pl.variables if v in PAPER_EXPONENTS)
+                    paper = ", ".join(f"{v} {pl.exponents[v]} ({_paper_exponent(construction, v)})"
+                                      for v in pl.variables)
                     lines.append(f"{construction}, power law (certified widths): exponents {paper}; "
                                  f"A = {pl.A}; {pl.n_cells} cells, {pl.n_resamples} bootstrap resamples"
                                  + (f", {pl.undefined_fraction:.1%} undefined" if pl.undefined_fraction else ""))
@@ -130,6 +130,16 @@ def _width_fits(rows: list[dict]) -> tuple[dict, list[str]]:
                 if which == "certified":
                     lines.append(f"{construction}, power law: not fitted ({e.args[0].splitlines()[0]})")
     return out, lines
+
+
+def _paper_exponent(construction: str, variable: str) -> str:
+    """What the papers' widths say about an exponent: Malach et al.'s form for selection, a logarithm
+    (exponent 0 in the limit) for subset sum, nothing for other constructions."""
+    if construction == "selection" and variable in PAPER_EXPONENTS:
+        return f"Malach et al.'s form: {PAPER_EXPONENTS[variable]}"
+    if construction == "subset-sum" and variable in PAPER_EXPONENTS:
+        return "Pensia et al.: logarithmic, exponent -> 0"
+    return "no paper value"
 
 
 def joint_width_fits(tables: list[list[dict]]) -> tuple[dict, str]:
