@@ -144,20 +144,21 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
-        z = np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            z = np.load(fh, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise InputError(f"{str(path)!r} holds a single array, not an .npz archive; expected "
+                                 + MNIST_FORMAT)
+            with z:
+                missing = [k for k in NPZ_KEYS if k not in z.files]
+                if missing:
+                    raise InputError(f"{str(path)!r} lacks arrays {missing} (it has {sorted(z.files)}); "
+                                     "expected " + MNIST_FORMAT)
+                return {k: np.asarray(z[k]) for k in NPZ_KEYS}
+    except InputError:
+        raise
     except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise InputError(f"cannot read {str(path)!r}: {e}; expected " + MNIST_FORMAT) from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise InputError(f"{str(path)!r} holds a single array, not an .npz archive; expected " + MNIST_FORMAT)
-    with z:
-        missing = [k for k in NPZ_KEYS if k not in z.files]
-        if missing:
-            raise InputError(f"{str(path)!r} lacks arrays {missing} (it has {sorted(z.files)}); expected "
-                             + MNIST_FORMAT)
-        try:
-            return {k: np.asarray(z[k]) for k in NPZ_KEYS}
-        except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as e:
-            raise InputError(f"cannot read the arrays of {str(path)!r}: {e}; expected " + MNIST_FORMAT) from None
 
 
 def _assemble(arrays: dict[str, tuple[Path, np.ndarray]], source: str) -> Dataset:

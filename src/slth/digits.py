@@ -39,8 +39,8 @@ DEFAULTS = dict(dims="64,32,10", seed=0, network_seed=0, split_seed=0, test_size
 #: Candidates per block and sign tried by default. Selection keeps one candidate per weight, so its
 #: error falls like 1/c (THEORY §4.1) and it needs far more candidates than subset sum (≈ 2^-c).
 DEFAULT_CANDIDATES: dict[str, tuple[int, ...]] = {
-    "subset-sum": (4, 8, 12, 16),
-    "selection": (16, 64, 256),
+    "subset-sum": (4, 8, 12, 16, 20),
+    "selection": (16, 64, 256, 512),
 }
 
 SQRT2 = math.sqrt(2.0)
@@ -247,9 +247,11 @@ class DigitsReport:
         return {**d, **prov}
 
 
-def _check_int(name: str, value, low: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name} {value!r} must be an integer >= {low} ({what})")
+def _check_int(name: str, value, low: int, what: str, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+            or (high is not None and value >= high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high:#x})"
+        raise InputError(f"{name} {value!r} must be an integer {allowed} ({what})")
     return int(value)
 
 
@@ -305,8 +307,53 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
     """
     start = time.perf_counter()
     candidates = _check_candidates(DEFAULT_CANDIDATES if candidates is None else candidates)
-    seed = _check_int("seed", seed, 0, "training seed")
-    network_seed = _check_int("network_seed", network_seed, 0, "random network seed")
+    network_seed = _check_int("network_seed", network_seed, 0, "random network seed", 2**63)
+    say = progress or (lambda msg: None)
+    p = prepare(dims, seed=seed, split_seed=split_seed, test_size=test_size, epochs=epochs,
+                batch_size=batch_size, learning_rate=learning_rate, data=data, progress=say)
+    rows = []
+    for name, cs in candidates.items():
+        for c in cs:
+            say(f"{name}, c = {c}")
+            rows.append(ticket_row(p, name, c, network_seed))
+    return DigitsReport(
+        data=p.dataset.source, split=p.dataset.split, n_train=len(p.x_train), n_test=len(p.x_test),
+        dims=p.dims, seed=p.seed, network_seed=network_seed, training=p.training,
+        train_accuracy=p.train_accuracy, target_accuracy=p.target_accuracy, input_scale=p.input_scale,
+        test_clipped=p.test_clipped, layer_scales=p.layer_scales, logit_scale=float(np.prod(p.layer_scales)),
+        median_margin=float(np.median(p.margin)), min_margin=float(p.margin.min()),
+        target_params=sum(int(np.size(w)) for w in p.target), rows=tuple(rows), train_s=p.train_s,
+        wall_s=time.perf_counter() - start, provenance=provenance.record())
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Prepared:
+    """A trained target in the theorems' assumptions, with its normalised data and test margins: what
+    every ticket of :func:`ticket_row` is measured against (built once by :func:`prepare`)."""
+
+    dataset: Dataset
+    dims: tuple[int, ...]
+    seed: int
+    training: dict
+    x_train: np.ndarray
+    x_test: np.ndarray
+    input_scale: float
+    test_clipped: int
+    target: tuple
+    layer_scales: tuple[float, ...]
+    train_accuracy: float
+    target_accuracy: float
+    target_pred: np.ndarray
+    margin: np.ndarray
+    train_s: float
+
+
+def prepare(dims=DEFAULTS["dims"], *, seed: int = DEFAULTS["seed"], split_seed: int = DEFAULTS["split_seed"],
+            test_size: float = DEFAULTS["test_size"], epochs: int = DEFAULTS["epochs"],
+            batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
+            data: str | None = None, progress=None) -> Prepared:
+    """Load the data, train the target and rescale it (arguments as :func:`digits`)."""
+    seed = _check_int("seed", seed, 0, "training seed", 2**63)
     epochs = _check_int("epochs", epochs, 1, "training epochs")
     batch_size = _check_int("batch_size", batch_size, 1, "minibatch size")
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
@@ -330,39 +377,34 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
     target, factors = rescale_target(trained, x_train, x_test)
     train_acc = float(np.mean(predict(target, x_train)[1] == dataset.y_train))
     logits, target_pred = predict(target, x_test)
-    target_acc = float(np.mean(target_pred == dataset.y_test))
-    margin = margins(logits)
-
-    rows = []
-    for name, cs in candidates.items():
-        for c in cs:
-            say(f"{name}, c = {c}")
-            t1 = time.perf_counter()
-            spec = nets.RandomSpec(dims=dims, candidates=c, seed=network_seed)
-            pruned = pipeline.prune(name, target, spec)
-            ticket_pred = predict(pruned.ticket.pruned, x_test)[1]
-            agree = ticket_pred == target_pred
-            sure = guaranteed(margin, pruned.meta["certificate"])
-            rows.append(DigitsRow(
-                construction=name, candidates=c, target_accuracy=target_acc,
-                ticket_accuracy=float(np.mean(ticket_pred == dataset.y_test)),
-                agreement=float(np.mean(agree)),
-                certificate=float(pruned.meta["certificate"]), lower_bound=float(pruned.meta["lower_bound"]),
-                guaranteed_fraction=float(np.mean(sure)), guaranteed_disagree=int(np.sum(sure & ~agree)),
-                random_params=int(pruned.meta["random_params"]), kept_params=int(pruned.meta["kept_params"]),
-                time_s=time.perf_counter() - t1))
-
-    return DigitsReport(
-        data=dataset.source, split=dataset.split, n_train=len(x_train), n_test=len(x_test), dims=dims,
-        seed=seed, network_seed=network_seed,
+    return Prepared(
+        dataset=dataset, dims=dims, seed=seed,
         training={"optimizer": "adam", "loss": "softmax cross-entropy", "epochs": epochs,
-                  "batch_size": batch_size, "learning_rate": learning_rate, "init": "he-normal",
-                  "bias": False},
-        train_accuracy=train_acc, target_accuracy=target_acc, input_scale=input_scale, test_clipped=clipped,
-        layer_scales=tuple(float(f) for f in factors), logit_scale=float(np.prod(factors)),
-        median_margin=float(np.median(margin)), min_margin=float(margin.min()),
-        target_params=sum(int(np.size(w)) for w in target), rows=tuple(rows), train_s=train_s,
-        wall_s=time.perf_counter() - start, provenance=provenance.record())
+                  "batch_size": batch_size, "learning_rate": learning_rate, "init": "he-normal", "bias": False},
+        x_train=x_train, x_test=x_test, input_scale=input_scale, test_clipped=clipped, target=target,
+        layer_scales=tuple(float(f) for f in factors), train_accuracy=train_acc,
+        target_accuracy=float(np.mean(target_pred == dataset.y_test)), target_pred=target_pred,
+        margin=margins(logits), train_s=train_s)
+
+
+def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> DigitsRow:
+    """Prune the random network (c candidates per block and sign, ``network_seed``) for the prepared
+    target with construction ``name`` and evaluate the ticket on the test set."""
+    constructions.check_candidates(name, c)
+    t1 = time.perf_counter()
+    spec = nets.RandomSpec(dims=p.dims, candidates=c, seed=network_seed)
+    pruned = pipeline.prune(name, p.target, spec)
+    ticket_pred = predict(pruned.ticket.pruned, p.x_test)[1]
+    agree = ticket_pred == p.target_pred
+    sure = guaranteed(p.margin, pruned.meta["certificate"])
+    return DigitsRow(
+        construction=name, candidates=c, target_accuracy=p.target_accuracy,
+        ticket_accuracy=float(np.mean(ticket_pred == p.dataset.y_test)),
+        agreement=float(np.mean(agree)),
+        certificate=float(pruned.meta["certificate"]), lower_bound=float(pruned.meta["lower_bound"]),
+        guaranteed_fraction=float(np.mean(sure)), guaranteed_disagree=int(np.sum(sure & ~agree)),
+        random_params=int(pruned.meta["random_params"]), kept_params=int(pruned.meta["kept_params"]),
+        time_s=time.perf_counter() - t1)
 
 
 # --------------------------------------------------------------------------- the table

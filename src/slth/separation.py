@@ -38,6 +38,7 @@ same arguments give the same bits; everything after sampling is float64 NumPy/Sc
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import time
@@ -68,12 +69,17 @@ CONFIDENCE = 0.95
 #: How the L2 interval is computed (recorded with every report).
 INTERVAL = ("CLT normal interval on the mean squared error over the test sample, mse ± z·sd/√n, "
             "endpoints mapped through sqrt (lower end clipped at 0)")
+#: Smallest candidate bucket of the weight-pruning builds (see :func:`weight_bucket`).
+WEIGHT_BUCKET = 8
 #: Tag of this module's key stream under key(seed); pairs of RandomSpec(seed) use fold_in 1..l.
 STREAM = 0x5E9A
-#: Near-ties of the Gram-form subset score within this fraction of ‖y‖² are rescored directly: the
-#: Gram form's round-off is about h·2⁻⁵²·‖y‖², far below it, so the direct optimum is among them.
+#: Near-ties of the Gram-form subset score within this fraction of ‖y‖² are rescored directly: for a
+#: subset scoring near the minimum (so ‖a s‖ <= 2‖y‖) the Gram form's round-off is about
+#: 10·h·2⁻⁵²·‖y‖², far below it, so the subset that is best when scored directly is among them.
 _EXACT_TIE = 1e-9
 _EXACT_RESCORE = 256
+#: Units per compiled draw of the neuron network (see :func:`neuron_network`).
+_CHUNK = 64
 
 #: ``separation()`` with no arguments: a quick run (well under a minute on a 2-core CPU).
 DEFAULTS = dict(d_values=(2, 4, 8, 16), candidates=(1, 2, 4, 8), inputs="gaussian", n_train=4000,
@@ -128,6 +134,16 @@ def weight_spec(d: int, c: int, *, seed: int, distribution: str = "uniform") -> 
     return nets.RandomSpec(dims=(d, 1, 1), candidates=c, seed=seed, distribution=distribution)
 
 
+def weight_bucket(method: str, c: int) -> int:
+    """Candidates of the network a weight-pruning ticket with c candidates is built in: the power of
+    two >= max(c, :data:`WEIGHT_BUCKET`), capped at the construction's limit. The ticket is that of
+    ``RandomSpec(candidates=c)``, a nested prefix of the wider network, with the other units pruned
+    (``constructions.build(..., active=c)``): the same function, compiled once per (d, bucket)."""
+    limit = constructions.MAX_CANDIDATES[method]
+    bucket = 1 << (max(c, WEIGHT_BUCKET) - 1).bit_length()
+    return max(c, bucket if limit is None else min(bucket, limit))
+
+
 def matched_units(d: int, c: int) -> tuple[int, int]:
     """(budget, h): the weight-pruning network's random parameters 2cd(d+1) + 4c and the hidden
     width h = ⌊budget/(d+1)⌋ of the depth-2 network with at most that many, h(d+1)."""
@@ -158,16 +174,28 @@ def sample_inputs(inputs: str, n: int, d: int, *, key) -> np.ndarray:
 
 def neuron_network(d: int, h: int, *, seed: int, distribution: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
     """(u (h, d), v (h,)): the depth-2 random network g(x) = Σ_r v_r σ(⟨u_r, x⟩), entries i.i.d.
-    from ``distribution``; unit r draws from fold_in(network key, r), so widths nest."""
-    law = nets.DISTRIBUTIONS[nets.check_distribution(distribution)]
+    from ``distribution``; unit r draws from fold_in(network key, r), so widths nest.
 
-    def unit(k):
-        k_in, k_out = jax.random.split(k)
+    Units are drawn in chunks of :data:`_CHUNK` with a traced offset, so the draw compiles once per
+    (d, distribution), not once per width."""
+    _positive_int("d", d)
+    _positive_int("h", h)
+    nets.check_distribution(distribution)
+    key = _keys(seed)["network"]
+    chunks = [_units(key, jnp.asarray(start), d, distribution) for start in range(0, h, _CHUNK)]
+    return (np.concatenate([np.asarray(u) for u, _ in chunks])[:h],
+            np.concatenate([np.asarray(v) for _, v in chunks])[:h])
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _units(key, start, d, distribution):
+    law = nets.DISTRIBUTIONS[distribution]
+
+    def unit(r):
+        k_in, k_out = jax.random.split(jax.random.fold_in(key, r))
         return law(k_in, (d,), jnp.float64), law(k_out, (), jnp.float64)
 
-    keys = jax.vmap(lambda r: jax.random.fold_in(_keys(seed)["network"], r))(jnp.arange(h))
-    u, v = jax.vmap(unit)(keys)
-    return np.asarray(u), np.asarray(v)
+    return jax.vmap(unit)(start + jnp.arange(_CHUNK))
 
 
 def features(u: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -311,7 +339,8 @@ def _fit(method, cell: _Cell, *, seed, distribution):
             out, kept = np.where(s, v, 0.0), int(s.sum())
         return (lambda x: features(u, x) @ out), cell.units * (d + 1), cell.units, kept * (d + 1), None
     spec = weight_spec(d, cell.c, seed=seed, distribution=distribution)
-    ticket = constructions.build(method, cell.target, spec)
+    wide = weight_spec(d, weight_bucket(method, cell.c), seed=seed, distribution=distribution)
+    ticket = constructions.build(method, cell.target, wide, active=cell.c)
     pruned = ticket.pruned
     cert = measure.certificate(ticket.target, measure.pair_maps(ticket.random, ticket.masks))
 
@@ -354,6 +383,9 @@ def _check(methods, d_values, candidates, *, inputs, seed, n_train, n_test, exac
     if not jax.config.jax_enable_x64:
         raise InputError("separation runs in float64 and needs jax_enable_x64 (set JAX_ENABLE_X64=1 or "
                          "jax.config.update('jax_enable_x64', True))")
+    for name, values in (("methods", methods), ("d_values", d_values), ("candidates", candidates)):
+        if len(values) == 0:
+            raise InputError(f"{name} is empty; give at least one value")
     for m in methods:
         if m not in METHODS:
             raise InputError(f"unknown method {m!r}; allowed: {', '.join(METHODS)}")
@@ -445,15 +477,16 @@ def separation(d_values: Sequence[int] = DEFAULTS["d_values"], candidates: Seque
            exact_max_units=exact_max_units, distribution=distribution)
     start = time.perf_counter()
     order = [m for m in METHODS if m in methods]
-    plan = [(int(d), int(c), m) for d in d_values for c in candidates for m in order
-            if m != "neuron-exact" or matched_units(int(d), int(c))[1] <= exact_max_units]
-    rows, cells = [], {}
-    for d, c, m in plan:
-        if (d, c) not in cells:
-            cells = {(d, c): _cell(d, c, inputs=inputs, seed=int(seed), n_train=int(n_train), n_test=int(n_test))}
-        rows.append(_row(m, cells[(d, c)], inputs=inputs, seed=int(seed), distribution=distribution))
-        if progress is not None:
-            progress(len(rows), len(plan))
+    cells = [(int(d), int(c)) for d in d_values for c in candidates]
+    plan = {dc: [m for m in order if m != "neuron-exact" or matched_units(*dc)[1] <= exact_max_units]
+            for dc in cells}
+    total, rows = sum(map(len, plan.values())), []
+    for d, c in cells:
+        cell = _cell(d, c, inputs=inputs, seed=int(seed), n_train=int(n_train), n_test=int(n_test))
+        for m in plan[(d, c)]:
+            rows.append(_row(m, cell, inputs=inputs, seed=int(seed), distribution=distribution))
+            if progress is not None:
+                progress(len(rows), total)
     settings = dict(d_values=list(map(int, d_values)), candidates=list(map(int, candidates)), inputs=inputs,
                     n_train=int(n_train), n_test=int(n_test), seed=int(seed), exact_max_units=int(exact_max_units),
                     methods=order, distribution=distribution)
@@ -463,9 +496,9 @@ def separation(d_values: Sequence[int] = DEFAULTS["d_values"], candidates: Seque
 # --------------------------------------------------------------------------- text
 
 def _trend(values: Sequence[float]) -> str:
-    steps = np.diff(values)
     if len(values) < 2:
         return "a single d"
+    steps = np.diff(values)
     if np.all(steps > 0):
         return "rises with d at every step"
     if np.all(steps < 0):
@@ -512,20 +545,24 @@ def format_report(report: SeparationReport) -> str:
         pts = [by_d[d] for d in sorted(by_d)]
         vals = ", ".join(f"d={r.d} (c={r.candidates}): {r.relative:.3f}" for r in pts)
         lines.append(f"    {m:<16s} {vals}; {_trend([r.relative for r in pts])}")
-    pairs = {(r.d, r.candidates): r for r in report.rows if r.method == "random-features"}
-    for m in WEIGHT_METHODS:
-        rows = [r for r in report.rows if r.method == m and (r.d, r.candidates) in pairs]
-        if rows:
-            below = sum(r.relative < pairs[(r.d, r.candidates)].relative for r in rows)
-            lines.append(f"  {m} has lower test error than random features in {below} of {len(rows)} cells")
+    for other in ("random-features", "neuron-greedy"):
+        ref = {(r.d, r.candidates): r for r in report.rows if r.method == other}
+        for m in WEIGHT_METHODS:
+            rows = [r for r in report.rows if r.method == m and (r.d, r.candidates) in ref]
+            if rows:
+                below = sum(r.relative < ref[(r.d, r.candidates)].relative for r in rows)
+                clear = sum(r.relative_high < ref[(r.d, r.candidates)].relative_low for r in rows)
+                lines.append(f"  {m} has lower test error than {other} in {below} of {len(rows)} cells "
+                             f"({clear} with disjoint 95% intervals)")
     lines.append(f"  wall time {report.wall_s:.1f} s on {report.provenance['device']}, "
                  f"slth at {report.provenance['git_revision']}")
     return "\n".join(lines)
 
 
 __all__ = [
-    "CONFIDENCE", "DEFAULTS", "EXACT_MAX_UNITS", "INPUTS", "INTERVAL", "METHODS", "NEURON_METHODS",
-    "STREAM", "WEIGHT_METHODS", "L2Estimate", "SeparationReport", "SeparationRow", "exact_subset", "features",
-    "format_report", "greedy_subset", "l2_error", "matched_units", "neuron_network", "random_features",
-    "row_for", "sample_inputs", "separation", "single_neuron_target", "target_l2_norm", "weight_spec",
+    "CONFIDENCE", "DEFAULTS", "EXACT_MAX_UNITS", "INPUTS", "INTERVAL", "METHODS", "NEURON_METHODS", "STREAM",
+    "WEIGHT_BUCKET", "WEIGHT_METHODS", "L2Estimate", "SeparationReport", "SeparationRow", "exact_subset",
+    "features", "format_report", "greedy_subset", "l2_error", "matched_units", "neuron_network",
+    "random_features", "row_for", "sample_inputs", "separation", "single_neuron_target", "target_l2_norm",
+    "weight_bucket", "weight_spec",
 ]

@@ -18,6 +18,7 @@ with ``jax.distributed``, over processes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 
@@ -92,9 +93,9 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
 
     bar.set_postfix_str(f"cells {cells_done}/{cells_total}", refresh=False)
     try:
-        if spec.kind == "width":
+        if spec.kind in _PER_TRIAL:
             for cell, t in todo:
-                store.append([_width_row(spec, cell, t, meta)])
+                store.append([_PER_TRIAL[spec.kind](spec, cell, t, meta)])
                 advance(cell, 1)
         else:
             by_cell: dict[str, list[int]] = {}
@@ -105,6 +106,11 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
             for key, trials in by_cell.items():
                 store.append(_coverage_rows(spec, cells[key], trials, meta))
                 advance(cells[key], len(trials))
+    except KeyboardInterrupt:
+        bar.close()
+        if process_count == 1:
+            store.assemble()   # the rows so far, readable while the rest waits for a restart
+        raise
     finally:
         bar.close()
     if barrier is not None:
@@ -166,3 +172,38 @@ def _coverage_rows(spec: Spec, cell: Cell, trials: list[int], meta: dict) -> lis
     wall = (time.perf_counter() - start) / len(trials)
     return [{**_base(spec, cell, t), "c": c, "distribution": dist, "eta": float(e), "wall_s": round(wall, 4),
              **meta} for t, e in zip(trials, eta)]
+
+
+@functools.lru_cache(maxsize=2)
+def _prepared(dims: str, training_seed: int, epochs: int, data: str | None):
+    """The trained, rescaled digits target of a spec: trained once per process, shared by its rows."""
+    from slth import digits
+
+    return digits.prepare(dims, seed=training_seed, epochs=epochs, data=data)
+
+
+def _digits_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
+    from slth import digits
+
+    s = spec.settings
+    start = time.perf_counter()
+    p = _prepared(s["dims"], s["training_seed"], s["epochs"], s["data"])
+    row = digits.ticket_row(p, cell.params["construction"], cell.params["c"], spec.seed + t)
+    wall = time.perf_counter() - start
+    fields = {k: v for k, v in dataclasses.asdict(row).items() if k not in ("candidates", "time_s")}
+    return {**_base(spec, cell, t), **fields, "c": cell.params["c"], "dims": s["dims"],
+            "training_seed": s["training_seed"], "epochs": s["epochs"], "data": s["data"] or "sklearn-digits",
+            "train_accuracy": p.train_accuracy, "wall_s": round(wall, 4), **meta}
+
+
+def _separation_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
+    from slth import separation
+
+    p, s = cell.params, spec.settings
+    row = separation.row_for(p["method"], p["d"], p["c"], inputs=p["inputs"], seed=spec.seed + t,
+                             n_train=s["n_train"], n_test=s["n_test"], distribution=s["distribution"])
+    fields = {k: v for k, v in row.to_json().items() if k != "candidates"}
+    return {**_base(spec, cell, t), **fields, "c": p["c"], "wall_s": round(row.wall_s, 4), **meta}
+
+
+_PER_TRIAL = {"width": _width_row, "digits": _digits_row, "separation": _separation_row}

@@ -33,6 +33,37 @@ A spec is a TOML file (``experiments/*.toml``). Two kinds:
     [summary]
     eps = [0.1, 0.01]                    # optional: report the width each ε needs, fit Lueker's C
 
+``kind = "separation"``: neuron pruning versus weight pruning on one ReLU neuron (THEORY §4.4)::
+
+    kind = "separation"
+    [grid]
+    method = ["random-features", "neuron-greedy", "neuron-exact", "subset-sum", "selection"]
+    d = [2, 4, 8]
+    c = [1, 2, 4, 8]                     # the budget: random parameters of the weight-pruning network
+    inputs = ["gaussian"]                # or "sphere"
+    [trials]
+    count = 2                            # seeds seed .. seed + count - 1
+    seed = 0
+    n_train = 4000                       # optional, these three are the defaults
+    n_test = 4000
+    distribution = "uniform"
+
+(neuron-exact cells whose depth-2 network has more than 16 units are left out of the grid.)
+
+``kind = "digits"``: tickets of a ReLU classifier trained on scikit-learn's digits::
+
+    kind = "digits"
+    [grid]
+    construction = ["subset-sum", "selection"]
+    c = { subset-sum = [8, 16], selection = [64, 256] }   # or one list for every construction
+    [trials]
+    count = 3                            # random networks: seeds seed .. seed + count - 1
+    seed = 0
+    dims = "64,32,10"                    # optional, these four are the defaults
+    training_seed = 0
+    epochs = 60
+    # data = "path/to/mnist"             # MNIST files instead of the digits (see slth.data)
+
 :func:`load` returns a :class:`Spec` or raises one :class:`~slth.errors.InputError` listing every
 problem it found (unknown keys, wrong types, empty grids, ε or δ outside (0, 1), dims that do not
 parse, ...), before any work starts.
@@ -52,16 +83,20 @@ from pathlib import Path
 from slth import constructions, nets
 from slth.errors import InputError
 
-KINDS = ("width", "coverage")
+KINDS = ("width", "coverage", "digits", "separation")
 
 #: Allowed keys per table and kind: grid keys take a list (or a scalar, read as a 1-list).
 _GRID = {
     "width": ("construction", "dims", "d", "l", "eps", "delta"),
     "coverage": ("c", "distribution"),
+    "digits": ("construction", "c"),
+    "separation": ("method", "d", "c", "inputs"),
 }
 _TRIALS = {
     "width": ("count", "seed", "c_max", "target_distribution", "distribution", "drop_negative"),
     "coverage": ("count", "seed"),
+    "digits": ("count", "seed", "dims", "training_seed", "epochs", "data"),
+    "separation": ("count", "seed", "n_train", "n_test", "distribution"),
 }
 _TOP = ("kind", "description", "grid", "trials", "summary")
 _SUMMARY = ("eps",)
@@ -146,7 +181,8 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
         for key in sorted(set(given) - set(allowed)):
             problems.append(f"unknown key {key!r} in [{table}] for kind {kind!r}; allowed: {list(allowed)}")
 
-    lists = {k: (v if isinstance(v, list) else [v]) for k, v in grid.items() if k in _GRID[kind]}
+    lists = {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()
+             if k in _GRID[kind] and not (kind == "digits" and k == "c" and isinstance(v, dict))}
     for k, v in lists.items():
         if not v:
             problems.append(f"[grid] {k} is empty")
@@ -159,6 +195,13 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
     if kind == "width":
         axes = _width_axes(lists, problems)
         settings = _width_settings(trials, [a for a in axes.get("construction", [])], problems)
+    elif kind == "digits":
+        axes = {}
+        settings = _digits_settings(trials, problems)
+        pairs = _digits_cells(grid, problems)
+    elif kind == "separation":
+        axes = _separation_axes(lists, problems)
+        settings = _separation_settings(trials, problems)
     else:
         axes = _coverage_axes(lists, problems)
     if problems:
@@ -166,11 +209,17 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
 
     order = list(axes)
     cells = []
-    for values in itertools.product(*(axes[k] for k in order)):
+    if kind == "digits":
+        cells = [Cell(f"{cons} c={c}", {"construction": cons, "c": c}) for cons, c in pairs]
+    for values in (itertools.product(*(axes[k] for k in order)) if axes else ()):
         params = dict(zip(order, values))
         if kind == "width":
             params["c_max"] = settings["c_max"][params["construction"]]
             key = "{construction} dims={dims} eps={eps!r} delta={delta!r}".format(**params)
+        elif kind == "separation":
+            if params["method"] == "neuron-exact" and _exact_too_wide(params["d"], params["c"]):
+                continue   # exact neuron pruning enumerates 2^h subsets: only small cells exist
+            key = "{method} d={d} c={c} inputs={inputs}".format(**params)
         else:
             key = "c={c} distribution={distribution}".format(**params)
         cells.append(Cell(key, params))
@@ -255,6 +304,90 @@ def _width_settings(trials: dict, cons: list, problems: list) -> dict:
         problems.append(f"[trials] c_max {raw!r} must be an integer or a table per construction")
     out["c_max"] = c_max
     return out
+
+
+def _separation_axes(lists: dict, problems: list) -> dict:
+    from slth import separation
+
+    axes = {}
+    for key, allowed in (("method", separation.METHODS), ("inputs", separation.INPUTS)):
+        values = lists.get(key, ["gaussian"] if key == "inputs" else None)
+        if values is None:
+            problems.append(f"[grid] {key} is missing")
+            values = []
+        for v in values:
+            if v not in allowed:
+                problems.append(f"[grid] {key} {v!r} is unknown; allowed: {list(allowed)}")
+        axes[key] = values
+    for key in ("d", "c"):
+        if key not in lists:
+            problems.append(f"[grid] {key} is missing")
+        axes[key] = [_integer(v, f"[grid] {key}", 1, problems) for v in lists.get(key, [])]
+    limit = constructions.MAX_CANDIDATES["subset-sum"]
+    if "subset-sum" in axes["method"]:
+        for c in axes["c"]:
+            if c is not None and c > limit:
+                problems.append(f"[grid] c {c} is above {limit}, the most subset-sum takes")
+    return {k: axes[k] for k in ("method", "d", "c", "inputs")}
+
+
+def _exact_too_wide(d: int, c: int) -> bool:
+    from slth import separation
+
+    return separation.matched_units(d, c)[1] > separation.EXACT_MAX_UNITS
+
+
+def _separation_settings(trials: dict, problems: list) -> dict:
+    dist = trials.get("distribution", "uniform")
+    if dist not in nets.DISTRIBUTIONS:
+        problems.append(f"[trials] distribution {dist!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    return {"n_train": _integer(trials.get("n_train", 4000), "[trials] n_train", 2, problems),
+            "n_test": _integer(trials.get("n_test", 4000), "[trials] n_test", 2, problems), "distribution": dist}
+
+
+def _digits_cells(grid: dict, problems: list) -> list[tuple[str, int]]:
+    """(construction, c) pairs: ``c`` is one list for every construction, or a table of lists per
+    construction (selection needs far more candidates than subset sum)."""
+    names = list(constructions.CONSTRUCTIONS)
+    cons = _as_list(grid.get("construction", []))
+    if not cons:
+        problems.append("[grid] construction is missing or empty")
+    for c in cons:
+        if c not in names:
+            problems.append(f"[grid] construction {c!r} is unknown; allowed: {names}")
+    raw = grid.get("c")
+    if raw is None:
+        problems.append("[grid] c is missing")
+        return []
+    if isinstance(raw, dict):
+        for key in sorted(set(raw) - set(cons)):
+            problems.append(f"[grid] c has a list for {key!r}, which is not in [grid] construction")
+    pairs = []
+    for con in cons:
+        values = _as_list(raw.get(con, []) if isinstance(raw, dict) else raw)
+        if not values:
+            problems.append(f"[grid] c has no candidates for {con!r}")
+        for v in values:
+            c = _integer(v, f"[grid] c for {con}", 1, problems)
+            if c is not None and con in names:
+                limit = constructions.MAX_CANDIDATES[con]
+                if limit is not None and c > limit:
+                    problems.append(f"[grid] c {c} for {con} is above {limit}, the most it takes")
+                pairs.append((con, c))
+    return pairs
+
+
+def _digits_settings(trials: dict, problems: list) -> dict:
+    dims = trials.get("dims", "64,32,10")
+    try:
+        dims = ",".join(map(str, nets.parse_dims(dims)))
+    except InputError as e:
+        problems.append(f"[trials] dims {dims!r}: {e}")
+    data = trials.get("data")
+    if data is not None and not isinstance(data, str):
+        problems.append(f"[trials] data {data!r} must be a path (a string)")
+    return {"dims": dims, "training_seed": _integer(trials.get("training_seed", 0), "[trials] training_seed", 0, problems),
+            "epochs": _integer(trials.get("epochs", 60), "[trials] epochs", 1, problems), "data": data}
 
 
 def _coverage_axes(lists: dict, problems: list) -> dict:

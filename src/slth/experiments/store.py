@@ -36,12 +36,24 @@ COLUMNS = {
               "target_distribution", "distribution", "drop_negative", "trial", "seed", "certified",
               "optimistic", "certificate", "lower_bound") + PROVENANCE,
     "coverage": ("sweep", "fingerprint", "cell", "c", "distribution", "trial", "seed", "eta") + PROVENANCE,
+    "digits": ("sweep", "fingerprint", "cell", "construction", "c", "dims", "training_seed", "epochs", "data",
+               "trial", "seed", "train_accuracy", "target_accuracy", "ticket_accuracy", "agreement",
+               "certificate", "lower_bound", "guaranteed_fraction", "guaranteed_disagree", "random_params",
+               "kept_params") + PROVENANCE,
+    "separation": ("sweep", "fingerprint", "cell", "method", "d", "c", "inputs", "distribution", "n_train",
+                   "n_test", "trial", "seed", "random_params", "params", "hidden_units", "kept_params",
+                   "train_l2", "test_l2", "test_l2_low", "test_l2_high", "relative", "relative_low",
+                   "relative_high", "sup_bound", "sup_observed") + PROVENANCE,
 }
 #: Columns that may differ between two runs of the same spec (the measurement never does).
 VOLATILE = PROVENANCE
 
-_INT = {"d", "l", "c_max", "trial", "seed", "certified", "optimistic", "c"}
-_FLOAT = {"eps", "delta", "certificate", "lower_bound", "eta", "wall_s"}
+_INT = {"d", "l", "c_max", "trial", "seed", "certified", "optimistic", "c", "training_seed", "epochs",
+        "guaranteed_disagree", "random_params", "kept_params", "n_train", "n_test", "params",
+        "hidden_units"}
+_FLOAT = {"eps", "delta", "certificate", "lower_bound", "eta", "wall_s", "train_accuracy", "target_accuracy",
+          "ticket_accuracy", "agreement", "guaranteed_fraction", "train_l2", "test_l2", "test_l2_low",
+          "test_l2_high", "relative", "relative_low", "relative_high", "sup_bound", "sup_observed"}
 _BOOL = {"drop_negative"}
 
 

@@ -44,6 +44,12 @@ WIDTH_SUMMARY = ("cell", "construction", "dims", "eps", "delta", "trials", "reac
                  "pensia_C_needed", "malach_c_at_C1", "selection_explicit_c", "counting_lower_c",
                  "at_or_above_counting")
 COVERAGE_SUMMARY = ("cell", "c", "distribution", "trials", "eta_median", "eta_q90", "eta_max")
+SEPARATION_SUMMARY = ("cell", "method", "d", "c", "inputs", "trials", "random_params", "params",
+                      "relative_mean", "relative_min", "relative_max", "sup_bound_median")
+DIGITS_SUMMARY = ("cell", "construction", "c", "trials", "target_accuracy", "ticket_accuracy_mean",
+                  "ticket_accuracy_min", "agreement_mean", "agreement_min", "certificate_median",
+                  "lower_bound_median", "guaranteed_fraction_mean", "guaranteed_disagree_total",
+                  "random_params", "kept_params_mean")
 
 
 def write(spec: Spec, rows: list[dict], directory) -> str:
@@ -53,6 +59,12 @@ def write(spec: Spec, rows: list[dict], directory) -> str:
     if spec.kind == "width":
         table, fitted, text = width_summary(rows)
         columns = WIDTH_SUMMARY
+    elif spec.kind == "separation":
+        table, fitted, text = separation_summary(rows)
+        columns = SEPARATION_SUMMARY
+    elif spec.kind == "digits":
+        table, fitted, text = digits_summary(rows)
+        columns = DIGITS_SUMMARY
     else:
         table, fitted, text = coverage_summary(rows, spec.summary_eps)
         columns = COVERAGE_SUMMARY
@@ -246,3 +258,64 @@ def coverage_summary(rows: list[dict], summary_eps=()) -> tuple[list[dict], dict
                 f"Lueker's C = c / ln(2/ε) = {entry['C']:.3f}" if reached is not None
                 else "no grid c reaches a 1 − ε fraction of ε-dense blocks"))
     return table, fitted, "\n".join(lines)
+
+
+def digits_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
+    """Per (construction, c): the tickets' test accuracy and agreement with the target over the
+    random networks (trials), the two-sided error and the fraction of test points whose agreement the
+    margin proves; any proven point that disagrees is reported as a finding (the theorem says none)."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        col = lambda k: np.array([r[k] for r in cell_rows], dtype=float)
+        r0 = cell_rows[0]
+        table.append({
+            "cell": key, "construction": r0["construction"], "c": r0["c"], "trials": len(cell_rows),
+            "target_accuracy": r0["target_accuracy"], "ticket_accuracy_mean": float(col("ticket_accuracy").mean()),
+            "ticket_accuracy_min": float(col("ticket_accuracy").min()),
+            "agreement_mean": float(col("agreement").mean()), "agreement_min": float(col("agreement").min()),
+            "certificate_median": float(np.median(col("certificate"))),
+            "lower_bound_median": float(np.median(col("lower_bound"))),
+            "guaranteed_fraction_mean": float(col("guaranteed_fraction").mean()),
+            "guaranteed_disagree_total": int(col("guaranteed_disagree").sum()),
+            "random_params": r0["random_params"], "kept_params_mean": float(col("kept_params").mean()),
+        })
+    lines = [f"{'construction':12s} {'c':>5s} {'T':>3s} {'target':>7s} {'ticket (mean/min)':>18s} "
+             f"{'agree (mean/min)':>17s} {'certificate':>11s} {'lower bd':>9s} {'proven':>7s} {'random':>11s}"]
+    for r in table:
+        lines.append(f"{r['construction']:12s} {r['c']:>5d} {r['trials']:>3d} {r['target_accuracy']:>7.1%} "
+                     f"{r['ticket_accuracy_mean']:>9.1%}/{r['ticket_accuracy_min']:<8.1%} "
+                     f"{r['agreement_mean']:>8.1%}/{r['agreement_min']:<8.1%} {r['certificate_median']:>11.3g} "
+                     f"{r['lower_bound_median']:>9.3g} {r['guaranteed_fraction_mean']:>7.1%} {r['random_params']:>11,}")
+    bad = [r["cell"] for r in table if r["guaranteed_disagree_total"]]
+    if bad:
+        lines.append(f"FINDING: test points with margin > √2·certificate disagree in cells {bad}")
+    return table, {}, "\n".join(lines)
+
+
+def separation_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
+    """Per (method, d, c, inputs): the relative L2 error (test error / ‖f‖_L2; 1 is the trivial
+    predictor) over the seeds, and the certificate where the method has one."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        rel = np.array([r["relative"] for r in cell_rows])
+        sups = [r["sup_bound"] for r in cell_rows if r["sup_bound"] is not None]
+        r0 = cell_rows[0]
+        table.append({"cell": key, "method": r0["method"], "d": r0["d"], "c": r0["c"], "inputs": r0["inputs"],
+                      "trials": len(cell_rows), "random_params": r0["random_params"], "params": r0["params"],
+                      "relative_mean": float(rel.mean()), "relative_min": float(rel.min()),
+                      "relative_max": float(rel.max()),
+                      "sup_bound_median": float(np.median(sups)) if sups else None})
+    methods = list(dict.fromkeys(r["method"] for r in table))
+    budgets = sorted({(r["d"], r["c"], r["inputs"], r["random_params"]) for r in table})
+    lines = [f"relative L2 error (test error / ||f||_L2, mean over seeds; 1 = the zero predictor)",
+             f"{'d':>4s} {'c':>4s} {'inputs':>8s} {'budget':>9s} " + " ".join(f"{m:>15s}" for m in methods)]
+    index = {(r["method"], r["d"], r["c"], r["inputs"]): r for r in table}
+    for d, c, inputs, budget in budgets:
+        cells = [index.get((m, d, c, inputs)) for m in methods]
+        lines.append(f"{d:>4d} {c:>4d} {inputs:>8s} {budget:>9,} "
+                     + " ".join(f"{'-' if x is None else format(x['relative_mean'], '.3f'):>15s}" for x in cells))
+    return table, {}, "\n".join(lines)
