@@ -258,7 +258,7 @@ def test_coverage_rows_are_the_certificate_of_nested_candidate_lists(tmp_path):
 
 # --------------------------------------------------------------------------- subprocesses
 
-KILL_SPEC = TINY.replace("d = [2, 3]", "d = [2, 3, 4]").replace("count = 3", "count = 4")
+KILL_SPEC = TINY.replace("count = 3", "count = 4")
 
 
 def test_sigkill_at_a_random_point_then_resume_gives_the_uninterrupted_table(tmp_path):

@@ -184,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print JSON instead of the table")
     g.set_defaults(func=cmd_digits)
 
+    st = sub.add_parser(
+        "selftest", help="run the theorem suite (THEORY §5) from the installed package",
+        description="Run every property of THEORY §5 (slth.theorems) over every registered construction "
+                    "and print, per property, the cases checked, the failures, and for probabilistic "
+                    "statements the observed rate with its interval against the claimed bound. Exit 0 "
+                    "only if everything holds.")
+    st.add_argument("--thorough", action="store_true",
+                    help="many more examples and trials (the 'thorough' profile; minutes to hours)")
+    st.add_argument("--import", dest="imports", action="append", default=[],
+                    help="import this module first (e.g. one that registers your own construction in "
+                         "slth.constructions.CONSTRUCTIONS); repeatable")
+    st.set_defaults(func=cmd_selftest)
+
     f = sub.add_parser(
         "fit", help="recompute a sweep's summary and fits from its results table",
         description="Read <dir>/results.csv and <dir>/spec.toml, rewrite summary.csv and fits.json, and "
@@ -379,6 +392,17 @@ def cmd_digits(args) -> int:
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr) if sys.stderr.isatty() else None)
     print(json.dumps(report.to_json(), indent=2, sort_keys=True) if args.json else digits.format_report(report))
     return EXIT_OK
+
+
+def cmd_selftest(args) -> int:
+    from slth.theorems import selftest
+
+    code, records = selftest.run(thorough=args.thorough, imports=args.imports)
+    print()
+    print(f"slth selftest ({'thorough' if args.thorough else 'ci'} profile):")
+    print(selftest.table(records))
+    print("all properties hold" if code == 0 else f"FAILURES: pytest exit code {code}")
+    return EXIT_OK if code == 0 else EXIT_INVALID
 
 
 def cmd_fit(args) -> int:

@@ -27,25 +27,35 @@ def dims(draw, *, max_depth: int = 3, max_width: int = 6, min_depth: int = 1):
 def targets(draw, *, max_depth: int = 3, max_width: int = 6, adversarial: bool = True):
     """A target satisfying the theorems' assumptions (‖W_i‖_2 <= 1), as a tuple of float64 arrays.
 
-    With ``adversarial``, some targets have entries pushed to ±1 (where candidate products are
-    rarest, THEORY §2.4) or to exactly 0, not only spectrally normalised Gaussian layers.
+    With ``adversarial``, some targets have an entry at ±1 or just inside it (where candidate
+    products are rarest, THEORY §2.4), entries at exactly 0, or entries near 0 (scaled by 10^-k), not
+    only spectrally normalised Gaussian layers.
     """
     shape = draw(dims(max_depth=max_depth, max_width=max_width))
     seed = draw(st.integers(0, 2**31 - 1))
     norm = draw(st.sampled_from([1.0, 0.5, 0.9]))
     layers = [np.asarray(w) for w in nets.random_target(shape, key=jax.random.key(seed), norm=norm)]
     if adversarial:
-        kind = draw(st.sampled_from(["plain", "corner", "sparse"]))
-        rng = np.random.default_rng(seed)
-        for i, w in enumerate(layers):
-            if kind == "corner":
-                # One entry at ±1 and the rest zero keeps the spectral norm at exactly 1.
-                w = np.zeros_like(w)
-                w[rng.integers(w.shape[0]), rng.integers(w.shape[1])] = rng.choice([-1.0, 1.0])
-            elif kind == "sparse":
-                w = np.where(rng.random(w.shape) < 0.5, 0.0, w)
-            layers[i] = w
+        kind = draw(st.sampled_from(["plain", "corner", "near-corner", "sparse", "tiny"]))
+        gap = 10.0 ** -draw(st.integers(1, 12))
+        layers = [adversarial_layer(w, kind, gap, np.random.default_rng([seed, i])) for i, w in enumerate(layers)]
     return tuple(layers)
+
+
+def adversarial_layer(w: np.ndarray, kind: str, gap: float, rng) -> np.ndarray:
+    """One target layer of kind ``plain`` (unchanged), ``corner`` (one entry at ±1, the rest 0: the
+    spectral norm is exactly 1), ``near-corner`` (one entry at ±(1 − gap)), ``sparse`` (half the entries
+    set to exactly 0) or ``tiny`` (every entry scaled by ``gap``, near 0)."""
+    if kind in ("corner", "near-corner"):
+        out = np.zeros_like(w)
+        out[rng.integers(w.shape[0]), rng.integers(w.shape[1])] = rng.choice([-1.0, 1.0]) * (
+            1.0 if kind == "corner" else 1.0 - gap)
+        return out
+    if kind == "sparse":
+        return np.where(rng.random(w.shape) < 0.5, 0.0, w)
+    if kind == "tiny":
+        return w * gap
+    return w
 
 
 @st.composite
@@ -97,3 +107,64 @@ def count_compiles():
         yield count
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@st.composite
+def cases(draw, *, max_candidates: int = 5, max_depth: int = 2, max_width: int = 4):
+    """A (target, spec) pair for one ticket: :func:`targets` (adversarial entries included) and a
+    matching :func:`specs`."""
+    target = draw(targets(max_depth=max_depth, max_width=max_width))
+    spec = draw(specs(nets.dims_of(target), max_candidates=max_candidates))
+    return target, spec
+
+
+def naive_pair_maps(ticket, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A⁺, A⁻ of pair i (0-based) by a plain loop over hidden units, THEORY §2.2 verbatim: a kept unit
+    r with first-layer weight u in column j adds M_2[:, r]·u to column j of A⁺ (u > 0) or
+    M_2[:, r]·|u| to column j of A⁻ (u < 0). Shares no code with :func:`slth.measure.pair_maps`."""
+    m1 = np.where(ticket.masks[2 * i], ticket.random[2 * i], 0.0)
+    m2 = np.where(ticket.masks[2 * i + 1], ticket.random[2 * i + 1], 0.0)
+    d_out, d_in = np.shape(ticket.target[i])
+    plus, minus = np.zeros((d_out, d_in)), np.zeros((d_out, d_in))
+    for r in range(m1.shape[0]):
+        (cols,) = np.nonzero(m1[r])
+        if len(cols) == 0:
+            continue
+        j, u = cols[0], m1[r, cols[0]]
+        if u > 0:
+            plus[:, j] += m2[:, r] * u
+        else:
+            minus[:, j] -= m2[:, r] * abs(u)
+    return plus, minus
+
+
+def block_problems(ticket, i: int):
+    """Yield (k, j, sign, candidate values, chosen flags) for every problem of pair i (0-based), by
+    loops over the block structure of THEORY §2 and the ticket's masks."""
+    spec = ticket.spec
+    m1, m2 = np.asarray(ticket.random[2 * i]), np.asarray(ticket.random[2 * i + 1])
+    s2 = np.asarray(ticket.masks[2 * i + 1])
+    units = spec.units_per_block(i + 1)
+    d_out, d_in = np.shape(ticket.target[i])
+    for k in range(d_out):
+        for j in range(d_in):
+            rows = range(j * units, (j + 1) * units)
+            for sign in ([1, -1] if i == 0 else [1]):
+                rs = [r for r in rows if np.sign(m1[r, j]) == sign]
+                yield k, j, sign, np.array([m2[k, r] * abs(m1[r, j]) for r in rs]), s2[k, rs]
+
+
+#: hypothesis profiles: ``ci`` (few examples, derandomised: the same examples on every run) and
+#: ``thorough`` (many more, for a GPU or a long run). :func:`register_profiles` registers both.
+PROFILES = ("ci", "thorough")
+
+
+def register_profiles() -> None:
+    """Register the ``ci`` and ``thorough`` hypothesis profiles (idempotent)."""
+    from hypothesis import HealthCheck, settings
+
+    # function_scoped_fixture: the theorem suite's ``evidence`` fixture is meant to be shared by all
+    # examples of one test (it counts them).
+    quiet = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True, suppress_health_check=quiet)
+    settings.register_profile("thorough", max_examples=200, deadline=None, suppress_health_check=quiet)

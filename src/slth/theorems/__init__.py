@@ -1,0 +1,70 @@
+"""THEORY §5 as a property-based test suite that ships with slth.
+
+One module per property (``test_invariant`` §5.1, ``test_identity`` §5.2, ``test_sandwich`` §5.3,
+``test_exactness`` §5.4, ``test_monotonicity`` §5.5, ``test_probability`` §5.6, ``test_relaxation`` §5.7,
+``test_counting`` §5.8). Every test states in its docstring the statement it checks, the paper and
+theorem, and the rule that judges it:
+
+- identities are checked in float64 to round-off (:data:`slth.measure.ROUNDOFF` or a stated atol);
+- solvers are checked against brute force over all subsets;
+- probabilistic statements use fixed seeds and an exact binomial test whose false-alarm rate is
+  :data:`FALSE_ALARM` (:func:`binomial_verdict`), never a tolerance tuned to a seed.
+
+The properties run over every registered construction (``slth.constructions.CONSTRUCTIONS``), so a
+user's own construction, once registered, is checked by the same suite: ``slth selftest --import
+mymodule``, or ``pytest --pyargs slth.theorems -p slth.theorems.plugin``. Profiles: ``ci`` (fast) and
+``thorough`` (many more examples and trials), chosen with ``--profile`` or ``SLTH_PROFILE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import scipy.stats
+
+#: Probability that a probabilistic theorem test fails although the construction satisfies the
+#: theorem (per test): the test fails only if the observed count has a p-value below this.
+FALSE_ALARM = 1e-6
+
+#: Confidence of the Clopper-Pearson interval reported beside an observed rate.
+CONFIDENCE = 0.95
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """An observed count against a claimed probability.
+
+    ``k`` events in ``n`` independent trials, claimed probability ``p`` (an upper bound when
+    ``alternative`` is ``"greater"``, an exact value when ``"two-sided"``); ``p_value`` of the exact
+    binomial test; ``interval`` the Clopper-Pearson interval of k/n; ``passed`` = p_value >= FALSE_ALARM.
+    """
+
+    k: int
+    n: int
+    p: float
+    alternative: str
+    p_value: float
+    interval: tuple[float, float]
+    passed: bool
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n
+
+
+def binomial_verdict(k: int, n: int, p: float, *, alternative: str = "greater") -> Verdict:
+    """Judge ``k`` events in ``n`` trials against probability ``p`` with an exact binomial test.
+
+    ``"greater"``: the claim is "rate <= p" (a bound, e.g. failure rate <= δ); the test rejects when
+    P(X >= k | p) < :data:`FALSE_ALARM`. ``"two-sided"``: the claim is "rate = p" (an exact law).
+
+    >>> binomial_verdict(0, 100, 0.2).passed, binomial_verdict(60, 100, 0.2).passed
+    (True, False)
+    """
+    if alternative not in ("greater", "two-sided"):
+        raise ValueError(f"alternative {alternative!r} must be 'greater' or 'two-sided'")
+    test = scipy.stats.binomtest(k, n, p, alternative=alternative)
+    # the two-sided interval describes the observed rate whatever the test's alternative
+    ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+    return Verdict(k, n, float(p), alternative, float(test.pvalue), (float(ci.low), float(ci.high)),
+                   bool(test.pvalue >= FALSE_ALARM))

@@ -1,0 +1,43 @@
+"""THEORY §5.2, the pair identity, for every registered construction."""
+
+import numpy as np
+import pytest
+
+from slth import constructions, measure
+from slth import testing as slt
+from slth.theorems import _pool
+
+NAMES = sorted(constructions.CONSTRUCTIONS)
+
+
+@pytest.mark.theorem("§5.2 pair identity")
+@pytest.mark.parametrize("name", NAMES)
+def test_pair_identity(evidence, name):
+    """Statement (THEORY §2.2 and §5.2; the decomposition behind Pensia et al. 2020, Lemma 1): layer
+    pair i of the pruned network computes exactly z ↦ A⁺σ(z) − A⁻σ(−z), with A⁺, A⁻ summed from the
+    chosen candidate sets; slth's compact maps equal a unit-by-unit loop, and the compact forward
+    pass equals the masked network. Rule: float64, absolute round-off 1e-13, on z of both signs, for
+    every pool case."""
+    for i in range(_pool.size()):
+        check_identity(_pool.ticket(name, i), np.random.default_rng(i), i)
+        evidence.example()
+
+
+def check_identity(ticket, rng, case):
+    maps = measure.pair_maps(ticket.random, ticket.masks)
+    for i, m in enumerate(maps):
+        plus, minus = slt.naive_pair_maps(ticket, i)
+        np.testing.assert_allclose(m.plus, plus, rtol=0, atol=1e-14, err_msg=f"case {case}, pair {i}")
+        np.testing.assert_allclose(m.minus, minus, rtol=0, atol=1e-14, err_msg=f"case {case}, pair {i}")
+        z = rng.normal(size=(16, ticket.spec.dims[i]))
+        r1 = np.where(ticket.masks[2 * i], ticket.random[2 * i], 0.0)
+        r2 = np.where(ticket.masks[2 * i + 1], ticket.random[2 * i + 1], 0.0)
+        pair = np.maximum(z @ r1.T, 0.0) @ r2.T
+        expected = np.maximum(z, 0.0) @ plus.T - np.maximum(-z, 0.0) @ minus.T
+        np.testing.assert_allclose(pair, expected, rtol=0, atol=1e-13, err_msg=f"case {case}, pair {i}")
+    x = rng.normal(size=(8, ticket.spec.dims[0]))
+    g = x
+    for k, (r, m) in enumerate(zip(ticket.random, ticket.masks)):
+        g = g @ np.where(m, r, 0.0).T
+        g = np.maximum(g, 0.0) if k < len(ticket.random) - 1 else g
+    np.testing.assert_allclose(np.asarray(measure.compact_forward(maps, x)), g, rtol=0, atol=1e-12)

@@ -1,0 +1,62 @@
+"""THEORY §5.1, the ticket invariant, for every registered construction."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from slth import constructions
+from slth.theorems import _pool
+from slth.ticket import invariant_problems
+
+NAMES = sorted(constructions.CONSTRUCTIONS)
+
+
+@pytest.mark.theorem("§5.1 ticket invariant")
+@pytest.mark.parametrize("name", NAMES)
+def test_ticket_invariant(evidence, name):
+    """Statement (THEORY §5.1; the object of Malach et al. 2020 and Pensia et al. 2020): masks are 0/1,
+    every kept weight equals the random weight regenerated from the seed bit for bit, the random
+    network has depth 2l, pair i has shapes (h_i, d_{i-1}) and (d_i, h_i) with h_i = 2 d_{i-1} c
+    (d_{i-1} c for i >= 2 with drop_negative, whose first-layer weights are then >= 0).
+    Rule: exact equality, on every case of the shared pool (entries at ±1 and 0, every weight law,
+    drop_negative)."""
+    for i in range(_pool.size()):
+        check_invariant(_pool.ticket(name, i), i)
+        evidence.example()
+
+
+def check_invariant(ticket, i):
+    spec = ticket.spec
+    assert invariant_problems(ticket) == [], i
+    assert len(ticket.random) == len(ticket.masks) == 2 * spec.depth
+    for i in range(1, spec.depth + 1):
+        units = spec.candidates if (spec.drop_negative and i >= 2) else 2 * spec.candidates
+        h = spec.dims[i - 1] * units
+        assert np.shape(ticket.random[2 * i - 2]) == (h, spec.dims[i - 1])
+        assert np.shape(ticket.random[2 * i - 1]) == (spec.dims[i], h)
+        assert np.asarray(ticket.masks[2 * i - 2]).dtype == bool
+        if spec.drop_negative and i >= 2:
+            assert np.all(np.asarray(ticket.random[2 * i - 2]) >= 0)
+
+
+@pytest.mark.theorem("§5.1 ticket invariant")
+@pytest.mark.parametrize("name", NAMES)
+def test_invariant_check_catches_a_modified_weight(evidence, name):
+    """The check behind §5.1 is not vacuous: a ticket whose kept weight differs from the regenerated
+    random weight by one unit in the last place is reported. Rule: exact, on every pool case."""
+    for i in range(_pool.size()):
+        tamper(_pool.ticket(name, i))
+        evidence.example()
+
+
+def tamper(ticket):
+    masks = [np.asarray(m) for m in ticket.masks]
+    k = next((k for k, m in enumerate(masks) if m.any()), None)
+    if k is None:
+        return
+    random = [np.array(r) for r in ticket.random]
+    r, c = np.argwhere(masks[k])[0]
+    random[k][r, c] = np.nextafter(random[k][r, c], np.inf)
+    tampered = dataclasses.replace(ticket, random=tuple(random))
+    assert invariant_problems(tampered) != []

@@ -1,0 +1,28 @@
+"""THEORY §5.5, monotonicity in the number of candidates, for every registered construction."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from slth import constructions, measure
+from slth.theorems import _pool
+
+NAMES = sorted(constructions.CONSTRUCTIONS)
+
+
+@pytest.mark.theorem("§5.5 monotonicity")
+@pytest.mark.parametrize("name", NAMES)
+def test_no_weight_error_grows_with_c(evidence, name):
+    """Statement (THEORY §5.5): with nested candidate lists (the units of RandomSpec(c) are a prefix of
+    those of RandomSpec(c') for c < c', one random stream per block), no per-weight error grows when c
+    grows, for an optimal chooser (subset sum) and for selection with its empty choice. Rule: float64,
+    1e-12; every pool ticket against the same target and stream with 2 more candidates."""
+    for i in range(_pool.size()):
+        small = _pool.ticket(name, i)
+        target, spec = _pool.case(i)
+        wider = constructions.build(name, target, dataclasses.replace(spec, candidates=spec.candidates + 2))
+        for before, after in zip(*(measure.weight_errors(t.target, measure.pair_maps(t.random, t.masks))
+                                   for t in (small, wider))):
+            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        evidence.example()

@@ -1,0 +1,179 @@
+"""Mutation check: plant wrong constructions and show that the theorem suite fails on each.
+
+    python tests/mutations.py            # every mutation, small pool; exit 0 iff all are caught
+    python tests/mutations.py --list
+    python tests/mutations.py --run NAME # one mutation in this process (what the loop spawns)
+
+Each mutation patches slth in a fresh interpreter, then runs the installed theorem suite
+(``slth.theorems``, stop at the first failure) on a pool of ``--pool`` cases. A mutation is *caught*
+when the suite fails; the script prints the first failing test for each, and exits 1 if any mutation
+survives. The plain suite (no mutation) is run first and must pass, so every failure is the
+mutation's doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+import time
+
+# Module order: the cheap, broad checks first, so a caught mutation stops early.
+ORDER = ("test_invariant", "test_identity", "test_exactness", "test_sandwich", "test_monotonicity",
+         "test_counting", "test_probability", "test_relaxation")
+
+
+def flipped_negative_sign():
+    """The negative half of pair 1 approximates +W instead of −W (a flipped sign)."""
+    from slth.constructions import _blocks
+
+    original = _blocks.pair_problems
+
+    def mutated(w, first, second, units, active=None, *, negative):
+        cands, targets, valid = original(w, first, second, units, active, negative=negative)
+        if negative:
+            half = targets.shape[0] // 2
+            targets = targets.at[half:].multiply(-1.0)
+        return cands, targets, valid
+
+    _blocks.pair_problems = mutated
+
+
+def off_by_one_block():
+    """Block j's problems are solved on the candidates of block j + 1 (an off-by-one block index)."""
+    import jax.numpy as jnp
+
+    from slth.constructions import _blocks
+
+    original = _blocks.pair_problems
+
+    def mutated(w, first, second, units, active=None, *, negative):
+        cands, targets, valid = original(w, first, second, units, active, negative=negative)
+        d_out, d_in = w.shape
+        roll = lambda a: jnp.roll(a.reshape(-1, d_out, d_in, units), 1, axis=2).reshape(a.shape)
+        return roll(cands), targets, roll(valid)
+
+    _blocks.pair_problems = mutated
+
+
+def suboptimal_solver():
+    """The subset-sum solver drops the first chosen candidate of every row (a suboptimal subset)."""
+    import numpy as np
+
+    import slth.subset_sum as ss
+
+    original = ss.solve
+
+    def mutated(candidates, targets, **kwargs):
+        res = original(candidates, targets, **kwargs)
+        mask = res.mask.copy()
+        rows = np.flatnonzero(mask.sum(axis=1) >= 1)
+        mask[rows, mask[rows].argmax(axis=1)] = False
+        cand = np.where(mask, np.asarray(candidates, np.float64), 0.0)
+        error = np.abs(cand.sum(axis=1) - np.asarray(targets, np.float64))
+        return ss.SubsetSumResult(mask, error, res.found)
+
+    ss.solve = mutated
+
+
+def certificate_drops_a_layer():
+    """The certificate forgets the last layer: Π over layers 1..l−1 only."""
+    import slth.measure as measure
+    from slth.measure import error, width
+
+    original = error.certificate
+
+    def mutated(target, maps):
+        return original(list(target)[:-1], list(maps)[:-1]) if len(target) > 1 else 0.0
+
+    error.certificate = measure.certificate = width.certificate = mutated
+
+
+def mask_keeps_modified_weight():
+    """The ticket keeps a weight that is not the random weight (scaled by 1.001)."""
+    import numpy as np
+
+    from slth.constructions import selection, subset_sum
+
+    for module in (selection, subset_sum):
+        original = module.build_blocks
+
+        def mutated(*args, _original=original, **kwargs):
+            ticket = _original(*args, **kwargs)
+            random = [np.array(r) for r in ticket.random]
+            for k, m in enumerate(ticket.masks):
+                kept = np.argwhere(np.asarray(m))
+                if len(kept):
+                    random[k][tuple(kept[0])] *= 1.001
+                    break
+            return dataclasses.replace(ticket, random=tuple(random))
+
+        module.build_blocks = mutated
+
+
+MUTATIONS = {
+    "flipped-negative-sign": flipped_negative_sign,
+    "off-by-one-block": off_by_one_block,
+    "suboptimal-solver": suboptimal_solver,
+    "certificate-drops-a-layer": certificate_drops_a_layer,
+    "mask-keeps-modified-weight": mask_keeps_modified_weight,
+}
+
+
+def run_one(name: str) -> int:
+    """Apply mutation ``name`` (or none) in this process and run the suite; pytest's exit code."""
+    import pytest
+
+    import slth.theorems
+
+    if name != "none":
+        MUTATIONS[name]()
+    modules = [f"slth.theorems.{m}" for m in ORDER]
+    root = os.path.dirname(slth.theorems.__file__)
+    return int(pytest.main(["--pyargs", *modules, "-p", "slth.theorems.plugin", "-p", "no:cacheprovider",
+                            "-x", "-q", "-rf", "--rootdir", root, "-c", os.devnull]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="run one mutation (or 'none') in this process")
+    parser.add_argument("--list", action="store_true", help="list the mutations")
+    parser.add_argument("--pool", type=int, default=4, help="theorem pool size (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, fn in MUTATIONS.items():
+            print(f"{name:28s} {fn.__doc__}")
+        return 0
+    if args.run:
+        if args.run != "none" and args.run not in MUTATIONS:
+            parser.error(f"unknown mutation {args.run!r}; allowed: none, {', '.join(MUTATIONS)}")
+        return run_one(args.run)
+    env = dict(os.environ, SLTH_THEOREM_POOL=str(args.pool))
+    plain = subprocess.run([sys.executable, __file__, "--run", "none"], env=env, capture_output=True, text=True,
+                           timeout=900)
+    print(f"{'(no mutation)':28s} {'passes' if plain.returncode == 0 else 'FAILS'}", flush=True)
+    if plain.returncode != 0:
+        print(plain.stdout[-3000:] + plain.stderr[-3000:])
+        return 1
+    caught = 0
+    for name in MUTATIONS:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, __file__, "--run", name], env=env,
+                              capture_output=True, text=True, timeout=900)
+        failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.M)
+        ok = proc.returncode == 1 and failed
+        caught += bool(ok)
+        by = failed[0] if failed else f"nothing (pytest exit code {proc.returncode})"
+        print(f"{name:28s} {'caught' if ok else 'SURVIVED':8s} by {by}  ({time.perf_counter() - start:.0f} s)",
+              flush=True)
+        if not ok and proc.returncode not in (0, 1):
+            print(proc.stdout[-3000:] + proc.stderr[-3000:])
+    print(f"caught {caught} of {len(MUTATIONS)} mutations")
+    return 0 if caught == len(MUTATIONS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
