@@ -154,6 +154,15 @@ def block_problems(ticket, i: int):
                 yield k, j, sign, np.array([m2[k, r] * abs(m1[r, j]) for r in rs]), s2[k, rs]
 
 
+def ticket_problems(ticket):
+    """Yield ((i, k, j, sign), goal, candidate values, chosen flags) for every problem of every pair
+    of ``ticket``: goal = sign·W_i[k, j], the value the chosen candidates of that sign should sum to."""
+    for i, w in enumerate(ticket.target):
+        w = np.asarray(w)
+        for k, j, sign, values, chosen in block_problems(ticket, i):
+            yield (i, k, j, sign), w[k, j] * sign, values, chosen
+
+
 #: hypothesis profiles: ``ci`` (few examples, derandomised: the same examples on every run) and
 #: ``thorough`` (many more, for a GPU or a long run). :func:`register_profiles` registers both.
 PROFILES = ("ci", "thorough")
