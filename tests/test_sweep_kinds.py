@@ -79,6 +79,7 @@ def test_digits_sweep_keeps_proven_points_in_agreement(tmp_path):
     (DIGITS.replace("selection = [8]", "selection = []"), "c has no candidates for 'selection'"),
     (DIGITS.replace("c = {", "c = { magic = [1], "), "c has a list for 'magic'"),
     (DIGITS.replace("epochs = 3", "epochs = 0\ndims = '64,x'"), "epochs 0 must be an integer >= 1"),
+    (DIGITS.replace("epochs = 3", "data = '/no/such/mnist'"), "data '/no/such/mnist' does not exist"),
 ])
 def test_issue5_specs_name_the_problem(tmp_path, text, fragment):
     with pytest.raises(InputError) as info:

@@ -386,6 +386,8 @@ def _digits_settings(trials: dict, problems: list) -> dict:
     data = trials.get("data")
     if data is not None and not isinstance(data, str):
         problems.append(f"[trials] data {data!r} must be a path (a string)")
+    elif data is not None and not Path(data).exists():
+        problems.append(f"[trials] data {data!r} does not exist (MNIST: an .npz or a folder of IDX files)")
     return {"dims": dims, "training_seed": _integer(trials.get("training_seed", 0), "[trials] training_seed", 0, problems),
             "epochs": _integer(trials.get("epochs", 60), "[trials] epochs", 1, problems), "data": data}
 
