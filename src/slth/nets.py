@@ -36,12 +36,25 @@ def _binary(key, shape, dtype):
     return jax.random.rademacher(key, shape, dtype)
 
 
+#: Lower end γ of the hyperbolic law's range [γ, 1]. Every octave [2^-k-1, 2^-k] of that range has
+#: the same probability 1/log2(1/γ); 2^-12 reaches far below the smallest ε the sweeps ask for.
+HYPERBOLIC_GAMMA = 2.0 ** -12
+
+
+def _hyperbolic(key, shape, dtype):
+    k_mag, k_sign = jax.random.split(key)
+    magnitude = HYPERBOLIC_GAMMA ** jax.random.uniform(k_mag, shape, dtype)  # density ∝ 1/|w| on [γ, 1]
+    return jax.random.rademacher(k_sign, shape, dtype) * magnitude
+
+
 #: Named i.i.d. entry laws. ``uniform`` is U[-1,1] (the papers' default), ``gaussian`` N(0,1),
-#: ``binary`` uniform on {-1, +1} (Diffenderfer & Kailkhura 2021).
+#: ``binary`` uniform on {-1, +1} (Diffenderfer & Kailkhura 2021), ``hyperbolic`` a random sign times
+#: a magnitude of density ∝ 1/|w| on [γ, 1], γ = :data:`HYPERBOLIC_GAMMA` (Orseau et al. 2020).
 DISTRIBUTIONS: dict[str, Callable] = {
     "uniform": _uniform,
     "gaussian": _gaussian,
     "binary": _binary,
+    "hyperbolic": _hyperbolic,
 }
 
 

@@ -69,7 +69,7 @@ def shape_bucket(c: int, c_max: int) -> int:
 
 
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
-                distribution: str = "uniform", drop_negative: bool = False) -> TrialWidth:
+                distribution: str | None = None, drop_negative: bool = False) -> TrialWidth:
     """Certified and optimistic minimal candidates per block for one target and one random stream.
 
     Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
@@ -79,6 +79,7 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     searches reuse a handful of compiled shapes.
     """
     dims = nets.dims_of(target)
+    distribution = default_distribution(construction, distribution)
     certs, lbs = {}, {}
 
     def build(c):
@@ -104,6 +105,12 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     top = certified or c_max
     optimistic = _smallest(lambda c: lower(c) <= eps, top) if lower(top) <= eps else None
     return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())))
+
+
+def default_distribution(construction: str, distribution: str | None) -> str:
+    """The random weight law to use: ``distribution`` if given, else the one the construction's
+    theorem assumes, else U[-1, 1]."""
+    return distribution or constructions.info(construction).distribution or "uniform"
 
 
 def quantile_width(widths: Sequence[int | None], delta: float) -> tuple[int | None, int]:
@@ -147,7 +154,7 @@ class MinWidth:
 
 
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
-              c_max: int | None = None, target_distribution: str = "gaussian", distribution: str = "uniform",
+              c_max: int | None = None, target_distribution: str = "gaussian", distribution: str | None = None,
               drop_negative: bool = False, progress=None) -> MinWidth:
     """Measure the smallest number of candidates per block and sign that yields ε-tickets with
     probability >= 1 − δ (the quantity Theorem 1 of Pensia et al. 2020 bounds by C log(d² l / min(ε, δ))
@@ -173,6 +180,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InputError(f"{name} {value!r} must be an integer >= {low}")
     nets.check_distribution(target_distribution)
+    distribution = default_distribution(construction, distribution)
     constructions.check_candidates(construction, c_max, what="c_max")
     nets.RandomSpec(dims=dims, candidates=c_max, seed=seed, distribution=distribution,
                     drop_negative=drop_negative)

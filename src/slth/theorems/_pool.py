@@ -61,4 +61,4 @@ def case(i: int) -> tuple[tuple, nets.RandomSpec]:
 def ticket(name: str, i: int):
     """The ticket of construction ``name`` for case i (built once per session)."""
     target, spec = case(i)
-    return constructions.build(name, target, spec)
+    return constructions.build(name, target, constructions.spec_for(name, spec))
