@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="entry law of the random target before each layer is rescaled (default: %(default)s)")
     p.add_argument("--target-norm", type=float, default=1.0,
                    help="spectral norm of every random target layer, in (0, 1] (default: %(default)s)")
-    p.add_argument("--dist", default="uniform", choices=sorted(DISTRIBUTIONS),
-                   help="entry law of the random network (default: %(default)s, i.e. U[-1,1])")
+    p.add_argument("--dist", default=None, choices=sorted(DISTRIBUTIONS),
+                   help="entry law of the random network (default: the law the construction's theorem "
+                        "assumes, else uniform, i.e. U[-1,1])")
     p.add_argument("--drop-negative", action="store_true",
                    help="for layer pairs i >= 2, drop the useless negative candidates (c units per "
                         "block, halving inner widths); off by default to reproduce the papers' widths")
@@ -247,8 +248,10 @@ def cmd_prune(args) -> int:
         tseed = args.seed if args.target_seed is None else args.target_seed
         target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
                                     norm=args.target_norm)
+    from slth.measure.width import default_distribution
     spec = nets.RandomSpec(dims=nets.dims_of(target), candidates=args.candidates, seed=args.seed,
-                           distribution=args.dist, drop_negative=args.drop_negative)
+                           distribution=default_distribution(args.construction, args.dist),
+                           drop_negative=args.drop_negative)
     if spec.random_params() > MAX_RANDOM_PARAMS:
         raise InputError(f"the random network would have {spec.random_params():,} parameters, above the "
                          f"limit {MAX_RANDOM_PARAMS:,}; lower --candidates or --dims")
