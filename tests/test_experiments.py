@@ -158,6 +158,10 @@ def test_rows_carry_measurement_and_provenance(tiny_run):
         assert r["wall_s"] > 0
         if r["certified"] is not None:
             assert r["certificate"] <= r["eps"] and r["optimistic"] <= r["certified"]
+            # both ends of the same (certified) ticket: the sandwich of THEORY §3
+            assert r["lower_bound_at_certified"] <= r["certificate"] + 1e-12
+        if r["optimistic"] is not None:
+            assert r["lower_bound"] <= r["eps"] and r["lower_bound"] <= r["certificate_at_optimistic"] + 1e-12
     assert (directory / "spec.toml").read_text() == spec.source
     assert {p.name for p in directory.iterdir()} >= {"results.csv", "summary.csv", "fits.json", "sweep.json"}
 

@@ -100,3 +100,64 @@ def test_separation_and_digits_commands(capsys):
     assert "expected an .npz" in capsys.readouterr().err
     assert cli.main(["separation", "--d", "0"]) == cli.EXIT_INPUT
     assert "d" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- weight_error, coverage values
+
+WEIGHT_ERROR = """
+kind = "weight_error"
+[grid]
+construction = ["selection", "subset-sum"]
+c = [1, 3, 6]
+[trials]
+count = 3
+seed = 2
+targets = 9
+"""
+
+
+def test_weight_error_rows_are_the_brute_force_optimum_and_the_closest_candidate(tmp_path):
+    """Subset sum's per-weight error is the minimum over all 2^c subsets (NumPy brute force); selection's
+    is min(|w|, min_r |a_r − w|): the closest candidate, or none. Both see the same candidates."""
+    import itertools
+
+    import numpy as np
+
+    spec = specs.load(write_spec(tmp_path, WEIGHT_ERROR, "we"))
+    rows = runner.run(spec, results=str(tmp_path / "r"), progress=False).rows
+    assert len(rows) == 2 * 3 * 3
+    w = runner.weight_targets(9)
+    assert w[0] == -1 and w[-1] == 1
+    for r in rows:
+        a = runner.coverage_candidates(r["seed"], r["c"], "uniform")
+        if r["construction"] == "subset-sum":
+            sums = np.array([sum(s) for k in range(len(a) + 1) for s in itertools.combinations(a, k)])
+            err = np.abs(sums[None, :] - w[:, None]).min(axis=1)
+        else:
+            err = np.minimum(np.abs(w), np.abs(a[None, :] - w[:, None]).min(axis=1))
+        assert r["median_error"] == pytest.approx(float(np.median(err)), abs=1e-12)
+        assert r["max_error"] == pytest.approx(float(err.max()), abs=1e-12)
+    by = {(r["construction"], r["c"], r["trial"]): r for r in rows}
+    for (con, c, t), r in by.items():
+        if con == "selection":
+            assert by[("subset-sum", c, t)]["max_error"] <= r["max_error"] + 1e-12   # a single is a subset
+
+
+def test_coverage_samples_are_the_v_factors_of_the_products():
+    import numpy as np
+
+    samples = runner.coverage_candidates(3, 5, "uniform", "samples")
+    products = runner.coverage_candidates(3, 5, "uniform", "products")
+    assert np.all(np.abs(products) <= np.abs(samples)) and np.all(np.sign(products) == np.sign(samples))
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (WEIGHT_ERROR.replace('"selection", "subset-sum"', '"hyperbolic"'), "construction 'hyperbolic' is not one of"),
+    (WEIGHT_ERROR.replace("c = [1, 3, 6]", "c = [1, 30]"), "c 30 is above 24"),
+    (WEIGHT_ERROR.replace("targets = 9", "targets = 0"), "[trials] targets 0 must be an integer >= 1"),
+    ('kind = "coverage"\n[grid]\nc = [2]\nvalues = ["sums"]\n[trials]\ncount = 1\n', "values 'sums' is unknown"),
+])
+def test_new_kinds_name_the_problem(tmp_path, text, fragment):
+    with pytest.raises(InputError) as e:
+        specs.load(write_spec(tmp_path, text, "bad"))
+    assert fragment in str(e.value)

@@ -115,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "Pensia et al.'s, Malach et al.'s and the selection construction's widths and the "
                     "counting lower bound, with the ratios. With no options: subset-sum, 16,16,16, "
                     "eps 0.01, delta 0.1, 20 trials.")
-    c.add_argument("--construction", default=CHECK["construction"], choices=sorted(CONSTRUCTIONS),
-                   help="construction to measure (default: %(default)s)")
+    c.add_argument("--construction", action="append", default=None, choices=sorted(CONSTRUCTIONS) + ["all"],
+                   help=f"construction to measure (default: {CHECK['construction']}); repeat it, or say 'all', "
+                        "to measure several on the same targets and rank them by random parameters, kept "
+                        "parameters and time")
     c.add_argument("--dims", default=CHECK["dims"], help="target widths d_0,...,d_l (default: %(default)s)")
     c.add_argument("--eps", type=_unit_float, default=CHECK["eps"], help="accuracy, in (0, 1) (default: %(default)s)")
     c.add_argument("--delta", type=_unit_float, default=CHECK["delta"],
@@ -207,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("directory", nargs="+", help="results folders, results/<name>")
     f.add_argument("--json", action="store_true", help="print the joint fits as JSON (several folders)")
     f.set_defaults(func=cmd_fit)
+
+    fg = sub.add_parser(
+        "figures", help="run the sweeps a scale needs (only what is missing) and draw every figure",
+        description="Draw the figures of paper_figures/ (PDF, PNG and the CSV each plots). The sweeps they "
+                    "read are run first at the chosen scale, resuming: a complete sweep is only re-read. "
+                    "Scales: toy (seconds), quick (minutes; the committed PNGs), paper (the full grids of "
+                    "experiments/*.toml).")
+    fg.add_argument("--scale", default="quick", choices=["toy", "quick", "paper"],
+                    help="sweep sizes (default: %(default)s)")
+    fg.add_argument("--results", default=None,
+                    help="results folder (default: results/<scale>, and results/ for paper)")
+    fg.add_argument("--out", default=None, help="output folder (default: paper_figures/<scale>)")
+    fg.add_argument("--only", action="append", default=None,
+                    help="draw only this figure (e.g. fig3 or fig3_width_vs_d); repeatable")
+    fg.add_argument("--root", default=None, help="the slth checkout (default: found from the working folder)")
+    fg.set_defaults(func=cmd_figures)
     return parser
 
 
@@ -321,9 +339,19 @@ def _progress_bar(unit: str):
 
 
 def cmd_check(args) -> int:
-    from slth.experiments import check
+    from slth import constructions
+    from slth.experiments import check, compare
 
-    report = check.check(args.construction, args.dims, args.eps, args.delta, trials=args.trials,
+    names = args.construction or [check.DEFAULTS["construction"]]
+    if "all" in names:
+        names = list(constructions.REGISTRY)
+    if len(names) > 1:
+        result = compare.compare(names, args.dims, args.eps, args.delta, trials=args.trials, seed=args.seed,
+                                 c_max=args.c_max, progress=_progress_bar("construction"))
+        print(json.dumps(result.to_json(), indent=2, sort_keys=True) if args.json
+              else compare.format_comparison(result))
+        return EXIT_OK
+    report = check.check(names[0], args.dims, args.eps, args.delta, trials=args.trials,
                          seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"))
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
@@ -406,6 +434,16 @@ def cmd_selftest(args) -> int:
     print(selftest.table(records))
     print("all properties hold" if code == 0 else f"FAILURES: pytest exit code {code}")
     return EXIT_OK if code == 0 else EXIT_INVALID
+
+
+def cmd_figures(args) -> int:
+    from slth import figures
+
+    written = figures.regenerate(args.scale, root=None if args.root is None else Path(args.root),
+                                 results=args.results, out=args.out, only=args.only,
+                                 log=lambda m: print(m, flush=True))
+    print(f"slth figures: {len(written)} files written")
+    return EXIT_OK
 
 
 def cmd_fit(args) -> int:

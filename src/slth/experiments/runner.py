@@ -104,7 +104,7 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
                 by_cell.setdefault(cell.key, []).append(t)
                 cells[cell.key] = cell
             for key, trials in by_cell.items():
-                store.append(_coverage_rows(spec, cells[key], trials, meta))
+                store.append(_BATCHED[spec.kind](spec, cells[key], trials, meta))
                 advance(cells[key], len(trials))
     except KeyboardInterrupt:
         bar.close()
@@ -148,30 +148,65 @@ def _width_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
             "drop_negative": s["drop_negative"], "certified": tw.certified, "optimistic": tw.optimistic,
             "certificate": None if tw.certified is None else float(tw.certificates[tw.certified]),
             "lower_bound": None if tw.optimistic is None else float(tw.lower_bounds[tw.optimistic]),
+            # both ends for the same ticket: the search always bounds the certified ticket from below
+            # and certifies every ticket it builds
+            "lower_bound_at_certified": None if tw.certified is None else float(tw.lower_bounds[tw.certified]),
+            "certificate_at_optimistic": None if tw.optimistic is None else float(tw.certificates[tw.optimistic]),
             "wall_s": round(wall, 4), **meta}
 
 
-def coverage_candidates(seed: int, c: int, distribution: str) -> np.ndarray:
+def coverage_candidates(seed: int, c: int, distribution: str, values: str = "products") -> np.ndarray:
     """The c candidates of one random block and sign: a_r = v_r·|u_r| with u_r, v_r i.i.d. from
-    ``distribution`` (the law of a candidate in the block structure, THEORY §2), candidate r drawn
-    from ``split(fold_in(key(seed), r))``, so the lists are nested prefixes in c."""
+    ``distribution`` (the law of a candidate in the block structure, THEORY §2), or with
+    ``values="samples"`` the plain draws v_r (Lueker's setting); candidate r is drawn from
+    ``split(fold_in(key(seed), r))``, so the lists are nested prefixes in c and the samples are the
+    v factors of the products."""
     law = nets.DISTRIBUTIONS[distribution]
+    products = values == "products"
 
     def one(r):
         k_u, k_v = jax.random.split(jax.random.fold_in(jax.random.key(seed), r))
-        return law(k_v, (), jnp.float64) * jnp.abs(law(k_u, (), jnp.float64))
+        v = law(k_v, (), jnp.float64)
+        return v * jnp.abs(law(k_u, (), jnp.float64)) if products else v
 
     return np.asarray(jax.vmap(one)(jnp.arange(c)))
 
 
 def _coverage_rows(spec: Spec, cell: Cell, trials: list[int], meta: dict) -> list[dict]:
-    c, dist = cell.params["c"], cell.params["distribution"]
+    c, dist, values = cell.params["c"], cell.params["distribution"], cell.params["values"]
     start = time.perf_counter()
-    cands = np.stack([coverage_candidates(spec.seed + t, c, dist) for t in trials])
+    cands = np.stack([coverage_candidates(spec.seed + t, c, dist, values) for t in trials])
     eta = subset_sum.coverage(cands)
     wall = (time.perf_counter() - start) / len(trials)
-    return [{**_base(spec, cell, t), "c": c, "distribution": dist, "eta": float(e), "wall_s": round(wall, 4),
-             **meta} for t, e in zip(trials, eta)]
+    return [{**_base(spec, cell, t), "c": c, "distribution": dist, "values": values, "eta": float(e),
+             "wall_s": round(wall, 4), **meta} for t, e in zip(trials, eta)]
+
+
+def weight_targets(n: int) -> np.ndarray:
+    """n target weights evenly spaced in [-1, 1] (the ends included: the hardest values, THEORY §2.4)."""
+    return np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
+
+
+def _weight_error_rows(spec: Spec, cell: Cell, trials: list[int], meta: dict) -> list[dict]:
+    """Per trial, the chooser's error |Σ chosen − w| on every target w of :func:`weight_targets`, with
+    the candidate list of ``coverage_candidates(seed + t, c, distribution)`` (one block and sign)."""
+    from slth.constructions import selection
+    from slth.constructions import subset_sum as subset_sum_construction
+
+    choose = {"selection": selection.choose, "subset-sum": subset_sum_construction.choose}
+    c, dist, name = cell.params["c"], cell.params["distribution"], cell.params["construction"]
+    w = weight_targets(spec.settings["targets"])
+    rows = []
+    for t in trials:
+        start = time.perf_counter()
+        cands = np.broadcast_to(coverage_candidates(spec.seed + t, c, dist), (len(w), c))
+        chosen = np.asarray(choose[name](jnp.asarray(cands), jnp.asarray(w), jnp.ones(cands.shape, bool)))
+        err = np.abs(np.where(chosen, cands, 0.0).sum(axis=1) - w)
+        rows.append({**_base(spec, cell, t), "construction": name, "c": c, "distribution": dist,
+                     "targets": len(w), "median_error": float(np.median(err)), "max_error": float(err.max()),
+                     "mean_error": float(err.mean()), "kept_mean": float(chosen.sum(axis=1).mean()),
+                     "wall_s": round(time.perf_counter() - start, 4), **meta})
+    return rows
 
 
 @functools.lru_cache(maxsize=2)
@@ -207,3 +242,4 @@ def _separation_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
 
 
 _PER_TRIAL = {"width": _width_row, "digits": _digits_row, "separation": _separation_row}
+_BATCHED = {"coverage": _coverage_rows, "weight_error": _weight_error_rows}

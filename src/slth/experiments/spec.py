@@ -27,6 +27,8 @@ A spec is a TOML file (``experiments/*.toml``). Two kinds:
     [grid]
     c = [4, 8, 12, 16]
     distribution = ["uniform"]           # the law of the random network's entries
+    values = ["products", "samples"]     # optional (default products): candidates a = v·|u| as in a
+                                         # block (THEORY §2.4), or plain samples v (Lueker's setting)
     [trials]
     count = 200
     seed = 0
@@ -47,6 +49,19 @@ A spec is a TOML file (``experiments/*.toml``). Two kinds:
     n_train = 4000                       # optional, these three are the defaults
     n_test = 4000
     distribution = "uniform"
+
+``kind = "weight_error"``: the per-weight error of a chooser versus the number of candidates c (the
+one-dimensional problem every (k, j, sign) of a block solves, THEORY §4.1-4.2)::
+
+    kind = "weight_error"
+    [grid]
+    construction = ["selection", "subset-sum"]
+    c = [1, 2, 4, 8, 16]
+    distribution = ["uniform"]           # optional; candidates a = v·|u| of this law
+    [trials]
+    count = 20                           # candidate lists: trial t draws from seed + t (both
+    seed = 0                             # constructions see the same candidates)
+    targets = 201                        # optional: target weights evenly spaced in [-1, 1]
 
 (neuron-exact cells whose depth-2 network has more than 16 units are left out of the grid.)
 
@@ -83,20 +98,28 @@ from pathlib import Path
 from slth import constructions, nets
 from slth.errors import InputError
 
-KINDS = ("width", "coverage", "digits", "separation")
+KINDS = ("width", "coverage", "digits", "separation", "weight_error")
+
+#: Candidate values of a coverage cell: block products a = v·|u| (THEORY §2.4) or plain samples v.
+COVERAGE_VALUES = ("products", "samples")
+#: Constructions a weight_error cell can run: those whose per-weight problem is a chooser over
+#: candidate products (the rest build whole networks).
+WEIGHT_ERROR_CONSTRUCTIONS = ("selection", "subset-sum")
 
 #: Allowed keys per table and kind: grid keys take a list (or a scalar, read as a 1-list).
 _GRID = {
     "width": ("construction", "dims", "d", "l", "eps", "delta"),
-    "coverage": ("c", "distribution"),
+    "coverage": ("c", "distribution", "values"),
     "digits": ("construction", "c"),
     "separation": ("method", "d", "c", "inputs"),
+    "weight_error": ("construction", "c", "distribution"),
 }
 _TRIALS = {
     "width": ("count", "seed", "c_max", "target_distribution", "distribution", "drop_negative"),
     "coverage": ("count", "seed"),
     "digits": ("count", "seed", "dims", "training_seed", "epochs", "data"),
     "separation": ("count", "seed", "n_train", "n_test", "distribution"),
+    "weight_error": ("count", "seed", "targets"),
 }
 _TOP = ("kind", "description", "grid", "trials", "summary")
 _SUMMARY = ("eps",)
@@ -202,6 +225,9 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
     elif kind == "separation":
         axes = _separation_axes(lists, problems)
         settings = _separation_settings(trials, problems)
+    elif kind == "weight_error":
+        axes = _weight_error_axes(lists, problems)
+        settings = {"targets": _integer(trials.get("targets", 201), "[trials] targets", 1, problems)}
     else:
         axes = _coverage_axes(lists, problems)
     if problems:
@@ -220,8 +246,10 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
             if params["method"] == "neuron-exact" and _exact_too_wide(params["d"], params["c"]):
                 continue   # exact neuron pruning enumerates 2^h subsets: only small cells exist
             key = "{method} d={d} c={c} inputs={inputs}".format(**params)
+        elif kind == "weight_error":
+            key = "{construction} c={c} distribution={distribution}".format(**params)
         else:
-            key = "c={c} distribution={distribution}".format(**params)
+            key = "c={c} distribution={distribution} values={values}".format(**params)
         cells.append(Cell(key, params))
     duplicates = sorted({c.key for c in cells if sum(d.key == c.key for d in cells) > 1})
     if duplicates:
@@ -405,7 +433,34 @@ def _coverage_axes(lists: dict, problems: list) -> dict:
     for d in dists:
         if d not in nets.DISTRIBUTIONS:
             problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
-    return {"c": cs, "distribution": dists}
+    values = lists.get("values", ["products"])
+    for v in values:
+        if v not in COVERAGE_VALUES:
+            problems.append(f"[grid] values {v!r} is unknown; allowed: {list(COVERAGE_VALUES)}")
+    return {"c": cs, "distribution": dists, "values": values}
+
+
+def _weight_error_axes(lists: dict, problems: list) -> dict:
+    cons = lists.get("construction")
+    if cons is None:
+        problems.append("[grid] construction is missing")
+        cons = []
+    for c in cons:
+        if c not in WEIGHT_ERROR_CONSTRUCTIONS:
+            problems.append(f"[grid] construction {c!r} is not one of {list(WEIGHT_ERROR_CONSTRUCTIONS)}")
+    if "c" not in lists:
+        problems.append("[grid] c is missing")
+    cs = []
+    for v in lists.get("c", []):
+        c = _integer(v, "[grid] c", 1, problems)
+        if c is not None and "subset-sum" in cons and c > COVERAGE_MAX_C:
+            problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C}, the most an exact subset-sum cell takes here")
+        cs.append(c)
+    dists = lists.get("distribution", ["uniform"])
+    for d in dists:
+        if d not in nets.DISTRIBUTIONS:
+            problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    return {"construction": cons, "c": cs, "distribution": dists}
 
 
 # --------------------------------------------------------------------------- scalars

@@ -34,8 +34,12 @@ PROVENANCE = ("wall_s", "slth", "jax", "jaxlib", "numpy", "scipy", "python", "de
 COLUMNS = {
     "width": ("sweep", "fingerprint", "cell", "construction", "dims", "d", "l", "eps", "delta", "c_max",
               "target_distribution", "distribution", "drop_negative", "trial", "seed", "certified",
-              "optimistic", "certificate", "lower_bound") + PROVENANCE,
-    "coverage": ("sweep", "fingerprint", "cell", "c", "distribution", "trial", "seed", "eta") + PROVENANCE,
+              "optimistic", "certificate", "lower_bound", "lower_bound_at_certified",
+              "certificate_at_optimistic") + PROVENANCE,
+    "coverage": ("sweep", "fingerprint", "cell", "c", "distribution", "values", "trial", "seed", "eta")
+                + PROVENANCE,
+    "weight_error": ("sweep", "fingerprint", "cell", "construction", "c", "distribution", "targets", "trial",
+                     "seed", "median_error", "max_error", "mean_error", "kept_mean") + PROVENANCE,
     "digits": ("sweep", "fingerprint", "cell", "construction", "c", "dims", "training_seed", "epochs", "data",
                "trial", "seed", "train_accuracy", "target_accuracy", "ticket_accuracy", "agreement",
                "certificate", "lower_bound", "guaranteed_fraction", "guaranteed_disagree", "random_params",
@@ -50,10 +54,12 @@ VOLATILE = PROVENANCE
 
 _INT = {"d", "l", "c_max", "trial", "seed", "certified", "optimistic", "c", "training_seed", "epochs",
         "guaranteed_disagree", "random_params", "kept_params", "n_train", "n_test", "params",
-        "hidden_units"}
+        "hidden_units", "targets"}
 _FLOAT = {"eps", "delta", "certificate", "lower_bound", "eta", "wall_s", "train_accuracy", "target_accuracy",
           "ticket_accuracy", "agreement", "guaranteed_fraction", "train_l2", "test_l2", "test_l2_low",
-          "test_l2_high", "relative", "relative_low", "relative_high", "sup_bound", "sup_observed"}
+          "test_l2_high", "relative", "relative_low", "relative_high", "sup_bound", "sup_observed",
+          "lower_bound_at_certified", "certificate_at_optimistic", "median_error", "max_error", "mean_error",
+          "kept_mean"}
 _BOOL = {"drop_negative"}
 
 
@@ -194,7 +200,12 @@ def read_table(path) -> list[dict]:
         reader = csv.DictReader(f)
         kinds = [k for k, cols in COLUMNS.items() if tuple(reader.fieldnames or ()) == cols]
         if not kinds:
-            raise InputError(f"{path} is not a slth results table: its columns are {reader.fieldnames}")
+            names = set(reader.fieldnames or ())
+            near = [k for k, cols in COLUMNS.items() if {"sweep", "fingerprint", "cell"} <= names < set(cols)]
+            hint = (f" (a {near[0]} table from an older slth, which lacks columns "
+                    f"{sorted(set(COLUMNS[near[0]]) - names)}: run its spec again into an empty folder)"
+                    if near else "")
+            raise InputError(f"{path} is not a slth results table: its columns are {reader.fieldnames}{hint}")
         rows = []
         for n, raw in enumerate(reader, start=2):
             try:

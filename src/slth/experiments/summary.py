@@ -43,7 +43,10 @@ WIDTH_SUMMARY = ("cell", "construction", "dims", "eps", "delta", "trials", "reac
                  "optimistic", "fraction", "fraction_low", "fraction_high", "pensia_c_at_C1",
                  "pensia_C_needed", "malach_c_at_C1", "selection_explicit_c", "counting_lower_c",
                  "at_or_above_counting")
-COVERAGE_SUMMARY = ("cell", "c", "distribution", "trials", "eta_median", "eta_q90", "eta_max")
+COVERAGE_SUMMARY = ("cell", "c", "distribution", "values", "trials", "eta_median", "eta_q90", "eta_max")
+WEIGHT_ERROR_SUMMARY = ("cell", "construction", "c", "distribution", "trials", "targets", "median_error",
+                        "median_error_q10", "median_error_q90", "max_error", "max_error_q10",
+                        "max_error_q90", "kept_mean")
 SEPARATION_SUMMARY = ("cell", "method", "d", "c", "inputs", "trials", "random_params", "params",
                       "relative_mean", "relative_min", "relative_max", "sup_bound_median")
 DIGITS_SUMMARY = ("cell", "construction", "c", "trials", "target_accuracy", "ticket_accuracy_mean",
@@ -65,6 +68,9 @@ def write(spec: Spec, rows: list[dict], directory) -> str:
     elif spec.kind == "digits":
         table, fitted, text = digits_summary(rows)
         columns = DIGITS_SUMMARY
+    elif spec.kind == "weight_error":
+        table, fitted, text = weight_error_summary(rows)
+        columns = WEIGHT_ERROR_SUMMARY
     else:
         table, fitted, text = coverage_summary(rows, spec.summary_eps)
         columns = COVERAGE_SUMMARY
@@ -232,32 +238,58 @@ def coverage_summary(rows: list[dict], summary_eps=()) -> tuple[list[dict], dict
     for key, cell_rows in _group(rows).items():
         eta = np.array([r["eta"] for r in cell_rows])
         table.append({"cell": key, "c": cell_rows[0]["c"], "distribution": cell_rows[0]["distribution"],
-                      "trials": len(eta), "eta_median": float(np.median(eta)),
+                      "values": cell_rows[0]["values"], "trials": len(eta), "eta_median": float(np.median(eta)),
                       "eta_q90": float(np.quantile(eta, 0.9)), "eta_max": float(eta.max())})
     fitted: dict = {"lueker": []}
-    lines = [f"{'c':>4s} {'distribution':>12s} {'T':>6s} {'median η*':>10s} {'90% η*':>10s} {'max η*':>10s}"]
+    lines = [f"{'c':>4s} {'distribution':>12s} {'values':>9s} {'T':>6s} {'median η*':>10s} {'90% η*':>10s} "
+             f"{'max η*':>10s}"]
     for r in table:
-        lines.append(f"{r['c']:>4d} {r['distribution']:>12s} {r['trials']:>6d} {r['eta_median']:>10.3g} "
-                     f"{r['eta_q90']:>10.3g} {r['eta_max']:>10.3g}")
+        lines.append(f"{r['c']:>4d} {r['distribution']:>12s} {r['values']:>9s} {r['trials']:>6d} "
+                     f"{r['eta_median']:>10.3g} {r['eta_q90']:>10.3g} {r['eta_max']:>10.3g}")
     for eps in summary_eps:
-        for dist in dict.fromkeys(r["distribution"] for r in table):
+        for dist, values in dict.fromkeys((r["distribution"], r["values"]) for r in table):
             reached = None
             per_c = {}
             for r in rows:
-                if r["distribution"] == dist:
+                if (r["distribution"], r["values"]) == (dist, values):
                     per_c.setdefault(r["c"], []).append(r["eta"] <= eps)
             for c in sorted(per_c):
                 if np.mean(per_c[c]) >= 1 - eps:
                     reached = c
                     break
-            entry = {"eps": eps, "distribution": dist, "c": reached,
+            entry = {"eps": eps, "distribution": dist, "values": values, "c": reached,
                      "C": None if reached is None else reached / math.log(2 / eps)}
             fitted["lueker"].append(entry)
-            lines.append(f"ε = {eps:g} ({dist}): " + (
+            lines.append(f"ε = {eps:g} ({dist} {values}): " + (
                 f"c = {reached} is the smallest grid c with >= {1 - eps:.3g} of blocks ε-dense; "
                 f"Lueker's C = c / ln(2/ε) = {entry['C']:.3f}" if reached is not None
                 else "no grid c reaches a 1 − ε fraction of ε-dense blocks"))
     return table, fitted, "\n".join(lines)
+
+
+def weight_error_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
+    """Per (construction, c): the per-weight error over the trials' candidate lists, median and
+    worst over the target grid, each with its 10%-90% range over trials (THEORY §4.1: selection's
+    error falls like 1/c; §4.2: subset sum's like 2^-c)."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        med = np.array([r["median_error"] for r in cell_rows])
+        worst = np.array([r["max_error"] for r in cell_rows])
+        r0 = cell_rows[0]
+        table.append({"cell": key, "construction": r0["construction"], "c": r0["c"],
+                      "distribution": r0["distribution"], "trials": len(cell_rows), "targets": r0["targets"],
+                      "median_error": float(np.median(med)), "median_error_q10": float(np.quantile(med, 0.1)),
+                      "median_error_q90": float(np.quantile(med, 0.9)), "max_error": float(np.median(worst)),
+                      "max_error_q10": float(np.quantile(worst, 0.1)),
+                      "max_error_q90": float(np.quantile(worst, 0.9)),
+                      "kept_mean": float(np.mean([r["kept_mean"] for r in cell_rows]))})
+    lines = [f"{'construction':12s} {'c':>4s} {'T':>4s} {'median error':>13s} {'worst error':>12s} {'kept':>6s}"]
+    for r in table:
+        lines.append(f"{r['construction']:12s} {r['c']:>4d} {r['trials']:>4d} {r['median_error']:>13.3g} "
+                     f"{r['max_error']:>12.3g} {r['kept_mean']:>6.2f}")
+    return table, {}, "(medians over trials)\n" + "\n".join(lines)
 
 
 def digits_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:

@@ -1,0 +1,11 @@
+# Convenience targets; each is one slth command (see README.md).
+PY ?= .venv/bin
+SCALE ?= quick
+
+.PHONY: figures figures-paper test
+figures:            ## run the missing quick-scale sweeps and draw every figure into paper_figures/quick/
+	$(PY)/slth figures --scale $(SCALE)
+figures-paper:      ## the same at the full grids of experiments/*.toml
+	$(PY)/slth figures --scale paper
+test:
+	$(PY)/python -m pytest

@@ -1,0 +1,275 @@
+"""The house style of slth's figures, and the one way they are written.
+
+One colour per construction (and per separation method) in every figure, from the Okabe-Ito palette
+(readable by colour-blind readers and in greyscale by marker): :func:`color`. Every figure is written
+by :func:`save` as vector PDF, PNG and the CSV table it plots, side by side, so a number read off a
+figure can be found in its table. Figures are generated, never edited: the scripts in
+``paper_figures/`` call these functions on results tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")   # files only; never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.stats  # noqa: E402
+
+from slth.errors import InputError  # noqa: E402
+from slth.experiments.store import atomic_write  # noqa: E402
+
+#: Colour of every construction and separation method, fixed across figures.
+COLORS = {
+    "selection": "#0072B2",        # blue
+    "subset-sum": "#D55E00",       # vermillion
+    "hyperbolic": "#009E73",       # green
+    "depth-l+1": "#CC79A7",        # purple
+    "fixed-size": "#E69F00",       # orange
+    "binary": "#56B4E9",           # sky blue
+    "edge-popup": "#000000",       # black
+    "random-features": "#7F7F7F",  # grey
+    "neuron-greedy": "#8C564B",    # brown
+    "neuron-exact": "#BCBD22",     # olive
+}
+MARKERS = {"selection": "o", "subset-sum": "s", "hyperbolic": "^", "depth-l+1": "v", "fixed-size": "D",
+           "binary": "P", "edge-popup": "X", "random-features": "x", "neuron-greedy": "<", "neuron-exact": ">"}
+#: Colour of bounds that belong to no construction (the counting lower bound).
+BOUND_COLOR = "#333333"
+
+#: Size in inches of one panel (the legend sits to its right, outside).
+SIZE = (5.2, 3.8)
+DPI = 160
+
+_STYLE = {
+    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
+    "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6, "lines.linewidth": 1.6,
+    "lines.markersize": 5, "legend.frameon": False, "savefig.bbox": "tight",
+    "pdf.fonttype": 42, "svg.hashsalt": "slth",
+}
+
+
+def color(name: str) -> str:
+    """The colour of a construction or separation method (grey for names the palette lacks)."""
+    return COLORS.get(name, "#999999")
+
+
+def marker(name: str) -> str:
+    return MARKERS.get(name, "o")
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, size: Sequence[float] | None = None, **kwargs):
+    """A new figure in the house style: ``(fig, axes)`` like ``plt.subplots`` (axes always 2-D;
+    ``size`` the whole figure's inches, default :data:`SIZE` per panel; kwargs go to subplots)."""
+    plt.rcParams.update(_STYLE)
+    w, h = size or SIZE
+    return plt.subplots(nrows, ncols, figsize=(w * ncols if size is None else w, h * nrows if size is None else h),
+                        squeeze=False, **kwargs)
+
+
+def save(fig, out_dir, name: str, rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[Path]:
+    """Write ``<name>.pdf``, ``<name>.png`` and ``<name>.csv`` (the plotted table) into ``out_dir``.
+
+    The PDF carries no creation date, so two runs on the same table give the same vector file. Each
+    file is written to a temporary name and renamed, so an interrupted run leaves the previous figure.
+    Returns the three paths.
+    """
+    if not rows:
+        raise InputError(f"figure {name!r} has no rows to plot: its results tables are empty")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    columns = list(columns or rows[0].keys())
+    paths = []
+    for ext, kwargs in (("pdf", {"metadata": {"CreationDate": None, "Creator": "slth"}}),
+                        ("png", {"dpi": DPI, "metadata": {"Software": "slth"}})):
+        path = out / f"{name}.{ext}"
+        tmp = out / f".{name}.tmp.{ext}"
+        fig.savefig(tmp, format=ext, **kwargs)
+        tmp.replace(path)
+        paths.append(path)
+    plt.close(fig)
+    paths.append(write_table(out / f"{name}.csv", rows, columns))
+    return paths
+
+
+def write_table(path, rows: Iterable[dict], columns: Sequence[str]) -> Path:
+    """A CSV of ``rows`` with ``columns`` (None written empty, floats at full precision)."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if r.get(k) is None else (repr(r[k]) if isinstance(r[k], float) else r[k]))
+                         for k in columns})
+    atomic_write(Path(path), buf.getvalue())
+    return Path(path)
+
+
+def quantile_band(values: Sequence[float | None], q: float, confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the q-quantile ξ of the law behind ``values``.
+
+    Order statistics: the k-th smallest of n draws is <= ξ with probability P[Binomial(n, q) >= k].
+    The lower end is the m-th smallest, m = the α-quantile of Binomial(n, q) (α = (1 − confidence)/2),
+    the upper end the (M + 1)-th smallest, M its (1 − α)-quantile. None counts as +inf; an upper end
+    past the sample is +inf (the data cannot bound the quantile), a lower end before it is clamped to
+    the smallest value (the band is drawn, not claimed, there). Returns (low, high).
+    """
+    x = np.sort(np.array([math.inf if v is None else float(v) for v in values]))
+    n = len(x)
+    if n == 0:
+        raise InputError("quantile_band needs at least one value")
+    if not 0 < q < 1 or not 0 < confidence < 1:
+        raise InputError(f"quantile_band needs q and confidence in (0, 1); got q={q}, confidence={confidence}")
+    alpha = (1 - confidence) / 2
+    m = int(scipy.stats.binom.ppf(alpha, n, q))
+    big_m = int(scipy.stats.binom.ppf(1 - alpha, n, q))
+    return float(x[max(m, 1) - 1]), (float(x[big_m]) if big_m < n else math.inf)
+
+
+def legend(ax, *, outside: bool = True, **kwargs) -> None:
+    """The legend with deduplicated labels, by default to the right of the axes (it never hides data)."""
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        seen.setdefault(lab, h)
+    where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)} if outside else {"loc": "best"}
+    ax.legend(list(seen.values()), list(seen.keys()), **{**where, **kwargs})
+
+
+def value_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at the grid values themselves, printed plainly (a log axis otherwise prints 2×10⁰)."""
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(sorted(set(values))))
+    target.set_minor_locator(NullLocator())
+    fmt = ScalarFormatter()
+    fmt.set_scientific(False)
+    target.set_major_formatter(fmt)
+
+
+# --------------------------------------------------------------------------- width figures
+
+#: Axis of a width figure: how a cell's x is read, the axis label, and how theory curves sweep it.
+WIDTH_AXES = {
+    "d": ("target width d", lambda r: max(r["dims"])),
+    "l": ("target depth l", lambda r: len(r["dims"]) - 1),
+    "inv_eps": ("accuracy 1/ε", lambda r: 1 / r["eps"]),
+}
+
+
+def read_json(path) -> dict:
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist: run the sweep first (slth figures runs what is missing)")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path} is unreadable: {e}") from None
+
+
+def width_cells(rows: Sequence[dict], axis: str) -> list[dict]:
+    """One line per (construction, cell) of a width table, ready to plot: x, the certified and
+    optimistic (1 − δ)-quantile widths (None: not reached at c_max), the 95% band of the certified
+    quantile over trials (:func:`quantile_band`), the counting lower bound, and Malach et al.'s
+    form at C = 1 (:func:`slth.bounds.malach_width`) and Pensia et al.'s log term for the cell."""
+    from slth import bounds
+    from slth.experiments.check import pensia_log_term
+    from slth.measure.width import quantile_width
+
+    label, x_of = WIDTH_AXES[axis]
+    cells: dict = {}
+    for r in rows:
+        cells.setdefault(r["cell"], []).append(r)
+    out = []
+    for key, rs in cells.items():
+        r0 = rs[0]
+        dims, eps, delta = tuple(r0["dims"]), float(r0["eps"]), float(r0["delta"])
+        certified, _ = quantile_width([r["certified"] for r in rs], delta)
+        optimistic, _ = quantile_width([r["optimistic"] for r in rs], delta)
+        low, high = quantile_band([r["certified"] for r in rs], 1 - delta)
+        counting_ok = eps < (0.5 if len(dims) == 2 else 0.25)
+        out.append({"construction": r0["construction"], "cell": key, "dims": ",".join(map(str, dims)),
+                    "eps": eps, "delta": delta, "x": float(x_of(r0)), "trials": len(rs), "c_max": r0["c_max"],
+                    "certified": certified, "band_low": low, "band_high": None if math.isinf(high) else high,
+                    "optimistic": optimistic,
+                    "counting_lower_c": bounds.counting_width(dims, eps).candidates if counting_ok else None,
+                    "pensia_log_term": pensia_log_term(dims, eps, delta),
+                    "malach_c_at_C1": bounds.malach_width(dims, eps, delta).candidates})
+    return sorted(out, key=lambda c: (c["construction"], c["x"]))
+
+
+def fitted_constant(fits: dict, construction: str) -> float | None:
+    """Pensia et al.'s C fitted on a sweep's certified widths (its ``fits.json``), or None."""
+    entry = fits.get(construction, {}).get("log_constant_certified", {})
+    return entry.get("C", {}).get("estimate")
+
+
+def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: str) -> list[Path]:
+    """The minimal-width figure of one width sweep against ``axis`` (d, l or 1/ε), log-log: per
+    construction the certified width with its 95% band over trials and the optimistic width; Pensia
+    et al.'s C·ln(d²l/min(ε, δ)) with C fitted on the sweep's subset-sum widths; Malach et al.'s
+    d⁴l²(1/ε)²ln(1/δ) scaled by the constant K that fits the selection widths best in log scale
+    (its slope is the paper's, its height the data's); and the counting lower bound."""
+    from slth.experiments.store import read_table
+
+    rows = read_table(Path(results_dir) / sweep)
+    fits = read_json(Path(results_dir) / sweep / "fits.json")
+    cells = width_cells(rows, axis)
+    label, _ = WIDTH_AXES[axis]
+    fig, axes = figure()
+    ax = axes[0][0]
+    for con in dict.fromkeys(c["construction"] for c in cells):
+        mine = [c for c in cells if c["construction"] == con]
+        reached = [c for c in mine if c["certified"] is not None]
+        xs = [c["x"] for c in reached]
+        ax.plot(xs, [c["certified"] for c in reached], marker=marker(con), color=color(con),
+                label=f"{con}: certified width ((1−δ)-quantile over trials)")
+        ax.fill_between(xs, [c["band_low"] for c in reached],
+                        [c["band_high"] if c["band_high"] is not None else c["c_max"] for c in reached],
+                        color=color(con), alpha=0.18, linewidth=0, label=f"{con}: 95% band of that quantile")
+        opt = [c for c in mine if c["optimistic"] is not None]
+        ax.plot([c["x"] for c in opt], [c["optimistic"] for c in opt], marker=marker(con), color=color(con),
+                markerfacecolor="white", linestyle=":", label=f"{con}: optimistic width (lower bound ≤ ε)")
+        missing = [c for c in mine if c["certified"] is None]
+        if missing:
+            ax.scatter([c["x"] for c in missing], [c["c_max"] for c in missing], marker="^", color=color(con),
+                       label=f"{con}: not certified within the searched widths (plotted at the limit)")
+        if con == "subset-sum":
+            C = fitted_constant(fits, con)
+            if C is not None:
+                for c in mine:
+                    c["pensia_fit"] = C * c["pensia_log_term"]
+                ax.plot([c["x"] for c in mine], [c["pensia_fit"] for c in mine], color=color(con), linestyle="--",
+                        label=f"Pensia et al.: C·ln(d²l/min(ε,δ)), C = {C:.2f} (fit)")
+        if con == "selection" and reached:
+            k = float(np.exp(np.mean([np.log(c["certified"] / c["malach_c_at_C1"]) for c in reached])))
+            for c in mine:
+                c["malach_fit"] = k * c["malach_c_at_C1"]
+            ax.plot([c["x"] for c in mine], [c["malach_fit"] for c in mine], color=color(con), linestyle="--",
+                    label=f"Malach et al.: K·d⁴l²(1/ε)²ln(1/δ), K = {k:.2g} (fit)")
+    counting = sorted({(c["x"], c["counting_lower_c"]) for c in cells if c["counting_lower_c"] is not None})
+    if counting:
+        ax.plot(*zip(*counting), color=BOUND_COLOR, linestyle="-.",
+                label="counting lower bound (Pensia et al. Thm 2)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    value_ticks(ax, [c["x"] for c in cells])
+    ax.set_xlabel(label)
+    ax.set_ylabel("candidates per block and sign, c")
+    r0 = cells[0]
+    ax.set_title(title + f" (δ = {r0['delta']:g}, {r0['trials']} trials per cell)")
+    legend(ax, fontsize=7)
+    columns = ["construction", "cell", "dims", "eps", "delta", "x", "trials", "c_max", "certified", "band_low",
+               "band_high", "optimistic", "counting_lower_c", "pensia_log_term", "pensia_fit", "malach_c_at_C1",
+               "malach_fit"]
+    return save(fig, out_dir, name, cells, columns)
