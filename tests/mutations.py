@@ -5,7 +5,9 @@
     python tests/mutations.py --run NAME # one mutation in this process (what the loop spawns)
 
 Each mutation patches slth in a fresh interpreter, then runs the installed theorem suite
-(``slth.theorems``, stop at the first failure) on a pool of ``--pool`` cases. A mutation is *caught*
+(``slth.theorems``, stop at the first failure) on a pool of ``--pool`` cases, for the two papers'
+constructions (selection and subset sum: the mutations plant their errors in the shared code those
+two run through). A mutation is *caught*
 when the suite fails; the script prints the first failing test for each, and exits 1 if any mutation
 survives. The plain suite (no mutation) is run first and must pass, so every failure is the
 mutation's doing.
@@ -82,14 +84,14 @@ def suboptimal_solver():
 def certificate_drops_a_layer():
     """The certificate forgets the last layer: Π over layers 1..l−1 only."""
     import slth.measure as measure
-    from slth.measure import error, width
+    from slth.measure import deep, error
 
     original = error.certificate
 
     def mutated(target, maps):
         return original(list(target)[:-1], list(maps)[:-1]) if len(target) > 1 else 0.0
 
-    error.certificate = measure.certificate = width.certificate = mutated
+    error.certificate = measure.certificate = deep.certificate = mutated
 
 
 def mask_keeps_modified_weight():
@@ -151,7 +153,7 @@ def main(argv=None) -> int:
         if args.run != "none" and args.run not in MUTATIONS:
             parser.error(f"unknown mutation {args.run!r}; allowed: none, {', '.join(MUTATIONS)}")
         return run_one(args.run)
-    env = dict(os.environ, SLTH_THEOREM_POOL=str(args.pool))
+    env = dict(os.environ, SLTH_THEOREM_POOL=str(args.pool), SLTH_THEOREM_CONSTRUCTIONS="selection,subset-sum")
     plain = subprocess.run([sys.executable, __file__, "--run", "none"], env=env, capture_output=True, text=True,
                            timeout=900)
     print(f"{'(no mutation)':28s} {'passes' if plain.returncode == 0 else 'FAILS'}", flush=True)

@@ -7,7 +7,6 @@ import numpy as np
 from slth import constructions, measure, nets, pipeline
 from slth.ticket import check_invariant
 
-NAMES = sorted(constructions.CONSTRUCTIONS)
 
 
 def test_readme_example_certificates():
@@ -16,7 +15,7 @@ def test_readme_example_certificates():
     target = nets.random_target((8, 16, 16, 4), key=jax.random.key(0))
     spec = nets.RandomSpec(dims=(8, 16, 16, 4), candidates=20, seed=0)
     certs = {}
-    for name in NAMES:
+    for name in ("selection", "subset-sum"):
         ticket = constructions.build(name, target, spec)
         check_invariant(ticket)
         certs[name] = measure.certificate(ticket.target, measure.pair_maps(ticket.random, ticket.masks))

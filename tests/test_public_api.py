@@ -14,7 +14,8 @@ from slth.errors import InputError
 def test_facade_exports():
     for name in slth.__all__:
         assert hasattr(slth, name), name
-    assert set(slth.CONSTRUCTIONS) == {"selection", "subset-sum"}
+    assert set(slth.CONSTRUCTIONS) == {"selection", "subset-sum", "hyperbolic", "depth-l+1", "fixed-size",
+                                       "binary", "edge-popup"}
 
 
 def test_import_does_not_enable_x64():

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="independent (target, network) pairs; trial t uses seed + t (default: %(default)s)")
     c.add_argument("--seed", type=_seed, default=CHECK["seed"], help="first seed (default: %(default)s)")
     c.add_argument("--c-max", type=_positive_int, default=None,
-                   help="largest c searched (default: 64, or the construction's limit if lower)")
+                   help="largest c searched (default: the construction's search limit, "
+                        "slth.constructions.search_limit)")
     c.add_argument("--json", action="store_true", help="print JSON instead of the table")
     c.set_defaults(func=cmd_check)
 
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_prune(args) -> int:
     import jax
 
-    from slth import constructions, nets, pipeline, ticket
+    from slth import constructions, measure, nets, pipeline, ticket
     from slth.errors import InputError
 
     constructions.check_candidates(args.construction, args.candidates)
@@ -270,6 +271,7 @@ def cmd_prune(args) -> int:
     spec = nets.RandomSpec(dims=nets.dims_of(target), candidates=args.candidates, seed=args.seed,
                            distribution=default_distribution(args.construction, args.dist),
                            drop_negative=args.drop_negative)
+    spec = measure.network_spec(args.construction, spec)   # the layout only: a wrong --dist is refused
     if spec.random_params() > MAX_RANDOM_PARAMS:
         raise InputError(f"the random network would have {spec.random_params():,} parameters, above the "
                          f"limit {MAX_RANDOM_PARAMS:,}; lower --candidates or --dims")

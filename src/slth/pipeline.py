@@ -20,14 +20,15 @@ CLAIM_RTOL = 1e-9
 
 
 def measure_ticket(ticket: Ticket) -> dict:
-    """Certificate, lower bound (with its witness), max per-weight error and parameter counts."""
-    maps = measure.pair_maps(ticket.random, ticket.masks)
-    lb = measure.lower_bound(ticket.target, ticket.pruned, key=measure.lower_bound_key(ticket.spec.seed), maps=maps)
+    """Certificate, lower bound (with its witness), max per-weight error and parameter counts, each in
+    the ticket's layout (THEORY §3 for ``pairs``, :mod:`slth.measure.deep` for ``l+1``)."""
+    maps = measure.ticket_maps(ticket)
+    lb = measure.ticket_lower_bound(ticket, maps, key=measure.lower_bound_key(ticket.spec.seed))
     return {
-        "certificate": measure.certificate(ticket.target, maps),
+        "certificate": measure.ticket_certificate(ticket, maps),
         "lower_bound": lb.value,
         "witness": lb.witness,
-        "max_weight_error": measure.max_weight_error(ticket.target, maps),
+        "max_weight_error": measure.ticket_max_weight_error(ticket, maps),
         "random_params": ticket.random_params(),
         "kept_params": ticket.kept_params(),
     }
@@ -43,8 +44,14 @@ class Pruned(NamedTuple):
 
 
 def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> Pruned:
-    """Build the ticket of ``construction`` for ``target`` and measure it from both sides."""
+    """Build the ticket of ``construction`` for ``target`` and measure it from both sides.
+
+    ``spec`` gives the random network's dims, candidates, seed, law and dtype; its layout is the one
+    the construction prunes (:func:`slth.measure.network_spec`), so a ``pairs`` spec asks a depth-l+1
+    ticket for the ``l+1`` network of the same settings. The file records the spec actually used.
+    """
     constructions.get(construction)
+    spec = measure.network_spec(construction, spec)
     nets.check_target(target)
     start = time.perf_counter()
     ticket = constructions.build(construction, target, spec)
@@ -57,7 +64,7 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> Pruned:
         "construction": construction,
         **spec.to_json(),
         "random_widths": list(spec.widths()),
-        "depth": 2 * spec.depth,
+        "depth": spec.random_depth,
         **{k: v for k, v in m.items() if k != "witness"},
         "construction_time_s": built - start,
         "measure_time_s": done - built,

@@ -7,7 +7,8 @@ from its recorded seed and settings (:func:`invariant_problems`), never assumed.
 
 File format (``save`` / ``load``), readable with plain numpy and ``allow_pickle=False``:
   target_0..target_{l-1}   float, shape (d_i, d_{i-1})
-  random_0..random_{L-1}   float, shape (out, in) of the L = 2l random layers
+  random_0..random_{L-1}   float, shape (out, in) of the L random layers (L = 2l, or l + 1 for the
+                           ``l+1`` layout, whose meta then holds "layout": "l+1")
   mask_0..mask_{L-1}       bool, same shapes
   witness                  float, shape (d_0,): the input at which ``lower_bound`` was measured
   meta                     0-d string array holding JSON (see ``META_REQUIRED``)
@@ -38,6 +39,8 @@ META_REQUIRED = (
 )
 #: Keys that, with ``seed``, ``candidates`` and ``dims``, say how to regenerate the random network.
 META_NETWORK = ("distribution", "drop_negative", "dtype")
+#: Optional network keys: absent means the default (``layout``: "pairs", files written before it).
+META_NETWORK_OPTIONAL = ("layout",)
 
 
 class TicketError(InputError):
@@ -56,7 +59,7 @@ class Ticket:
 
     Attributes:
       target: l matrices (d_i, d_{i-1}).
-      random: L = 2l matrices M_1..M_L, shapes ``spec.shapes()``.
+      random: L = ``spec.random_depth`` matrices M_1..M_L (2l, or l + 1), shapes ``spec.shapes()``.
       masks: L boolean matrices of the same shapes; True keeps the random weight.
       spec: how to regenerate ``random`` (seed, candidates, law, layout).
       construction: registered name of the construction that chose the masks.
@@ -89,20 +92,22 @@ class Ticket:
 def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     """Every way ``ticket`` breaks the ticket invariant (an empty list means it holds).
 
-    Checks: depth L = 2l; target shapes chain to ``spec.dims``; random and mask shapes equal
-    ``spec.shapes()``; masks are boolean; every kept weight of an odd layer M_{2i-1} lies in its
-    unit's block column (THEORY §2); and, with ``regenerate``, the random weights equal the network
-    regenerated from ``spec`` bit for bit, so a ticket can only keep weights it was dealt.
+    Checks: depth L = 2l (``l+1`` layout: l + 1); target shapes chain to ``spec.dims``; random and
+    mask shapes equal ``spec.shapes()``; masks are boolean; every kept weight of a block layer (the
+    odd layers M_{2i-1}; layer 1 alone in the ``l+1`` layout) lies in its unit's block column (THEORY
+    §2); and, with ``regenerate``, the random weights equal the network regenerated from ``spec`` bit
+    for bit, so a ticket can only keep weights it was dealt.
     """
     spec, problems = ticket.spec, []
     if len(ticket.target) != spec.depth:
         problems.append(f"target has {len(ticket.target)} layers but the spec says depth {spec.depth}")
     elif nets.dims_of(ticket.target) != spec.dims:
         problems.append(f"target dims {nets.dims_of(ticket.target)} differ from the spec's {spec.dims}")
-    if len(ticket.random) != 2 * spec.depth or len(ticket.masks) != 2 * spec.depth:
+    L = spec.random_depth
+    if len(ticket.random) != L or len(ticket.masks) != L:
         problems.append(
-            f"random network has {len(ticket.random)} layers and {len(ticket.masks)} masks; "
-            f"depth 2l = {2 * spec.depth} expected")
+            f"random network has {len(ticket.random)} layers and {len(ticket.masks)} masks; depth "
+            f"{'2l' if spec.layout == 'pairs' else 'l + 1'} = {L} expected ({spec.layout!r} layout)")
         return problems
     for k, (m, s, shape) in enumerate(zip(ticket.random, ticket.masks, spec.shapes())):
         if tuple(np.shape(m)) != shape:
@@ -113,7 +118,7 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
             problems.append(f"mask_{k} has dtype {np.asarray(s).dtype}; masks must be boolean")
     if problems:
         return problems
-    for i in range(1, spec.depth + 1):
+    for i in nets.block_layers(spec):
         s = np.asarray(ticket.masks[2 * i - 2])
         off_block = s & (np.arange(s.shape[1])[None, :] != nets.block_inputs(spec, i)[:, None])
         if off_block.any():
@@ -204,10 +209,11 @@ def load(path: str | Path) -> tuple[Ticket, dict, np.ndarray | None]:
     if absent:
         raise Unverifiable(f"{str(path)!r}: meta lacks {absent}, so its random network cannot be regenerated")
     try:
-        spec = nets.spec_from_json({k: meta[k] for k in ("dims", "candidates", "seed") + META_NETWORK})
+        spec = nets.spec_from_json({k: meta[k] for k in ("dims", "candidates", "seed") + META_NETWORK
+                                    + META_NETWORK_OPTIONAL if k in meta})
     except (InputError, TypeError) as e:
         raise Unverifiable(f"{str(path)!r}: its random network cannot be regenerated: {e}") from None
-    l, L = spec.depth, 2 * spec.depth
+    l, L = spec.depth, spec.random_depth
     expected = {f"target_{i}" for i in range(l)} | {f"random_{k}" for k in range(L)} \
         | {f"mask_{k}" for k in range(L)}
     absent = sorted(expected - set(arrays))

@@ -22,6 +22,8 @@ Which constants each bound states and which it hides:
 
 from slth.bounds.counting import counting_min_hidden_width, counting_min_params, counting_width
 from slth.bounds.malach import malach_width
+from slth.bounds.natale import (binary_entropy, density, natale_min_density, natale_min_params,
+                                ticket_density)
 from slth.bounds.pensia import lueker_samples, pensia_random_params_asymptotic, pensia_width
 from slth.bounds.selection import (SPLITS, product_cdf_from_zero, product_density, q_hit, q_min,
                                    selection_eta, selection_width)
@@ -31,11 +33,15 @@ __all__ = [
     "KINDS",
     "SPLITS",
     "Width",
+    "binary_entropy",
     "counting_min_hidden_width",
     "counting_min_params",
     "counting_width",
+    "density",
     "lueker_samples",
     "malach_width",
+    "natale_min_density",
+    "natale_min_params",
     "pensia_random_params_asymptotic",
     "pensia_width",
     "product_cdf_from_zero",
@@ -44,5 +50,6 @@ __all__ = [
     "q_min",
     "selection_eta",
     "selection_width",
+    "ticket_density",
     "width_from_candidates",
 ]

@@ -13,6 +13,10 @@ from collections.abc import Callable, Sequence
 
 from slth import nets
 from slth.constructions import selection, subset_sum
+from slth.constructions import depth_l_plus_1
+from slth.constructions import fixed_size, hyperbolic
+from slth.constructions import binary
+from slth.constructions import edge_popup
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -33,6 +37,11 @@ class Construction:
         it by :func:`spec_for` (None: any law).
       properties: the THEORY §5 properties that hold for it (a subset of :data:`PROPERTIES`); the
         theorem suite checks exactly these.
+      layout: the random network's layout it prunes (:data:`slth.nets.LAYOUTS`: ``pairs``, the 2l-deep
+        network of THEORY §1, or ``l+1``, Burkholz's); :func:`spec_for` sets it.
+      search_limit: the largest c a width search tries when none is given (``slth check``,
+        :func:`slth.measure.min_width`): enough for ε = 0.01 on the small targets of the README,
+        capped by ``max_candidates``.
     """
 
     name: str
@@ -41,6 +50,8 @@ class Construction:
     max_candidates: int | None = None
     distribution: str | None = None
     properties: frozenset = PROPERTIES
+    search_limit: int = 64
+    layout: str = "pairs"
 
     def __post_init__(self):
         unknown = set(self.properties) - PROPERTIES
@@ -49,15 +60,42 @@ class Construction:
 
 
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
-    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1"),
+    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
                  max_candidates=subset_sum.MAX_CANDIDATES),
+    Construction(hyperbolic.NAME, hyperbolic.build,
+                 "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
+                 distribution=hyperbolic.DISTRIBUTION, search_limit=1024,
+                 properties=frozenset({"invariant", "identity", "sandwich", "counting"})),
+    Construction(fixed_size.NAME, fixed_size.build,
+                 "Natale et al. 2024, Thm 3 (random fixed-size subset sum, k = 3 per subset)",
+                 max_candidates=fixed_size.MAX_CANDIDATES,
+                 properties=frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity",
+                                       "counting"})),
+    Construction(binary.NAME, binary.build,
+                 "Diffenderfer & Kailkhura 2021 (binary weights, MPT-1/32) via Pensia et al. 2020's blocks",
+                 distribution=binary.LAW, search_limit=4096),
+    Construction(depth_l_plus_1.NAME, depth_l_plus_1.build,
+                 "Burkholz 2022, the depth L+1 construction (ρ = c copies per neuron, exact subset sums)",
+                 max_candidates=depth_l_plus_1.MAX_CANDIDATES,
+                 properties=frozenset({"invariant", "sandwich", "exactness", "counting"}),
+                 layout=depth_l_plus_1.LAYOUT),
+    Construction(edge_popup.NAME, edge_popup.build,
+                 "Ramanujan et al. 2020, Algorithm 1 (edge-popup; learned baseline, no guarantee)",
+                 properties=frozenset({"invariant", "identity", "sandwich", "counting"}),
+                 search_limit=16),   # every width is a training run and is scanned (no monotonicity)
 )}
 
 #: name -> build, for callers that only build.
 CONSTRUCTIONS: dict[str, Callable[..., Ticket]] = {n: c.build for n, c in REGISTRY.items()}
 #: Largest candidates per block and sign each construction accepts (None: only memory limits it).
 MAX_CANDIDATES: dict[str, int | None] = {n: c.max_candidates for n, c in REGISTRY.items()}
+
+
+def search_limit(name: str) -> int:
+    """The default largest c of a width search for construction ``name`` (see :class:`Construction`)."""
+    entry = info(name)
+    return min(entry.search_limit, entry.max_candidates or entry.search_limit)
 
 
 def having(prop: str) -> list[str]:
@@ -68,9 +106,16 @@ def having(prop: str) -> list[str]:
 
 
 def spec_for(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
-    """``spec`` with the random weight law construction ``name`` assumes (unchanged if it takes any)."""
-    law = info(name).distribution
-    return spec if law is None or spec.distribution == law else dataclasses.replace(spec, distribution=law)
+    """``spec`` in the layout construction ``name`` prunes and with the random weight law it assumes
+    (the law unchanged if it takes any). Raises InputError where a setting does not apply to that
+    layout (drop_negative with ``l+1``)."""
+    entry = info(name)
+    changes = {}
+    if entry.distribution is not None and spec.distribution != entry.distribution:
+        changes["distribution"] = entry.distribution
+    if spec.layout != entry.layout:
+        changes["layout"] = entry.layout
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def check_candidates(name: str, c: int, *, what: str = "--candidates") -> None:
@@ -106,4 +151,4 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | N
 
 
 __all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "PROPERTIES", "REGISTRY", "Construction", "build",
-           "check_candidates", "get", "having", "info", "spec_for"]
+           "check_candidates", "get", "having", "info", "search_limit", "spec_for"]

@@ -15,7 +15,7 @@ import dataclasses
 import math
 import time
 
-from slth import bounds, nets
+from slth import bounds, constructions, nets
 from slth.experiments import provenance
 from slth.measure.width import MinWidth, min_width
 
@@ -132,7 +132,8 @@ def format_report(r: CheckReport) -> str:
     t = len(m.trials)
     need = t - sum(x.certified is None for x in m.trials)
     dims = "-".join(map(str, m.dims))
-    spec = (nets.RandomSpec(dims=m.dims, candidates=m.certified, seed=m.seed) if m.certified else None)
+    spec = (constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.certified, seed=m.seed))
+            if m.certified else None)
     lines = [
         f"slth check: {m.construction}, target {dims} (l = {len(m.dims) - 1}), ε = {m.eps:g}, δ = {m.delta:g}, "
         f"{t} trials (seeds {m.seed}..{m.seed + t - 1}), c searched in [1, {m.c_max}]",
@@ -148,7 +149,8 @@ def format_report(r: CheckReport) -> str:
     else:
         line(f"measured, certified (> {m.c_max})", None, None, None, None)
     if m.optimistic:
-        opt = nets.RandomSpec(dims=m.dims, candidates=m.optimistic, seed=m.seed)
+        opt = constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.optimistic,
+                                                                     seed=m.seed))
         line("measured, optimistic", m.optimistic, opt.hidden_widths()[0], opt.random_params(),
              m.optimistic / m.certified if m.certified else None)
     else:

@@ -49,6 +49,8 @@ class CompareRow:
     lower_bound: float | None
     search_s: float
     c_max: int
+    certificate_at_ref: float | None = None
+    lower_bound_at_ref: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +62,12 @@ class Comparison:
     seed: int
     rows: tuple[CompareRow, ...]
     provenance: dict
+    reference_width: int | None = None
 
     def to_json(self) -> dict:
         return {"dims": list(self.dims), "eps": self.eps, "delta": self.delta, "trials": self.trials,
-                "seed": self.seed, "rows": [dataclasses.asdict(r) for r in self.rows], **self.provenance}
+                "seed": self.seed, "reference_width": self.reference_width,
+                "rows": [dataclasses.asdict(r) for r in self.rows], **self.provenance}
 
 
 def _rank(r: CompareRow) -> tuple:
@@ -102,8 +106,24 @@ def compare(names: Sequence[str], dims, eps: float, delta: float, *, trials: int
                                search, mw.c_max))
         if progress is not None:
             progress(i + 1, len(names))
+    ref = next((r.certified for r in rows if r.construction == "subset-sum"), None)
+    if ref is not None:
+        rows = [_with_reference(r, dims, ref, trials, seed) for r in rows]
     return Comparison(dims, float(eps), float(delta), trials, seed, tuple(sorted(rows, key=_rank)),
-                      provenance.record())
+                      provenance.record(), ref)
+
+
+def _with_reference(row: CompareRow, dims, ref: int, trials: int, seed: int) -> CompareRow:
+    """The row with its tickets' median certificate and lower bound at c = ``ref`` (subset sum's
+    certified width) in the very same random networks, for the constructions that prune the default
+    network (U[-1, 1] weights, 2l-deep layout): the error at equal size."""
+    entry = constructions.info(row.construction)
+    if entry.distribution is not None or entry.layout != "pairs" or (entry.max_candidates or ref) < ref:
+        return row
+    if row.width_used == ref:
+        return dataclasses.replace(row, certificate_at_ref=row.certificate, lower_bound_at_ref=row.lower_bound)
+    stats = _at_width(row.construction, dims, ref, trials, seed)
+    return dataclasses.replace(row, certificate_at_ref=stats["certificate"], lower_bound_at_ref=stats["lower_bound"])
 
 
 def _at_width(name: str, dims, c: int, trials: int, seed: int) -> dict:
@@ -145,7 +165,7 @@ def format_comparison(c: Comparison) -> str:
              "the certified width, then kept parameters", "",
              f"  {'rank':>4s} {'construction':12s} {'certified':>9s} {'optimistic':>10s} {'random params':>14s} "
              f"{'kept params':>12s} {'density':>8s} {'build s':>8s} {'certificate':>11s} {'lower bd':>9s} "
-             f"{'search s':>8s}"]
+             f"{'search s':>8s} {'cert@ref':>9s} {'lower@ref':>9s}"]
     for i, r in enumerate(c.rows, start=1):
         flag = "" if r.width_kind == "certified" else (" *" if r.width_kind == "optimistic" else "")
         cert = _num(r.certified) if r.certified is not None else f">{r.c_max}"
@@ -153,13 +173,17 @@ def format_comparison(c: Comparison) -> str:
         lines.append(f"  {i:>4d} {r.construction:12s} {cert:>9s} {opt:>10s} {_num(r.random_params) + flag:>14s} "
                      f"{_num(r.kept_params, '{:,.0f}'):>12s} {_num(r.density, '{:.2%}'):>8s} "
                      f"{_num(r.build_s, '{:.3f}'):>8s} {_num(r.certificate, '{:.3g}'):>11s} "
-                     f"{_num(r.lower_bound, '{:.3g}'):>9s} {r.search_s:>8.1f}")
+                     f"{_num(r.lower_bound, '{:.3g}'):>9s} {r.search_s:>8.1f} "
+                     f"{_num(r.certificate_at_ref, '{:.3g}'):>9s} {_num(r.lower_bound_at_ref, '{:.3g}'):>9s}")
     lines += ["",
               "  certified / optimistic: the smallest c (candidates per block and sign; copies for depth-l+1) at "
               f"which >= {1 - c.delta:.0%} of the trials have certificate / adversarial lower bound <= ε",
               "  random params, kept params (mean), density, build time (median), certificate and lower bound "
               "(medians): the trials' tickets at the certified width",
               "  * not certified within c max: measured at the optimistic width instead"]
+    if c.reference_width is not None:
+        lines.append(f"  cert@ref, lower@ref: certificate and lower bound (medians) at c = {c.reference_width}, subset sum's "
+                     "certified width, in the same U[-1, 1] 2l-deep random networks (constructions that prune them)")
     lines += [f"  {r.construction}: {r.cite}" for r in c.rows]
     lines.append(f"  {c.provenance['device']}, slth at {c.provenance['git_revision']}")
     return "\n".join(lines)

@@ -319,7 +319,7 @@ def _width_settings(trials: dict, cons: list, problems: list) -> dict:
         limit = constructions.MAX_CANDIDATES[c]
         value = raw.get(c) if isinstance(raw, dict) else raw
         if value is None:
-            value = min(64, limit or 64)
+            value = constructions.search_limit(c)
         where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
         value = _integer(value, where, 1, problems)
         if value is not None and limit is not None and value > limit:

@@ -1,6 +1,7 @@
-"""Measurement: the two-sided error of a ticket (``error``) and the smallest width that reaches a
-given ε (``width``), and the fits of
-the constants and exponents the theorems hide (``fit``). The true error lies in [lower_bound, certificate] (THEORY §3)."""
+"""Measurement: the two-sided error of a ticket (``error`` for the 2l ``pairs`` layout, ``deep`` for the
+``l+1`` layout and the ``ticket_*`` entry points of either), the smallest width that reaches a given ε
+(``width``), and the fits of the constants and exponents the theorems hide (``fit``). The true error
+lies in [lower_bound, certificate] (THEORY §3)."""
 
 from slth.measure.error import (
     ROUNDOFF,
@@ -17,7 +18,19 @@ from slth.measure.error import (
 )
 from slth.measure.fit import (Cell, Interval, LogConstantFit, PowerLawFit, cells_from_rows,
                               fit_log_constant, fit_power_law)
-from slth.measure.width import MinWidth, min_width, quantile_width, shape_bucket, trial_width
+from slth.measure.deep import (
+    CopyMaps,
+    copy_certificate,
+    copy_maps,
+    copy_weight_errors,
+    ticket_certificate,
+    ticket_lower_bound,
+    ticket_maps,
+    ticket_max_weight_error,
+    ticket_weight_errors,
+)
+from slth.measure.width import (MinWidth, layout_of, min_width, network_spec, quantile_width, shape_bucket,
+                                trial_width)
 
 __all__ = [
     "ROUNDOFF",
@@ -29,18 +42,29 @@ __all__ = [
     "fit_log_constant",
     "fit_power_law",
     "shape_bucket",
+    "CopyMaps",
     "LowerBound",
     "MinWidth",
     "PairMaps",
     "certificate",
     "compact_forward",
+    "copy_certificate",
+    "copy_maps",
+    "copy_weight_errors",
     "gap_at",
+    "layout_of",
     "lower_bound",
     "lower_bound_key",
     "max_weight_error",
     "min_width",
+    "network_spec",
     "pair_maps",
     "quantile_width",
+    "ticket_certificate",
+    "ticket_lower_bound",
+    "ticket_maps",
+    "ticket_max_weight_error",
+    "ticket_weight_errors",
     "trial_width",
     "weight_errors",
 ]

@@ -17,7 +17,7 @@ import scipy.stats
 
 from slth import constructions, nets
 from slth.errors import InputError
-from slth.measure.error import certificate, lower_bound, lower_bound_key, pair_maps
+from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps
 
 #: Confidence level of the Clopper-Pearson interval reported for the success fraction.
 CONFIDENCE = 0.95
@@ -29,7 +29,8 @@ class TrialWidth:
 
     Attributes:
       seed: the trial's seed (target and network).
-      certified: smallest c found whose ticket has certificate <= ε; None if c_max does not reach it.
+      certified: smallest c found whose ticket has certificate <= ε; None if the search finds none
+        up to c_max.
       optimistic: smallest c found whose ticket has adversarial lower bound <= ε (the optimistic end:
         no width below it can be an ε-ticket by this search's evidence); None if c_max does not.
       certificates: {c: certificate} for every c the certified search evaluated; lower_bounds:
@@ -76,18 +77,23 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     the search is a bisection of about log2(c_max) ticket builds, not a scan. Width c is evaluated
     in the network of width :func:`shape_bucket` (c, c_max) restricted to its first c candidates per
     block and sign, which is the width-c ticket exactly (the other units are pruned), so repeated
-    searches reuse a handful of compiled shapes.
+    searches reuse a handful of compiled shapes. The network has the layout the construction prunes
+    (:func:`network_spec`), and certificate and lower bound are those of that layout. A construction
+    that does not promise monotonicity (THEORY §5.5; its registry properties) gets an upward scan
+    over c = 1..c_max for the certified width instead of the bisection, so ``certified`` is the
+    smallest certifying c there too (c_max builds at most, each cheap next to one lower bound).
     """
     dims = nets.dims_of(target)
     distribution = default_distribution(construction, distribution)
     certs, lbs = {}, {}
 
     def build(c):
-        spec = nets.RandomSpec(dims=dims, candidates=shape_bucket(c, c_max), seed=seed,
-                               distribution=distribution, drop_negative=drop_negative)
+        spec = network_spec(construction, nets.RandomSpec(
+            dims=dims, candidates=shape_bucket(c, c_max), seed=seed, distribution=distribution,
+            drop_negative=drop_negative))
         ticket = constructions.build(construction, target, spec, active=c)
-        maps = pair_maps(ticket.random, ticket.masks)
-        certs.setdefault(c, certificate(ticket.target, maps))
+        maps = ticket_maps(ticket)
+        certs.setdefault(c, ticket_certificate(ticket, maps))
         return ticket, maps
 
     def cert(c):
@@ -98,13 +104,30 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     def lower(c):  # the ascent costs more than a build: run it only where the optimistic search asks
         if c not in lbs:
             ticket, maps = build(c)
-            lbs[c] = lower_bound(ticket.target, ticket.pruned, key=lower_bound_key(seed), maps=maps).value
+            lbs[c] = ticket_lower_bound(ticket, maps).value
         return lbs[c]
 
-    certified = _smallest(lambda c: cert(c) <= eps, c_max) if cert(c_max) <= eps else None
+    if "monotonicity" in constructions.info(construction).properties:
+        certified = _smallest(lambda c: cert(c) <= eps, c_max) if cert(c_max) <= eps else None
+    else:  # no THEORY §5.5 promise, so no bisection: the certificate may dip below ε and rise again
+        certified = next((c for c in range(1, c_max + 1) if cert(c) <= eps), None)
     top = certified or c_max
     optimistic = _smallest(lambda c: lower(c) <= eps, top) if lower(top) <= eps else None
     return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())))
+
+
+def layout_of(construction: str) -> str:
+    """The random-network layout construction ``construction`` prunes (:data:`slth.nets.LAYOUTS`; its
+    registry entry's ``layout``)."""
+    return constructions.info(construction).layout
+
+
+def network_spec(construction: str, spec: nets.RandomSpec) -> nets.RandomSpec:
+    """``spec`` (dims, candidates, seed, law, dtype) in the layout construction ``construction``
+    prunes. Raises InputError where the settings do not apply to that layout (drop_negative with
+    ``l+1``)."""
+    layout = layout_of(construction)
+    return spec if spec.layout == layout else dataclasses.replace(spec, layout=layout)
 
 
 def default_distribution(construction: str, distribution: str | None) -> str:
@@ -163,7 +186,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     Args:
       construction: a registered construction. dims: target widths (string or sequence).
       eps, delta: in (0, 1). trials: T >= 1 independent (target, network) pairs. seed: >= 0.
-      c_max: >= 1, the largest width searched (default: 64, or the construction's limit if lower).
+      c_max: >= 1, the largest width searched (default: the construction's search_limit in the registry).
       progress: optional callable(done, total), called after every trial.
       The rest: as ``slth prune``.
     Returns:
@@ -171,7 +194,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     """
     constructions.get(construction)
     if c_max is None:
-        c_max = min(64, constructions.MAX_CANDIDATES[construction] or 64)
+        c_max = constructions.search_limit(construction)
     dims = nets.parse_dims(dims)
     for name, value in (("eps", eps), ("delta", delta)):
         if not 0 < value < 1:
@@ -182,8 +205,8 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     nets.check_distribution(target_distribution)
     distribution = default_distribution(construction, distribution)
     constructions.check_candidates(construction, c_max, what="c_max")
-    nets.RandomSpec(dims=dims, candidates=c_max, seed=seed, distribution=distribution,
-                    drop_negative=drop_negative)
+    network_spec(construction, nets.RandomSpec(dims=dims, candidates=c_max, seed=seed,
+                                               distribution=distribution, drop_negative=drop_negative))
     results = []
     for t in range(trials):
         s = seed + t
@@ -195,7 +218,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     certified, k = quantile_width([r.certified for r in results], delta)
     optimistic, _ = quantile_width([r.optimistic for r in results], delta)
     ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")
-    params = None if certified is None else nets.RandomSpec(
-        dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative).random_params()
+    params = None if certified is None else network_spec(construction, nets.RandomSpec(
+        dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative)).random_params()
     return MinWidth(construction, dims, float(eps), float(delta), seed, c_max, certified, optimistic,
                     k / trials, (float(ci.low), float(ci.high)), params, tuple(results))

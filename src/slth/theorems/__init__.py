@@ -68,3 +68,24 @@ def binomial_verdict(k: int, n: int, p: float, *, alternative: str = "greater") 
     ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="exact")
     return Verdict(k, n, float(p), alternative, float(test.pvalue), (float(ci.low), float(ci.high)),
                    bool(test.pvalue >= FALSE_ALARM))
+
+
+def names(prop: str) -> list[str]:
+    """The registered constructions the suite checks property ``prop`` on: those whose registry entry
+    lists it (:func:`slth.constructions.having`), narrowed to the comma-separated names in
+    ``SLTH_THEOREM_CONSTRUCTIONS`` if that is set (the mutation script checks the two papers'
+    constructions only, whose shared code its mutations plant errors in)."""
+    import os
+
+    from slth import constructions
+
+    chosen = constructions.having(prop)
+    only = os.environ.get("SLTH_THEOREM_CONSTRUCTIONS")
+    if only:
+        wanted = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(constructions.REGISTRY))
+        if unknown:
+            raise ValueError(f"SLTH_THEOREM_CONSTRUCTIONS names unknown constructions {unknown}; "
+                             f"allowed: {sorted(constructions.REGISTRY)}")
+        chosen = [n for n in chosen if n in wanted]
+    return chosen

@@ -11,13 +11,14 @@ probability laws) draw fresh hypothesis examples instead.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 
 import jax
 import numpy as np
 
-from slth import constructions, nets, testing
+from slth import constructions, measure, nets, testing
 from slth.theorems import plugin
 
 #: Target shapes of the pool (depth 1 and 2, rectangular and square).
@@ -59,6 +60,15 @@ def case(i: int) -> tuple[tuple, nets.RandomSpec]:
 
 @functools.cache
 def ticket(name: str, i: int):
-    """The ticket of construction ``name`` for case i (built once per session)."""
+    """The ticket of construction ``name`` for case i (built once per session), in the network layout
+    ``name`` prunes (drop_negative only where the layout has it)."""
     target, spec = case(i)
-    return constructions.build(name, target, constructions.spec_for(name, spec))
+    return constructions.build(name, target, network_spec(name, spec))
+
+
+def network_spec(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
+    """``spec`` with the weight law and the layout construction ``name`` assumes; drop_negative is
+    dropped for a layout without it (``l+1``)."""
+    if measure.layout_of(name) != "pairs":
+        spec = dataclasses.replace(spec, drop_negative=False)
+    return measure.network_spec(name, constructions.spec_for(name, spec))

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from slth import constructions, measure
+from slth import measure
 from slth import testing as slt
+from slth import theorems
 from slth.theorems import _pool
 
-NAMES = constructions.having("identity")
+NAMES = theorems.names("identity")
 
 
 @pytest.mark.theorem("§5.2 pair identity")

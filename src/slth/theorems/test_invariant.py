@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from slth import constructions
+from slth import theorems
 from slth.theorems import _pool
 from slth.ticket import invariant_problems
 
-NAMES = constructions.having("invariant")
+NAMES = theorems.names("invariant")
 
 
 @pytest.mark.theorem("§5.1 ticket invariant")
@@ -18,7 +18,8 @@ def test_ticket_invariant(evidence, name):
     """Statement (THEORY §5.1; the object of Malach et al. 2020 and Pensia et al. 2020): masks are 0/1,
     every kept weight equals the random weight regenerated from the seed bit for bit, the random
     network has depth 2l, pair i has shapes (h_i, d_{i-1}) and (d_i, h_i) with h_i = 2 d_{i-1} c
-    (d_{i-1} c for i >= 2 with drop_negative, whose first-layer weights are then >= 0).
+    (d_{i-1} c for i >= 2 with drop_negative, whose first-layer weights are then >= 0); in the l+1
+    layout (Burkholz 2022) depth l + 1 with the shapes of :func:`check_l_plus_1_shapes`.
     Rule: exact equality, on every case of the shared pool (entries at ±1 and 0, every weight law,
     drop_negative)."""
     for i in range(_pool.size()):
@@ -29,6 +30,9 @@ def test_ticket_invariant(evidence, name):
 def check_invariant(ticket, i):
     spec = ticket.spec
     assert invariant_problems(ticket) == [], i
+    if spec.layout == "l+1":
+        check_l_plus_1_shapes(ticket)
+        return
     assert len(ticket.random) == len(ticket.masks) == 2 * spec.depth
     for i in range(1, spec.depth + 1):
         units = spec.candidates if (spec.drop_negative and i >= 2) else 2 * spec.candidates
@@ -38,6 +42,19 @@ def check_invariant(ticket, i):
         assert np.asarray(ticket.masks[2 * i - 2]).dtype == bool
         if spec.drop_negative and i >= 2:
             assert np.all(np.asarray(ticket.random[2 * i - 2]) >= 0)
+
+
+def check_l_plus_1_shapes(ticket):
+    """Burkholz 2022's layout (THEORY §4.5): depth l + 1, layer 1 of shape (2c·d_0, d_0) keeping at most
+    each unit's block weight, copy layers of ρ = c copies per hidden target neuron, d_l outputs."""
+    spec, d, c = ticket.spec, ticket.spec.dims, ticket.spec.candidates
+    assert len(ticket.random) == len(ticket.masks) == spec.depth + 1
+    widths = [d[0], 2 * c * d[0]] + [c * w for w in d[1:-1]] + [d[-1]]
+    for k, (m, s) in enumerate(zip(ticket.random, ticket.masks)):
+        assert np.shape(m) == np.shape(s) == (widths[k + 1], widths[k])
+        assert np.asarray(s).dtype == bool
+    first = np.asarray(ticket.masks[0]).reshape(d[0], 2 * c, d[0])
+    assert not np.any(first & ~np.eye(d[0], dtype=bool)[:, None, :])
 
 
 @pytest.mark.theorem("§5.1 ticket invariant")

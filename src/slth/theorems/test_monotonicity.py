@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from slth import constructions, measure
+from slth import theorems
 from slth.theorems import _pool
 
-NAMES = constructions.having("monotonicity")
+NAMES = theorems.names("monotonicity")
 
 
 @pytest.mark.theorem("§5.5 monotonicity")

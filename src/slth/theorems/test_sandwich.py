@@ -5,14 +5,18 @@ import numpy as np
 import pytest
 from slth import constructions, measure, nets
 from slth import testing as slt
+from slth import theorems
 from slth.theorems import _pool
 
-NAMES = constructions.having("sandwich")
+NAMES = theorems.names("sandwich")
 
 
 def theory_certificate(ticket) -> float:
     """THEORY §3 recomputed from scratch: Π_i (s_i + a_i) − Π_i s_i with s_i = ‖W_i‖_2 (SVD),
-    a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2, a_i = ‖A⁺_i − W_i‖_2 (i >= 2), A± from unit-by-unit loops."""
+    a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2, a_i = ‖A⁺_i − W_i‖_2 (i >= 2), A± from unit-by-unit loops.
+    The l+1 layout: :func:`theory_certificate_l_plus_1`."""
+    if ticket.spec.layout == "l+1":
+        return theory_certificate_l_plus_1(ticket)
     s, a = [], []
     for i, w in enumerate(ticket.target):
         w = np.asarray(w, np.float64)
@@ -21,6 +25,43 @@ def theory_certificate(ticket) -> float:
         s.append(np.linalg.svd(w, compute_uv=False)[0] if w.size else 0.0)
         a.append(np.linalg.svd(err, compute_uv=False)[0] if err.size else 0.0)
     return float(np.prod(np.add(s, a)) - np.prod(s))
+
+
+def theory_certificate_l_plus_1(ticket) -> float:
+    """The l+1 layout's certificate (:mod:`slth.measure.deep`, Burkholz 2022) recomputed from scratch:
+    A± of random layer 2 by a loop over layer-1 units, A_i by a loop over copies, live units from the
+    masks, then E_1 = ‖layer-1 error‖_2 and E_i = min(‖B_i‖_2 E_{i-1} + ‖A_i − W̃_i‖_2 Π_{j<i} s_j,
+    ‖δ_i‖) with δ_i = |B_i| δ_{i-1} + Π_{j<i} s_j · (row norms of A_i − W̃_i)."""
+    spec, target = ticket.spec, [np.asarray(w, np.float64) for w in ticket.target]
+    pruned = [np.where(m, np.asarray(r, np.float64), 0.0) for r, m in zip(ticket.random, ticket.masks)]
+    l, d = spec.depth, spec.dims
+    rho = [spec.candidates] * (l - 1) + [1]
+    plus, minus = np.zeros((rho[0] * d[1], d[0])), np.zeros((rho[0] * d[1], d[0]))
+    for r in range(pruned[0].shape[0]):
+        (cols,) = np.nonzero(pruned[0][r])
+        if len(cols):
+            j, u = cols[0], pruned[0][r, cols[0]]
+            if u > 0:
+                plus[:, j] += pruned[1][:, r] * u
+            else:
+                minus[:, j] -= pruned[1][:, r] * abs(u)
+    live = [np.asarray(m).any(axis=0) for m in ticket.masks[2:]] + [np.ones(d[l], bool)]
+    wide = np.repeat(target[0], rho[0], axis=0)
+    err = np.hstack([plus - wide, minus - wide])[live[0]]
+    svd = lambda m: np.linalg.svd(m, compute_uv=False)[0] if m.size else 0.0
+    norms = [svd(w) for w in target]
+    bound, per_unit = svd(err), np.linalg.norm(err, axis=1)
+    for i in range(2, l + 1):
+        layer = pruned[i]
+        a = np.zeros((layer.shape[0], d[i - 1]))
+        for col in range(layer.shape[1]):
+            a[:, col // rho[i - 2]] += layer[:, col]
+        err = (a - np.repeat(target[i - 1], rho[i - 1], axis=0))[live[i - 1]]
+        b = layer[live[i - 1]][:, live[i - 2]]
+        reach = np.prod(norms[:i - 1])
+        per_unit = np.abs(b) @ per_unit + reach * np.linalg.norm(err, axis=1)
+        bound = min(svd(b) * bound + svd(err) * reach, np.linalg.norm(per_unit))
+    return float(bound)
 
 
 @pytest.mark.theorem("§5.3 sandwich")
@@ -34,8 +75,7 @@ def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence, nam
     for i in range(_pool.size()):
         ticket = _pool.ticket(name, i)
         spec = ticket.spec
-        maps = measure.pair_maps(ticket.random, ticket.masks)
-        cert = measure.certificate(ticket.target, maps)
+        cert = measure.ticket_certificate(ticket)
         assert abs(cert - theory_certificate(ticket)) <= 1e-12 * max(1.0, abs(cert)), i
         lb = measure.lower_bound(ticket.target, ticket.pruned, key=jax.random.key(i), steps=40, starts=8)
         assert lb.value <= cert + measure.ROUNDOFF, i
@@ -64,10 +104,10 @@ def test_a_reported_eps_ticket_has_certificate_at_most_eps(evidence, name, eps):
 def check_reported(name, target, seed, eps, c_max):
     tw = measure.trial_width(name, target, seed=seed, eps=eps, c_max=c_max)
     if tw.certified is not None:
-        spec = constructions.spec_for(name, nets.RandomSpec(dims=nets.dims_of(target), candidates=tw.certified,
-                                                            seed=seed))
+        spec = measure.network_spec(name, constructions.spec_for(
+            name, nets.RandomSpec(dims=nets.dims_of(target), candidates=tw.certified, seed=seed)))
         ticket = constructions.build(name, target, spec)
-        cert = measure.certificate(ticket.target, measure.pair_maps(ticket.random, ticket.masks))
+        cert = measure.ticket_certificate(ticket)
         assert cert <= eps and abs(cert - tw.certificates[tw.certified]) <= 1e-12
         if tw.certified > 1:
             assert tw.certificates[tw.certified - 1] > eps
