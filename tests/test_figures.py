@@ -100,3 +100,10 @@ def test_quantile_band_counts_missing_as_infinite():
     assert low >= 1 and math.isinf(high)
     with pytest.raises(InputError):
         plotting.quantile_band([], 0.5)
+
+
+def test_figure_tables_write_plain_numbers(tmp_path):
+    """numpy scalars are written as plain numbers (not ``np.float64(...)``), None as empty."""
+    path = plotting.write_table(tmp_path / "t.csv", [{"a": np.float64(0.1), "b": np.int64(3), "c": None,
+                                                      "d": True, "e": "x"}], ["a", "b", "c", "d", "e"])
+    assert path.read_text().splitlines() == ["a,b,c,d,e", "0.1,3,,True,x"]

@@ -106,10 +106,22 @@ def write_table(path, rows: Iterable[dict], columns: Sequence[str]) -> Path:
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else (repr(r[k]) if isinstance(r[k], float) else r[k]))
-                         for k in columns})
+        writer.writerow({k: _cell(r.get(k)) for k in columns})
     atomic_write(Path(path), buf.getvalue())
     return Path(path)
+
+
+def _cell(v) -> str:
+    """CSV text of one value: empty for None, floats (numpy's too) at full precision, integers plain."""
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return str(v)
 
 
 def quantile_band(values: Sequence[float | None], q: float, confidence: float = 0.95) -> tuple[float, float]:
