@@ -41,6 +41,12 @@ def test_smoke_every_figure_at_toy_size(tmp_path):
     logs = []
     written = figures.regenerate("toy", root=ROOT, results=tmp_path / "results", out=tmp_path / "out",
                                  progress=False, log=logs.append)
+    import json
+
+    sources = json.loads((tmp_path / "out" / "sweeps.json").read_text())
+    assert sources["scale"] == "toy" and set(sources["sweeps"]) == {s for f in figures.scripts(ROOT) for s in f.sweeps}
+    assert all(v["rows"] > 0 and v["git_revision"] and v["jax"] for v in sources["sweeps"].values())
+    written = [p for p in written if p.name != "sweeps.json"]
     names = {p.stem for p in written}
     assert len(names) == 8 and len(written) == 24
     for p in written:
@@ -57,6 +63,7 @@ def test_smoke_every_figure_at_toy_size(tmp_path):
                                progress=False, log=logs.append)
     assert all("0 trials computed" in m for m in logs if m.startswith("sweep"))
     assert {p.name: p.read_text() for p in again if p.suffix == ".csv"} == tables
+    assert json.loads((tmp_path / "out" / "sweeps.json").read_text()) == sources
 
 
 def test_bad_input_is_refused_before_any_sweep(tmp_path):

@@ -30,6 +30,25 @@ RESULTS = {"toy": "results/toy", "quick": "results/quick", "paper": "results"}
 OUT = {"toy": "paper_figures/toy", "quick": "paper_figures/quick", "paper": "paper_figures/paper"}
 
 
+def _provenance(spec, rows: list[dict]) -> dict:
+    """Where a sweep's rows came from: spec fingerprint, row count, and the set of each provenance
+    field over the rows (seed range, versions, device, git revision)."""
+    keys = ("slth", "jax", "jaxlib", "numpy", "scipy", "python", "device", "git_revision")
+    seeds = [r["seed"] for r in rows]
+    return {"kind": spec.kind, "fingerprint": spec.fingerprint, "rows": len(rows),
+            "seeds": [min(seeds), max(seeds)] if seeds else [],
+            **{k: sorted({str(r.get(k)) for r in rows}) for k in keys}}
+
+
+def _write_sources(path: Path, scale: str, sources: dict) -> Path:
+    import json
+
+    from slth.experiments.store import atomic_write
+
+    atomic_write(path, json.dumps({"scale": scale, "sweeps": sources}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 @dataclasses.dataclass(frozen=True)
 class FigureScript:
     """One script of ``paper_figures/``: its name (the file stem), the sweeps it reads, its ``main``."""
@@ -83,8 +102,10 @@ def regenerate(scale: str, *, root: Path | None = None, results: str | Path | No
                progress: bool | None = None, log: Callable[[str], None] = print) -> list[Path]:
     """Run the missing sweeps of ``scale`` that the chosen figures read, then draw them.
 
-    Every spec is loaded and validated, and every script imported, before any sweep starts.
-    Returns the files written (PDF, PNG, CSV per figure).
+    Every spec is loaded and validated, and every script imported, before any sweep starts. Besides
+    the figures, ``<out>/sweeps.json`` records where each sweep's rows came from (spec fingerprint,
+    seeds, versions, device, git revision). Returns the files written (PDF, PNG, CSV per figure, and
+    sweeps.json).
     """
     from slth.experiments import runner, spec as spec_mod
 
@@ -102,11 +123,15 @@ def regenerate(scale: str, *, root: Path | None = None, results: str | Path | No
             raise InputError(f"scale {scale!r} has no spec {path} (figure scripts need sweeps {needed})")
         specs[name] = spec_mod.load(path)
     written = []
+    sources = {}
     for name, spec in specs.items():
         start = time.perf_counter()
         r = runner.run(spec, results=str(results), progress=progress)
         log(f"sweep {name}: {r.computed} trials computed, {r.skipped} already done "
             f"({time.perf_counter() - start:.1f} s) -> {r.directory}")
+        sources[name] = _provenance(spec, r.rows)
+    out.mkdir(parents=True, exist_ok=True)
+    written.append(_write_sources(out / "sweeps.json", scale, sources))
     for f in figs:
         start = time.perf_counter()
         paths = f.main(results, out)

@@ -68,6 +68,17 @@ def pair_masks(chosen, d_out: int, d_in: int, units: int):
     return first, second
 
 
+def check_build_inputs(target: Sequence, spec: nets.RandomSpec, active: int | None) -> None:
+    """Raise InputError, before any work, unless ``target`` meets the theorems' assumptions, has the
+    spec's dims, and ``active`` is None or an integer in [1, spec.candidates]."""
+    nets.check_target(target)
+    if nets.dims_of(target) != spec.dims:
+        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
+    if active is not None and (isinstance(active, bool) or not isinstance(active, int)
+                               or not 1 <= active <= spec.candidates):
+        raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
+
+
 def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, construction: str, *,
                  active: int | None = None) -> Ticket:
     """Prune the random network of ``spec`` for ``target``, choosing every (k, j, sign) subset with
@@ -79,12 +90,7 @@ def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, const
     hence the compilations, stay those of ``spec``, which is how the width search evaluates many c
     per compiled shape bucket.
     """
-    nets.check_target(target)
-    if nets.dims_of(target) != spec.dims:
-        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
-    if active is not None and (isinstance(active, bool) or not isinstance(active, int)
-                               or not 1 <= active <= spec.candidates):
-        raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
+    check_build_inputs(target, spec, active)
     narrow = None if active is None else dataclasses.replace(spec, candidates=active)
     dtype = jnp.dtype(spec.dtype)
     random = nets.random_network(spec)

@@ -78,12 +78,7 @@ def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None)
                          f"construction takes (random layer 2 has up to {2 * spec.candidates} candidates of "
                          "one sign per problem, the exact solver's memory budget allows "
                          f"{2 * MAX_CANDIDATES})")
-    nets.check_target(target)
-    if nets.dims_of(target) != spec.dims:
-        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
-    if active is not None and (isinstance(active, bool) or not isinstance(active, int)
-                               or not 1 <= active <= spec.candidates):
-        raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
+    _blocks.check_build_inputs(target, spec, active)
     live = jnp.asarray(spec.candidates if active is None else active, jnp.int32)
     dtype = jnp.dtype(spec.dtype)
     random = nets.random_network(spec)

@@ -43,6 +43,7 @@ import numpy as np
 import optax
 
 from slth import nets
+from slth.constructions._blocks import check_build_inputs
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -149,12 +150,7 @@ def _check(target, spec, active, keep, steps) -> nets.RandomSpec:
     layout = getattr(spec, "layout", "pairs")
     if layout != "pairs":
         raise InputError(f"edge-popup prunes the 'pairs' layout (THEORY §2 blocks); the spec has layout {layout!r}")
-    nets.check_target(target)
-    if nets.dims_of(target) != spec.dims:
-        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
-    if active is not None and (isinstance(active, bool) or not isinstance(active, int)
-                               or not 1 <= active <= spec.candidates):
-        raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
+    check_build_inputs(target, spec, active)
     return spec if active is None else dataclasses.replace(spec, candidates=active)
 
 
