@@ -67,8 +67,9 @@ BATCH = 256
 #: Initial Adam step size, cosine-decayed to 0. Adam is invariant to the loss's scale, which here varies
 #: with the target norm, the weight law and c, where the paper's SGD step 0.1 is tuned to its
 #: classification loss (SGD with momentum 0.9 was tried only at keep 0.5, where at 1e-3, 1e-2 and 0.1
-#: it collapsed to the zero network as Adam did). At dims 8,8,8, c = 16, keep 0.2, seeds 0-2 (an earlier batch stream), relative L2
-#: error by step size: 5e-4: 0.67, 1e-3: 0.62, 2e-3: 0.73, 5e-3: 0.81, 2e-2: 0.82.
+#: it collapsed to the zero network as Adam did). At dims 8,8,8, c = 16, keep 0.2, seeds 0-2 (an
+#: earlier batch stream), relative L2 error by step size: 5e-4: 0.67, 1e-3: 0.62, 2e-3: 0.73,
+#: 5e-3: 0.81, 2e-2: 0.82.
 LEARNING_RATE = 1e-3
 #: ``fold_in`` datum of the score and batch stream: pair i of the random network uses
 #: fold_in(key(seed), i) with 1 <= i <= l and the adversarial lower bound fold_in(key(seed), 0), so
@@ -151,7 +152,8 @@ def _check(target, spec, active, keep, steps) -> nets.RandomSpec:
         raise InputError(f"steps {steps!r} must be an integer >= 1")
     layout = getattr(spec, "layout", "pairs")
     if layout != "pairs":
-        raise InputError(f"edge-popup prunes the 'pairs' layout (THEORY §2 blocks); the spec has layout {layout!r}")
+        raise InputError(f"edge-popup prunes the 'pairs' layout (THEORY §2 blocks); the spec has layout "
+                         f"{layout!r}")
     check_build_inputs(target, spec, active)
     return spec if active is None else dataclasses.replace(spec, candidates=active)
 
@@ -256,14 +258,16 @@ def _fit(target, us, vs, live, kept, root, steps):
     on the dims and the padded units P only, so every c with the same P shares one compilation."""
     dtype = target[0].dtype
     # Eligible: the first `live` units of every block; padding and inactive slots never are.
-    eligible = [jnp.broadcast_to(jnp.arange(u.shape[1])[None, :] < live[i], u.shape) for i, u in enumerate(us)]
+    eligible = [jnp.broadcast_to(jnp.arange(u.shape[1])[None, :] < live[i], u.shape)
+                for i, u in enumerate(us)]
     scores = _initial_scores(root, tuple(w.shape for w in target), tuple(u.shape[1] for u in us), live, dtype)
 
     def current_masks(s):
         out = []
         for i, ok in enumerate(eligible):
             out.append(topk_mask(s[2 * i], ok, kept[2 * i]))
-            out.append(topk_mask(s[2 * i + 1], jnp.broadcast_to(ok[None], s[2 * i + 1].shape), kept[2 * i + 1]))
+            second = jnp.broadcast_to(ok[None], s[2 * i + 1].shape)
+            out.append(topk_mask(s[2 * i + 1], second, kept[2 * i + 1]))
         return out
 
     def loss(s, x):
@@ -303,8 +307,9 @@ def _initial_scores(root, shapes, pads, live, dtype):
     first-layer score and the next d_out for its second-layer ones, so a unit's scores depend on
     neither the number of units nor c; all units of all pairs share one vmapped draw."""
     width = 1 + max(d_out for d_out, _ in shapes)
-    index = np.concatenate([np.stack(np.meshgrid([i], np.arange(d_in), np.arange(pad), indexing="ij"), -1).reshape(-1, 3)
-                            for i, ((_, d_in), pad) in enumerate(zip(shapes, pads), start=1)])
+    index = np.concatenate([
+        np.stack(np.meshgrid([i], np.arange(d_in), np.arange(pad), indexing="ij"), -1).reshape(-1, 3)
+        for i, ((_, d_in), pad) in enumerate(zip(shapes, pads), start=1)])
 
     def unit(i, j, r):
         key = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(root, i), j), r)
