@@ -429,15 +429,21 @@ def _coverage_axes(lists: dict, problems: list) -> dict:
         if c is not None and c > COVERAGE_MAX_C:
             problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C} (all 2^c subset sums are enumerated)")
         cs.append(c)
-    dists = lists.get("distribution", ["uniform"])
-    for d in dists:
-        if d not in nets.DISTRIBUTIONS:
-            problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    dists = _grid_laws(lists, problems)
     values = lists.get("values", ["products"])
     for v in values:
         if v not in COVERAGE_VALUES:
             problems.append(f"[grid] values {v!r} is unknown; allowed: {list(COVERAGE_VALUES)}")
     return {"c": cs, "distribution": dists, "values": values}
+
+
+def _grid_laws(lists: dict, problems: list) -> list:
+    """[grid] distribution (default ["uniform"]), each a weight law of :data:`slth.nets.DISTRIBUTIONS`."""
+    dists = lists.get("distribution", ["uniform"])
+    for d in dists:
+        if d not in nets.DISTRIBUTIONS:
+            problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    return dists
 
 
 def _weight_error_axes(lists: dict, problems: list) -> dict:
@@ -456,10 +462,7 @@ def _weight_error_axes(lists: dict, problems: list) -> dict:
         if c is not None and "subset-sum" in cons and c > COVERAGE_MAX_C:
             problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C}, the most an exact subset-sum cell takes here")
         cs.append(c)
-    dists = lists.get("distribution", ["uniform"])
-    for d in dists:
-        if d not in nets.DISTRIBUTIONS:
-            problems.append(f"[grid] distribution {d!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
+    dists = _grid_laws(lists, problems)
     return {"construction": cons, "c": cs, "distribution": dists}
 
 
