@@ -24,8 +24,8 @@ import sys
 import time
 
 # Module order: the cheap, broad checks first, so a caught mutation stops early.
-ORDER = ("test_invariant", "test_identity", "test_exactness", "test_sandwich", "test_monotonicity",
-         "test_counting", "test_probability", "test_relaxation")
+ORDER = ("test_assumptions", "test_invariant", "test_identity", "test_exactness", "test_liveness",
+         "test_sandwich", "test_monotonicity", "test_counting", "test_probability", "test_relaxation")
 
 
 def flipped_negative_sign():
@@ -116,12 +116,52 @@ def mask_keeps_modified_weight():
         module.build_blocks = mutated
 
 
+def solver_wrong_at_odd_counts():
+    """Meet in the middle ignores the last candidate when the candidate count n > 6 is odd."""
+    # an off-by-one in the halves: wrong only for odd n above BRUTE_FORCE_MAX_COUNT
+    from slth.subset_sum import _jax_kernels, _numpy_kernels
+
+    numpy_original, jax_original = _numpy_kernels.mitm_indices, _jax_kernels.solve_indices
+
+    def numpy_mutated(x, t, work=None):
+        return numpy_original(x[:, :-1], t) if x.shape[1] % 2 else numpy_original(x, t, work)
+
+    def jax_mutated(x, t, **kwargs):   # the back end on an accelerator or several devices
+        odd = x.shape[1] % 2 and x.shape[1] > 6
+        return jax_original(x[:, :-1] if odd else x, t, **kwargs)
+
+    _numpy_kernels.mitm_indices, _jax_kernels.solve_indices = numpy_mutated, jax_mutated
+
+
+def later_pairs_keep_negatives():
+    """Pairs i >= 2 keep negative units too, which output 0 on their non-negative inputs."""
+    # same function and certificate, more kept weights (THEORY §2.3)
+    from slth.constructions import _blocks
+
+    original = _blocks.pair_problems
+
+    def mutated(w, first, second, units, active=None, *, negative):
+        return original(w, first, second, units, active, negative=True)
+
+    _blocks.pair_problems = mutated
+
+
+def loosened_norm_tolerance():
+    """The target check allows spectral norms up to 1 + 1e-2 (its tolerance loosened to 1e-2)."""
+    from slth import nets
+
+    nets.norm_tolerance = lambda shape, dtype: 1e-2
+
+
 MUTATIONS = {
     "flipped-negative-sign": flipped_negative_sign,
     "off-by-one-block": off_by_one_block,
     "suboptimal-solver": suboptimal_solver,
     "certificate-drops-a-layer": certificate_drops_a_layer,
     "mask-keeps-modified-weight": mask_keeps_modified_weight,
+    "solver-wrong-at-odd-counts": solver_wrong_at_odd_counts,
+    "later-pairs-keep-negatives": later_pairs_keep_negatives,
+    "loosened-norm-tolerance": loosened_norm_tolerance,
 }
 
 

@@ -4,7 +4,8 @@ are the theorem suite, ``slth.theorems`` (collected under tests/theorems/)."""
 import jax
 import numpy as np
 
-from slth import constructions, measure, nets, pipeline
+from slth import constructions, liveness, measure, nets, pipeline
+from slth.theorems import _pool
 from slth.ticket import check_invariant
 
 
@@ -31,3 +32,13 @@ def test_prune_records_both_ends():
     assert 0 <= meta["lower_bound"] <= meta["certificate"] + measure.ROUNDOFF
     assert abs(np.linalg.norm(witness) - 1) < 1e-12
     assert meta["kept_params"] <= meta["random_params"] == spec.random_params()
+
+
+def test_no_dead_weight_is_promised_by_the_block_constructions_only():
+    """Issue 13: every construction that prunes by the block structure (THEORY §2) keeps a hidden unit
+    only with the candidate it supplies and promises ``no-dead-weight`` (the theorem suite checks it);
+    edge-popup does not: its per-layer top-k scores keep outgoing weights of units whose incoming
+    weight they pruned (never active), as the first pool case shows."""
+    assert constructions.having("no-dead-weight") == sorted(set(constructions.REGISTRY) - {"edge-popup"})
+    dead = liveness.dead_weights(_pool.ticket("edge-popup", 0), scope="layer")
+    assert any(d.any() for d in dead)

@@ -133,7 +133,8 @@ def test_k_one_is_selection(target):
 def test_registry_entry(ticket):
     info = constructions.info("fixed-size")
     assert info.distribution is None and info.max_candidates == fixed_size.MAX_CANDIDATES
-    assert info.properties == {"invariant", "identity", "sandwich", "exactness", "monotonicity", "counting"}
+    assert info.properties == {"invariant", "identity", "sandwich", "exactness", "monotonicity", "counting",
+                               "no-dead-weight"}
     assert ticket.construction == "fixed-size"
 
 

@@ -124,7 +124,7 @@ def test_registry_entry_and_weight_law(ticket):
     properties listed are the ones that hold (no §5.4 exactness: greedy; no §5.5: see below)."""
     info = constructions.info("hyperbolic")
     assert info.distribution == "hyperbolic" and info.max_candidates is None
-    assert info.properties == {"invariant", "identity", "sandwich", "counting"}
+    assert info.properties == {"invariant", "identity", "sandwich", "counting", "no-dead-weight"}
     uniform = nets.RandomSpec(dims=DIMS, candidates=C, seed=SEED)
     with pytest.raises(InputError, match="hyperbolic"):
         constructions.build("hyperbolic", ticket.target, uniform)

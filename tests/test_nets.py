@@ -45,6 +45,50 @@ def test_check_target_names_layer_and_norm():
         nets.check_target([np.eye(3) * 0.1, np.eye(2) * 0.1])
 
 
+def unit_norm(shape, seed=0):
+    w = np.random.default_rng(seed).normal(size=shape)
+    return w / np.linalg.norm(w, 2)
+
+
+@pytest.mark.parametrize("dtype, excess", [("float64", 1e-10), ("float64", 1e-12), ("float32", 1e-6)])
+def test_check_target_refuses_a_layer_just_above_norm_one(dtype, excess):
+    """Issue 13: the old absolute slack 1e-12 (or a loosened one) let these through or refused float32
+    rounding; the slack now follows the dtype (nets.norm_tolerance: 2.1e-15 for a 3×3 float64 layer,
+    4.1e-7 for float32), so 1 + 1e-12 in float64 and 1 + 1e-6 in float32 are refused."""
+    w = (unit_norm((3, 3)) * (1 + excess)).astype(dtype)
+    assert nets.spectral_norms([w])[0] > 1 + excess / 2
+    with pytest.raises(InputError, match=f"layer 0 has spectral norm .* {dtype} layer of shape"):
+        nets.check_target([w])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 3), (1, 7), (16, 5), (64, 64)])
+def test_check_target_accepts_a_unit_norm_layer_stored_in_float32_or_float64(shape):
+    """1 plus the storage rounding passes: a layer normalised in float64 and cast to float32 (norm
+    about 1 + 1e-8 above 1), one rescaled in float32, and ±1 patterns (the worst case of the
+    rounding bound), in both dtypes."""
+    signs = np.sign(unit_norm(shape, 1))
+    for w in (unit_norm(shape), signs / np.linalg.norm(signs, 2)):
+        for dtype in ("float64", "float32"):
+            nets.check_target([w.astype(dtype)])
+            nets.check_target([nets.rescale([(2 * w).astype(dtype)])[0]])
+    cast = unit_norm((3, 3), seed=3).astype(np.float32)
+    assert 1 + 1e-8 < nets.spectral_norms([cast])[0] < 1 + 2e-8   # above 1 by float32 rounding
+    nets.check_target([cast])
+
+
+def test_norm_tolerance_follows_the_dtype_and_shape():
+    """τ = 2·ε·√min(m, n) + (m + n)·ε₆₄ (nets.norm_tolerance's docstring derives it)."""
+    e32, e64 = np.finfo(np.float32).eps, np.finfo(np.float64).eps
+    assert nets.norm_tolerance((3, 3), np.float64) == pytest.approx(2 * e64 * np.sqrt(3) + 6 * e64)
+    assert nets.norm_tolerance((4, 9), np.float32) == pytest.approx(2 * e32 * 2 + 13 * e64)
+    assert 1e-15 < nets.norm_tolerance((3, 3), np.float64) < 1e-14
+    assert 1e-7 < nets.norm_tolerance((3, 3), np.float32) < 1e-6
+    w = unit_norm((2, 2)) * 0.5 * (1 + 3 * nets.norm_tolerance((2, 2), np.float64))
+    with pytest.raises(InputError, match="> 0.5"):
+        nets.check_target([w], max_norm=0.5)
+    nets.check_target([unit_norm((2, 2)) * 0.5], max_norm=0.5)
+
+
 def test_load_target(tmp_path):
     good = tmp_path / "good.npz"
     np.savez(good, target_0=np.eye(3) * 0.5, target_1=np.ones((1, 3)) * 0.1)

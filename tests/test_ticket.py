@@ -96,3 +96,34 @@ def test_save_is_atomic(built, tmp_path):
         T.save(ticket, path, {"format": T.FORMAT})
     assert path.read_bytes() == b"previous content"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npz"]
+
+
+def test_mask_bytes_other_than_0_and_1_break_the_invariant(built):
+    """NumPy counts a bool byte 0x02 as kept where XLA reads its low bit as pruned: no such byte is a mask."""
+    ticket = built.ticket
+    masks = [np.array(s) for s in ticket.masks]
+    raw = masks[1].view(np.uint8)
+    raw[tuple(np.argwhere(raw == 1)[0])] = 2
+    bad = T.Ticket(ticket.target, ticket.random, tuple(masks), ticket.spec, ticket.construction)
+    assert T.invariant_problems(bad) == ["mask_1 holds bytes other than 0 and 1; a boolean mask byte must be 0 or 1"]
+
+
+def test_save_refuses_meta_that_load_would_refuse(built, tmp_path):
+    for change, fragment in (({"certificate": float("nan")}, "not strict JSON"),
+                             ({"dims": [3.5, 4, 2]}, "meta field 'dims'"),
+                             ({"kept_params": "78"}, "meta field 'kept_params'")):
+        with pytest.raises(T.InputError, match=fragment):
+            T.save(built.ticket, tmp_path / "t.npz", built.meta | change)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_writes_c_order_whatever_the_arrays(built, tmp_path):
+    """A target read from a user's file may be Fortran-ordered; the reader refuses Fortran order, so
+    save must never write it."""
+    ticket = built.ticket
+    fortran = T.Ticket(tuple(np.asfortranarray(np.asarray(w)) for w in ticket.target), ticket.random,
+                       ticket.masks, ticket.spec, ticket.construction)
+    path = T.save(fortran, tmp_path / "t.npz", built.meta, witness=built.witness)
+    again, _, _ = T.load(path)
+    assert all(w.flags.c_contiguous for w in again.target)
+    assert pipeline.verify(path)["status"] == "valid"

@@ -13,9 +13,6 @@ from pathlib import Path
 
 EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_UNVERIFIABLE = 0, 1, 2, 3
 
-#: Largest random network ``slth prune`` builds (float64 entries; 4 GB).
-MAX_RANDOM_PARAMS = 500_000_000
-
 DEFAULTS = dict(construction="subset-sum", dims="8,16,16,4", candidates=20, seed=0, out="ticket.npz")
 
 
@@ -98,10 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser(
         "verify", help="recompute everything about a ticket file and check it",
-        description="Reload a ticket file, regenerate its random network from the recorded seed and "
-                    "compare it bit for bit, check shapes, depth and masks, and recompute certificate, "
-                    "lower bound and counts. Exit 0 only if the ticket is valid (1 invalid, 2 unreadable, "
-                    "3 unverifiable).")
+        description="Read a ticket file with bounded memory and strict checks of every array and meta "
+                    "field, regenerate its random network from the recorded seed and compare it bit for "
+                    "bit, check the masks' block structure, recompute certificate, max weight error and "
+                    "counts, check the lower bound at its witness (in the unit ball, below the "
+                    "certificate), and rebuild the masks with the named construction. Exit 0 only if "
+                    "the ticket is valid (1 invalid: a false claim, 2 unreadable or malformed, "
+                    "3 unverifiable: a claim that can be neither proved nor refuted here).")
     v.add_argument("ticket", help="the .npz ticket file")
     v.add_argument("--json", action="store_true", help="print JSON instead of text")
     v.set_defaults(func=cmd_verify)
@@ -137,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Execute every (cell, trial) of a TOML sweep spec, one row each, into "
                     "<results>/<name>/results.csv with seed, versions, device, git revision and wall time; "
                     "then write summary.csv and fits.json and print them. Started again after an "
-                    "interruption (Ctrl-C, kill -9) it computes only the missing rows. Across machines: "
+                    "interruption (Ctrl-C, kill -9, a full disk) it computes only the missing rows; a second "
+                    "run on the same folder is refused (or waits, --wait). Ctrl-C stops after the current "
+                    "trial, Ctrl-C twice at once; both exit with status 130. Across machines: "
                     "start one process per machine with the same --coordinator and --num-processes.")
     r.add_argument("spec", help="the sweep spec, a .toml file")
     r.add_argument("--results", default="results", help="root folder of results (default: %(default)s)")
@@ -146,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--coordinator", help="jax.distributed coordinator address host:port (multi-process run)")
     r.add_argument("--num-processes", type=_positive_int, default=None, help="processes in a multi-process run")
     r.add_argument("--process-id", type=int, default=None, help="this process's index in [0, num-processes)")
+    r.add_argument("--wait", action="store_true",
+                   help="if another run holds the results folder, wait for it to end and then resume from its "
+                        "rows (default: refuse with exit status 2, naming the run's pid, host and start time)")
     r.set_defaults(func=cmd_run)
 
     sp = sub.add_parser(
@@ -203,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser(
         "fit", help="recompute a sweep's summary and fits from its results table",
-        description="Read <dir>/results.csv and <dir>/spec.toml, rewrite summary.csv and fits.json, and "
+        description="Read <dir>/results.csv and <dir>/spec.toml (every row must carry the spec's fingerprint), "
+                    "rewrite summary.csv and fits.json, and "
                     "print the per-cell table and the fitted constants and exponents with bootstrap "
                     "intervals. With several width folders, also fit all their rows together (one power "
                     "law in d, l and 1/eps) and print it (--json: print that joint fit as JSON).")
@@ -246,12 +252,37 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"slth {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        # A file the command writes (a full disk, a read-only folder, a file in place of a folder): one
+        # line naming the path and the reason, never a traceback. Without a file name the OS error was
+        # raised while writing the command's output (np.savez on an open file, a closed stdout); a
+        # failed rename names its destination second.
+        outputs = [Path(p) for p in (getattr(args, "out", None), getattr(args, "results", None)) if p]
+        path = e.filename2 or e.filename or (str(outputs[0]) if outputs and not isinstance(e, BrokenPipeError)
+                                             else "<stdout>")
+        written = e.filename is None or any(Path(path) == o or o in Path(path).parents or
+                                            Path(path).parent == o.parent for o in outputs)
+        print(f"slth {args.command}: error: cannot {'write' if written else 'access'} {str(path)!r}: "
+              f"{e.strerror or e}", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError:
+        from slth import budget
+
+        print(f"slth {args.command}: error: out of memory (the {budget.gigabytes(budget.available()[0])} available "
+              "were not enough, above slth's estimate); make the problem smaller", file=sys.stderr)
+        return EXIT_INPUT
+    except jax.errors.JaxRuntimeError as e:
+        if "RESOURCE_EXHAUSTED" not in str(e) and "Out of memory" not in str(e):
+            raise
+        print(f"slth {args.command}: error: out of memory in XLA ({str(e).splitlines()[0].split(': ')[-1]}), "
+              "above slth's estimate; make the problem smaller", file=sys.stderr)
+        return EXIT_INPUT
 
 
 def cmd_prune(args) -> int:
     import jax
 
-    from slth import constructions, measure, nets, pipeline, ticket
+    from slth import budget, constructions, measure, nets, pipeline, ticket
     from slth.errors import InputError
 
     constructions.check_candidates(args.construction, args.candidates)
@@ -260,21 +291,22 @@ def cmd_prune(args) -> int:
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")
     if args.target:
         target = nets.load_target(args.target, rescale_to_unit=args.rescale_target)
+        dims = nets.dims_of(target)
     else:
         if not 0 < args.target_norm <= 1:
             raise InputError(f"--target-norm {args.target_norm} must be in (0, 1]")
         dims = nets.parse_dims(args.dims)
-        tseed = args.seed if args.target_seed is None else args.target_seed
-        target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
-                                    norm=args.target_norm)
     from slth.measure.width import default_distribution
-    spec = nets.RandomSpec(dims=nets.dims_of(target), candidates=args.candidates, seed=args.seed,
+    spec = nets.RandomSpec(dims=dims, candidates=args.candidates, seed=args.seed,
                            distribution=default_distribution(args.construction, args.dist),
                            drop_negative=args.drop_negative)
     spec = measure.network_spec(args.construction, spec)   # the layout only: a wrong --dist is refused
-    if spec.random_params() > MAX_RANDOM_PARAMS:
-        raise InputError(f"the random network would have {spec.random_params():,} parameters, above the "
-                         f"limit {MAX_RANDOM_PARAMS:,}; lower --candidates or --dims")
+    # Memory, the ticket file's size limit and the --out folder, before the target is even drawn.
+    budget.check_prune(args.construction, spec, out=out)
+    if not args.target:
+        tseed = args.seed if args.target_seed is None else args.target_seed
+        target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
+                                    norm=args.target_norm)
     tk, meta, witness = pipeline.prune(args.construction, target, spec)
     ticket.save(tk, out, meta, witness=witness)
     if args.json:
@@ -292,7 +324,8 @@ def _summary(meta: dict, out: Path) -> str:
         f"slth prune: {meta['construction']} ticket for target {dims} "
         f"(seed {meta['seed']}, c = {meta['candidates']} candidates per block and sign)",
         f"  random network    depth {meta['depth']}, widths {widths}, {meta['distribution']} entries",
-        f"  parameters        random {meta['random_params']:,}, kept {meta['kept_params']:,} ({kept:.2%})",
+        f"  parameters        random {meta['random_params']:,}, kept {meta['kept_params']:,} ({kept:.2%}), "
+        f"live {meta['live_params']:,} (kept weights that can change the output)",
         f"  max weight error  {meta['max_weight_error']:.3e}",
         f"  sup error E       {meta['lower_bound']:.3e} (lower bound) <= E <= "
         f"{meta['certificate']:.3e} (certificate)",
@@ -304,11 +337,26 @@ def _summary(meta: dict, out: Path) -> str:
 
 def cmd_verify(args) -> int:
     from slth import pipeline
+    from slth.errors import InputError
 
-    report = pipeline.verify(args.ticket)
+    codes = {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unreadable": EXIT_INPUT, "unverifiable": EXIT_UNVERIFIABLE}
+    try:
+        report = pipeline.verify(args.ticket)
+    except InputError as e:               # unreadable, not a ticket, or malformed
+        report = {"status": "unreadable", "error": str(e)}
+    except Exception as e:                # a hostile file must never end in a traceback (nor in exit 1)
+        report = {"status": "unverifiable",
+                  "error": f"could not verify the file: {type(e).__name__}: {e} (a bug in slth verify)"}
     status = report["status"]
+    if "error" in report:
+        unreadable = status == "unreadable"
+        report |= {"path": str(args.ticket), "problems": [report["error"]] if unreadable else [],
+                   "unverified": [] if unreadable else [report["error"]]}
+    report["exit_code"] = codes[status]
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True, default=float))
+    elif "error" in report:
+        print(f"slth verify: error: {report['error']}".replace("\n", " "), file=sys.stderr)
     else:
         print(f"slth verify: {args.ticket}: {status.upper()}")
         rec = report.get("recomputed") or {}
@@ -320,7 +368,11 @@ def cmd_verify(args) -> int:
                   f"{rec['random_params']:,} parameters")
         for p in report["problems"]:
             print(f"  problem: {p}")
-    return {"valid": EXIT_OK, "invalid": EXIT_INVALID, "unverifiable": EXIT_UNVERIFIABLE}[status]
+        for u in report["unverified"]:
+            print(f"  unverified: {u}")
+        if report.get("unchecked"):
+            print(f"  not checked (meta keys this slth does not know): {', '.join(report['unchecked'])}")
+    return report["exit_code"]
 
 
 def _progress_bar(unit: str):
@@ -363,29 +415,43 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
+    import os
+
     from slth.errors import InputError
     from slth.experiments import runner, spec as specs
 
-    spec = specs.load(args.spec)
-    dist = (args.coordinator, args.num_processes, args.process_id)
-    barrier, index, count = None, 0, 1
-    if any(v is not None for v in dist):
-        if any(v is None for v in dist):
-            raise InputError("--coordinator, --num-processes and --process-id go together")
-        if not 0 <= args.process_id < args.num_processes:
-            raise InputError(f"--process-id {args.process_id} must be in [0, {args.num_processes})")
-        import jax
-        from jax.experimental import multihost_utils
+    # From here on SIGINT only asks the sweep to stop between two units (see slth.experiments.runner).
+    with runner.deferred_interrupts():
+        spec = specs.load(args.spec)
+        dist = (args.coordinator, args.num_processes, args.process_id)
+        barrier, index, count = None, 0, 1
+        if any(v is not None for v in dist):
+            if any(v is None for v in dist):
+                raise InputError("--coordinator, --num-processes and --process-id go together")
+            if not 0 <= args.process_id < args.num_processes:
+                raise InputError(f"--process-id {args.process_id} must be in [0, {args.num_processes})")
+            runner.preflight(spec, args.results, process_index=args.process_id, process_count=args.num_processes)
+            import jax
+            from jax.experimental import multihost_utils
 
-        # CPU devices need a collectives implementation for the barriers (accelerators have their own);
-        # the backend must not be touched before initialize(), so set it unconditionally.
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
-                                   process_id=args.process_id)
-        index, count = jax.process_index(), jax.process_count()
-        barrier = multihost_utils.sync_global_devices
-    result = runner.run(spec, results=args.results, progress=args.progress, process_index=index,
-                        process_count=count, barrier=barrier)
+            # CPU devices need a collectives implementation for the barriers (accelerators have their own);
+            # the backend must not be touched before initialize(), so set it unconditionally.
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+            jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                       process_id=args.process_id)
+            index, count = jax.process_index(), jax.process_count()
+            barrier = multihost_utils.sync_global_devices
+        try:
+            result = runner.run(spec, results=args.results, progress=args.progress, process_index=index,
+                                process_count=count, barrier=barrier, wait=args.wait)
+        except KeyboardInterrupt:
+            if count == 1:
+                raise
+            # jax.distributed's exit handler would wait for the other processes, which go on working
+            print("slth run: interrupted", file=sys.stderr, flush=True)
+            os._exit(runner.EXIT_INTERRUPTED)
+    for line in result.dropped:
+        print(f"slth run: dropped damaged journal line ({line}); its trial was computed again", file=sys.stderr)
     print(f"slth run: {spec.name}: computed {result.computed} rows, {result.skipped} already done"
           + (f" (process {index} of {count})" if count > 1 else ""))
     if result.report:
@@ -403,16 +469,18 @@ def _int_list(flag: str, text: str) -> tuple[int, ...]:
 
 
 def cmd_separation(args) -> int:
-    from slth import separation
+    from slth import budget, separation
 
-    report = separation.separation(_int_list("--d", args.d), _int_list("--candidates", args.candidates),
-                                   inputs=args.inputs, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
+    d_values, candidates = _int_list("--d", args.d), _int_list("--candidates", args.candidates)
+    budget.check_separation(d_values, candidates, n_train=args.n_train, n_test=args.n_test)
+    report = separation.separation(d_values, candidates, inputs=args.inputs, n_train=args.n_train,
+                                   n_test=args.n_test, seed=args.seed)
     print(json.dumps(report.to_json(), indent=2, sort_keys=True) if args.json else separation.format_report(report))
     return EXIT_OK
 
 
 def cmd_digits(args) -> int:
-    from slth import digits
+    from slth import budget, digits
     from slth.errors import InputError
 
     chosen = args.construction or list(digits.DEFAULT_CANDIDATES)
@@ -420,6 +488,7 @@ def cmd_digits(args) -> int:
         candidates = {name: digits.DEFAULT_CANDIDATES.get(name, (4, 8, 16)) for name in chosen}
     else:
         candidates = {name: _int_list("--candidates", args.candidates) for name in chosen}
+    budget.check_digits(args.dims, candidates, data=args.data)
     report = digits.digits(args.dims, candidates=candidates, seed=args.seed, network_seed=args.network_seed,
                            epochs=args.epochs, data=args.data,
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr) if sys.stderr.isatty() else None)
@@ -449,27 +518,41 @@ def cmd_figures(args) -> int:
 
 
 def cmd_fit(args) -> int:
+    import contextlib
+    import tomllib
+
     from slth.errors import InputError
     from slth.experiments import spec as specs, store, summary
 
-    import tomllib
-
     loaded = []
-    for name in args.directory:
-        directory = Path(name)
-        if not (directory / "spec.toml").is_file():
-            raise InputError(f"{directory} has no spec.toml: not a results folder of slth run")
-        try:
-            raw = tomllib.loads((directory / "spec.toml").read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise InputError(f"{directory / 'spec.toml'} is unreadable: {e}") from None
-        loaded.append((directory, specs.parse(raw, name=directory.name), store.read_table(directory / "results.csv")))
-    if len(loaded) > 1 and any(spec.kind != "width" for _, spec, _ in loaded):
-        raise InputError("several folders are fitted jointly, which needs width sweeps only; got "
-                         + ", ".join(f"{d} ({spec.kind})" for d, spec, _ in loaded))
-    reports = [summary.write(spec, rows, directory) for directory, spec, rows in loaded]
+    with contextlib.ExitStack() as locks:
+        locked = set()
+        for name in args.directory:
+            directory = Path(name)
+            if not (directory / "spec.toml").is_file():
+                raise InputError(f"{directory} has no spec.toml: not a results folder of slth run")
+            try:
+                raw = tomllib.loads((directory / "spec.toml").read_text())
+            except (OSError, tomllib.TOMLDecodeError) as e:
+                raise InputError(f"{directory / 'spec.toml'} is unreadable: {e}") from None
+            spec = specs.parse(raw, name=directory.name)
+            if directory.resolve() not in locked:   # the set is rewritten: no run may write it meanwhile
+                locks.enter_context(store.FolderLock(directory, command="slth fit"))
+                locked.add(directory.resolve())
+            text, rows = store.load_table(directory / "results.csv")
+            for n, row in enumerate(rows, start=2):
+                if row["fingerprint"] != spec.fingerprint:
+                    raise InputError(f"{directory / 'results.csv'} line {n} is a row of another spec (fingerprint "
+                                     f"{row['fingerprint']}, {directory / 'spec.toml'} has {spec.fingerprint}): "
+                                     "only rows of the folder's own spec are fitted; nothing was written")
+            loaded.append((directory, spec, rows, text))
+        if len(loaded) > 1 and any(spec.kind != "width" for _, spec, _, _ in loaded):
+            raise InputError("several folders are fitted jointly, which needs width sweeps only; got "
+                             + ", ".join(f"{d} ({spec.kind})" for d, spec, _, _ in loaded))
+        reports = [summary.write(spec, rows, directory, text, complete=len(rows) == len(spec.units()))
+                   for directory, spec, rows, text in loaded]
     if len(loaded) > 1:
-        fitted, text = summary.joint_width_fits([rows for _, _, rows in loaded])
+        fitted, text = summary.joint_width_fits([rows for _, _, rows, _ in loaded])
         print(json.dumps(fitted, indent=2, sort_keys=True) if args.json else "\n\n".join(reports + [text]))
     else:
         print(reports[0])

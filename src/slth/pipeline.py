@@ -9,8 +9,9 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from slth import constructions, measure, nets
+from slth import constructions, liveness, measure, nets
 from slth import ticket as ticket_mod
+from slth import ticket_file
 from slth.errors import InputError
 from slth.experiments import provenance
 from slth.ticket import Ticket
@@ -31,6 +32,7 @@ def measure_ticket(ticket: Ticket) -> dict:
         "max_weight_error": measure.ticket_max_weight_error(ticket, maps),
         "random_params": ticket.random_params(),
         "kept_params": ticket.kept_params(),
+        "live_params": liveness.live_params(ticket),
     }
 
 
@@ -74,69 +76,158 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> Pruned:
 
 
 def verify(path) -> dict:
-    """Reload a ticket file and recompute everything from it.
+    """Reload a ticket file and prove or refute every claim it makes.
 
-    Checks shapes and depth, the invariant (regenerating the random network from the recorded seed
-    and settings and comparing bit for bit), the target's assumptions, and recomputes certificate,
-    lower bound (at the stored witness and by a fresh search), max per-weight error and parameter
-    counts, comparing each with what the file claims.
+    Reading (:func:`slth.ticket.load`, through :mod:`slth.ticket_file`) checks the container, the meta's
+    types and every array's shape, dtype, order and mask bytes with bounded memory. Then:
+
+    1. the invariant: the random network regenerated from the recorded seed and settings equals the
+       file's bit for bit, and every mask keeps the block structure;
+    2. the target's assumptions (:func:`slth.nets.check_target`);
+    3. certificate, max per-weight error, parameter counts, random widths and depth are recomputed and
+       compared with the claims;
+    4. the lower bound: a claim above the recomputed certificate is false whatever else the file holds;
+       with a witness, the witness must be finite and in the unit ball (‖x‖ <= 1 + ROUNDOFF) and the
+       gap there must be the claim; without one, the claim must be reached by verify's own search (the
+       seeded search ``prune`` runs), else it is reported unverified;
+    5. the construction: its name must be registered (an unknown name is unverified), its layout and
+       weight law must be the network's, and the masks it rebuilds from the file's target and the
+       regenerated network must equal the file's bit for bit. A rebuild costs what ``prune``'s
+       construction step cost, training included for edge-popup (deterministic per seed on one
+       platform). A mismatch in a file that records another slth revision, jax, jaxlib or device
+       platform is reported unverified instead of false: the construction's code or its floating point
+       may differ there.
 
     Returns:
-      dict with ``status`` in {"valid", "invalid", "unverifiable"}, ``problems`` (list of str),
-      ``recomputed`` and ``claimed`` numbers.
+      dict with ``status`` in {"valid", "invalid", "unverifiable"}; ``problems``, the false claims
+      (status "invalid"); ``unverified``, the claims that could be neither proved nor refuted here, each
+      with its reason (status "unverifiable" when there is no problem); ``unchecked``, meta keys this
+      slth does not know; ``recomputed`` and ``claimed`` numbers.
 
     Raises:
-      TicketError: the file is unreadable or not a ticket.
+      TicketError: the file is unreadable, not a ticket, or malformed.
     """
     try:
         ticket, meta, witness = ticket_mod.load(path)
     except ticket_mod.Unverifiable as e:
-        return {"path": str(path), "status": "unverifiable", "problems": [str(e)]}
-    claimed = {k: meta.get(k) for k in ("certificate", "lower_bound", "max_weight_error",
-                                        "random_params", "kept_params")}
+        return {"path": str(path), "status": "unverifiable", "problems": [], "unverified": [str(e)]}
+    claimed = {k: meta.get(k) for k in ("certificate", "lower_bound", "max_weight_error", "random_params",
+                                        "kept_params", "live_params", "random_widths", "depth")}
     report = {"path": str(path), "construction": meta["construction"], "dims": list(ticket.spec.dims),
-              "random_widths": list(ticket.spec.widths()), "claimed": claimed, "recomputed": {}}
+              "random_widths": list(ticket.spec.widths()), "claimed": claimed, "recomputed": {},
+              "unchecked": ticket_file.unchecked_keys(meta)}
     try:
         problems = ticket_mod.invariant_problems(ticket, regenerate=True)
     except InputError as e:
-        return report | {"status": "unverifiable", "problems": [f"cannot regenerate the random network: {e}"]}
+        return report | _status([], [f"cannot regenerate the random network: {e}"])
     if problems:
-        made_with = meta.get("versions", {}).get("jax")
-        if made_with and made_with != jax.__version__:
-            problems.append(f"(the file was written with jax {made_with}; this is jax {jax.__version__}, "
-                            "whose random bits may differ)")
-        return report | {"status": "invalid", "problems": problems}
+        note = _provenance_note(meta)
+        return report | _status(problems + ([f"({note}, whose random bits may differ)"] if note else []), [])
     try:
         nets.check_target(ticket.target)
         m = measure_ticket(ticket)
     except InputError as e:
-        return report | {"status": "invalid", "problems": [str(e)]}
+        return report | _status([str(e)], [])
     rec = {k: v for k, v in m.items() if k != "witness"}
-    if witness is not None:
-        at_witness = float(measure.gap_at(ticket.target, ticket.pruned, witness[None])[0])
-        rec["lower_bound"] = max(rec["lower_bound"], at_witness)
-        rec["lower_bound_at_witness"] = at_witness
-        if not np.isclose(at_witness, float(claimed["lower_bound"]), rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
-            problems.append(f"the gap at the stored witness is {at_witness:.6g}, not the claimed "
-                            f"lower bound {claimed['lower_bound']}")
-    report["recomputed"] = rec
-    problems += _claim_problems(claimed, rec)
+    rec["random_widths"], rec["depth"] = list(ticket.spec.widths()), ticket.spec.random_depth
+    problems, unverified = _lower_bound_check(ticket, claimed["lower_bound"], witness, rec)
+    problems = _claim_problems(claimed, rec) + problems
     if rec["lower_bound"] > rec["certificate"] + measure.ROUNDOFF:
         problems.append(f"lower bound {rec['lower_bound']:.6g} exceeds certificate {rec['certificate']:.6g}: "
                         "the certificate is wrong")
-    return report | {"status": "invalid" if problems else "valid", "problems": problems}
+    start = time.perf_counter()
+    c_problems, c_unverified = _construction_check(ticket, meta)
+    report |= {"recomputed": rec, "rebuild_time_s": time.perf_counter() - start}
+    return report | _status(problems + c_problems, unverified + c_unverified)
+
+
+def _status(problems: list[str], unverified: list[str]) -> dict:
+    status = "invalid" if problems else "unverifiable" if unverified else "valid"
+    return {"status": status, "problems": problems, "unverified": unverified}
 
 
 def _claim_problems(claimed: dict, rec: dict) -> list[str]:
     out = []
-    for k in ("random_params", "kept_params"):
+    for k in ("random_params", "kept_params", "live_params", "random_widths", "depth"):
+        if k in ("live_params", "random_widths", "depth") and claimed[k] is None:
+            continue                       # optional: files written before slth recorded them
         if claimed[k] != rec[k]:
-            out.append(f"meta claims {k} = {claimed[k]} but the masks give {rec[k]}")
+            out.append(f"meta claims {k} = {claimed[k]} but the network and masks give {rec[k]}")
     for k in ("certificate", "max_weight_error"):
-        try:
-            ok = np.isclose(float(claimed[k]), rec[k], rtol=CLAIM_RTOL, atol=measure.ROUNDOFF)
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
+        if not np.isclose(claimed[k], rec[k], rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
             out.append(f"meta claims {k} = {claimed[k]!r} but recomputation gives {rec[k]:.12g}")
     return out
+
+
+def _lower_bound_check(ticket: Ticket, claim: float, witness, rec: dict) -> tuple[list[str], list[str]]:
+    """Problems and unverified claims of the lower bound; sets ``rec["lower_bound"]`` (and
+    ``lower_bound_at_witness``) to what verify proves."""
+    problems = []
+    if claim > rec["certificate"] + measure.ROUNDOFF:
+        problems.append(f"meta claims lower bound {claim!r} above the recomputed certificate "
+                        f"{rec['certificate']:.6g}, which bounds the gap at every input of the unit ball")
+    if witness is None:
+        if claim <= rec["lower_bound"] * (1 + CLAIM_RTOL) + measure.ROUNDOFF:
+            return problems, []           # proved by the search's own witness
+        return problems, [f"meta claims lower bound {claim!r} without a witness, and verify's own search "
+                          f"reaches only {rec['lower_bound']:.6g}: the claim is neither proved nor refuted"]
+    if not np.all(np.isfinite(witness)):
+        return problems + [f"the witness has {int(np.sum(~np.isfinite(witness)))} NaN or infinite entries; "
+                           "a witness is an input of the unit ball"], []
+    x = np.asarray(witness, np.float64)
+    big = float(np.max(np.abs(x), initial=0.0))
+    norm = big * float(np.linalg.norm(x / big)) if big > 0 else 0.0     # scaled: no overflow at 1e300
+    if norm > 1 + measure.ROUNDOFF:
+        return problems + [f"the witness has norm {norm:.12g} > 1: a lower bound on the sup error over the unit "
+                           "ball is a gap at an input of the unit ball"], []
+    at_witness = float(measure.gap_at(ticket.target, ticket.pruned, x[None])[0])
+    rec["lower_bound_at_witness"] = at_witness
+    rec["lower_bound"] = max(rec["lower_bound"], at_witness)
+    if not np.isclose(at_witness, claim, rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
+        problems.append(f"the gap at the stored witness is {at_witness:.6g}, not the claimed lower bound {claim!r}")
+    return problems, []
+
+
+def _construction_check(ticket: Ticket, meta: dict) -> tuple[list[str], list[str]]:
+    """Problems and unverified claims of the construction: rebuild the masks with the named
+    construction from the ticket's target and (already verified) random network and compare bit for bit."""
+    name, spec = ticket.construction, ticket.spec
+    if name not in constructions.REGISTRY:
+        return [], [f"construction {name!r} is not one this slth knows ({', '.join(constructions.REGISTRY)}), so "
+                    "its masks cannot be rebuilt"]
+    try:
+        wanted = constructions.spec_for(name, spec)
+        if wanted != spec:
+            return [f"the {name} construction prunes the {wanted.layout!r} layout with {wanted.distribution!r} "
+                    f"weights; this network has the {spec.layout!r} layout and {spec.distribution!r} weights"], []
+        constructions.check_candidates(name, spec.candidates, what="candidates")
+        rebuilt = constructions.build(name, ticket.target, spec)
+    except InputError as e:
+        return [f"the {name} construction cannot have built this ticket: {e}"], []
+    differ = [(k, int(np.sum(np.asarray(a) != np.asarray(b))))
+              for k, (a, b) in enumerate(zip(ticket.masks, rebuilt.masks))]
+    differ = [f"mask_{k} in {n:,} entries" for k, n in differ if n]
+    if not differ:
+        return [], []
+    what = (f"the masks differ from those the {name} construction rebuilds from the target and the "
+            f"regenerated network: {', '.join(differ)}")
+    note = _provenance_note(meta)
+    if note:
+        return [], [f"{what} ({note}, whose floating point may round differently)"]
+    return [what], []
+
+
+def _provenance_note(meta: dict) -> str | None:
+    """Where the file records another slth (version or git revision), jax, jaxlib or device platform
+    than this run's, say so: the bits of a construction, or of the random network, may differ there."""
+    here = provenance.versions()
+    there = meta.get("versions", {})
+    diffs = [f"{pkg} {there[pkg]}, this is {here.get(pkg)}" for pkg in ("slth", "jax", "jaxlib")
+             if pkg in there and there[pkg] != here.get(pkg)]
+    revision = meta.get("git_revision")
+    if revision is not None and revision != provenance.git_revision():
+        diffs.append(f"slth revision {revision}, this is {provenance.git_revision()}")
+    platform, device = jax.devices()[0].platform, meta.get("device")
+    if device is not None and device.partition(":")[0] != platform:
+        diffs.append(f"device {device!r}, this is {platform!r}")
+    return f"the file was written with {'; '.join(diffs)}" if diffs else None

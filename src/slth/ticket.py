@@ -9,10 +9,11 @@ File format (``save`` / ``load``), readable with plain numpy and ``allow_pickle=
   target_0..target_{l-1}   float, shape (d_i, d_{i-1})
   random_0..random_{L-1}   float, shape (out, in) of the L random layers (L = 2l, or l + 1 for the
                            ``l+1`` layout, whose meta then holds "layout": "l+1")
-  mask_0..mask_{L-1}       bool, same shapes
-  witness                  float, shape (d_0,): the input at which ``lower_bound`` was measured
+  mask_0..mask_{L-1}       bool (every byte 0 or 1), same shapes
+  witness                  optional; float, shape (d_0,): the input at which ``lower_bound`` was measured
   meta                     0-d string array holding JSON (see ``META_REQUIRED``)
 Semantics: f(x) = T_l σ(··· σ(T_1 x)), g(x) = R_L σ(··· σ(R_1 x)), R_k = random_{k-1} * mask_{k-1}.
+:func:`load` reads through :mod:`slth.ticket_file`, which trusts nothing in the file before checking it.
 """
 
 from __future__ import annotations
@@ -21,34 +22,18 @@ import dataclasses
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from slth import nets
+from slth import nets, ticket_file
 from slth.errors import InputError
+from slth.ticket_file import (FORMAT, META_NETWORK, META_NETWORK_OPTIONAL, META_REQUIRED, TicketError,
+                              Unverifiable)
 
-FORMAT = "slth-ticket/1"
-
-#: Keys every ticket file's ``meta`` must hold.
-META_REQUIRED = (
-    "format", "construction", "seed", "candidates", "dims",
-    "certificate", "lower_bound", "max_weight_error", "random_params", "kept_params",
-)
-#: Keys that, with ``seed``, ``candidates`` and ``dims``, say how to regenerate the random network.
-META_NETWORK = ("distribution", "drop_negative", "dtype")
-#: Optional network keys: absent means the default (``layout``: "pairs", files written before it).
-META_NETWORK_OPTIONAL = ("layout",)
-
-
-class TicketError(InputError):
-    """A ticket file that cannot be read, is not a ticket, or breaks the invariant."""
-
-
-class Unverifiable(TicketError):
-    """A ticket file whose random network cannot be regenerated from its meta."""
+__all__ = ["FORMAT", "META_NETWORK", "META_NETWORK_OPTIONAL", "META_REQUIRED", "Ticket", "TicketError",
+           "Unverifiable", "check_invariant", "invariant_problems", "load", "save"]
 
 
 @jax.tree_util.register_dataclass
@@ -93,10 +78,11 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     """Every way ``ticket`` breaks the ticket invariant (an empty list means it holds).
 
     Checks: depth L = 2l (``l+1`` layout: l + 1); target shapes chain to ``spec.dims``; random and
-    mask shapes equal ``spec.shapes()``; masks are boolean; every kept weight of a block layer (the
-    odd layers M_{2i-1}; layer 1 alone in the ``l+1`` layout) lies in its unit's block column (THEORY
-    §2); and, with ``regenerate``, the random weights equal the network regenerated from ``spec`` bit
-    for bit, so a ticket can only keep weights it was dealt.
+    mask shapes equal ``spec.shapes()``; masks are boolean with every byte 0 or 1 (NumPy counts any
+    non-zero byte as kept where XLA reads the low bit, so no other byte has one meaning); every kept
+    weight of a block layer (the odd layers M_{2i-1}; layer 1 alone in the ``l+1`` layout) lies in its
+    unit's block column (THEORY §2); and, with ``regenerate``, the random weights equal the network
+    regenerated from ``spec`` bit for bit, so a ticket can only keep weights it was dealt.
     """
     spec, problems = ticket.spec, []
     if len(ticket.target) != spec.depth:
@@ -116,6 +102,8 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
             problems.append(f"mask_{k} has shape {tuple(np.shape(s))}; expected {shape}")
         if np.asarray(s).dtype != np.bool_:
             problems.append(f"mask_{k} has dtype {np.asarray(s).dtype}; masks must be boolean")
+        elif np.asarray(s).view(np.uint8).max(initial=0) > 1:
+            problems.append(f"mask_{k} holds bytes other than 0 and 1; a boolean mask byte must be 0 or 1")
     if problems:
         return problems
     for i in nets.block_layers(spec):
@@ -149,17 +137,25 @@ def check_invariant(ticket: Ticket, *, regenerate: bool = True) -> None:
 
 def save(ticket: Ticket, path: str | Path, meta: dict, *, witness=None) -> Path:
     """Write ``ticket`` to ``path`` atomically (temporary file in the same folder, then rename),
-    so an interrupted write never leaves a half-written ticket."""
+    so an interrupted write never leaves a half-written ticket.
+
+    Raises:
+      InputError: ``meta`` is not what :func:`load` accepts (a required key missing, a field of the
+        wrong type, NaN or infinity), or the folder does not exist.
+    """
     path = Path(path)
-    missing = [k for k in META_REQUIRED if k not in meta]
-    if missing:
-        raise InputError(f"ticket meta lacks {missing}")
-    arrays = {f"target_{i}": np.asarray(w) for i, w in enumerate(ticket.target)}
-    arrays |= {f"random_{k}": np.asarray(m) for k, m in enumerate(ticket.random)}
-    arrays |= {f"mask_{k}": np.asarray(s, dtype=bool) for k, s in enumerate(ticket.masks)}
+    try:
+        text = json.dumps(meta, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"ticket meta is not strict JSON: {e}") from None
+    ticket_file.parse_meta(text)      # write nothing that slth verify would refuse to read
+    # C order always: the reader refuses Fortran-ordered members (a target loaded from a user's file may be).
+    arrays = {f"target_{i}": np.ascontiguousarray(w) for i, w in enumerate(ticket.target)}
+    arrays |= {f"random_{k}": np.ascontiguousarray(m) for k, m in enumerate(ticket.random)}
+    arrays |= {f"mask_{k}": np.ascontiguousarray(s, dtype=bool) for k, s in enumerate(ticket.masks)}
     if witness is not None:
-        arrays["witness"] = np.asarray(witness, np.float64)
-    arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        arrays["witness"] = np.ascontiguousarray(witness, np.float64)
+    arrays["meta"] = np.array(text)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"output folder {str(folder)!r} does not exist")
@@ -179,59 +175,20 @@ def save(ticket: Ticket, path: str | Path, meta: dict, *, witness=None) -> Path:
 def load(path: str | Path) -> tuple[Ticket, dict, np.ndarray | None]:
     """Read a ticket file; returns (ticket, meta, witness or None).
 
+    Every array has the shape and dtype the meta's network implies and every meta field its type
+    (:func:`slth.ticket_file.read`, which reads with bounded memory); nothing else is checked here:
+    :func:`invariant_problems` and :func:`slth.pipeline.verify` check the content.
+
     Raises:
-      TicketError: the file is missing, truncated, not an npz, not a ticket (missing arrays or
-        meta keys), or has arrays of the wrong shape or dtype. The message names the problem.
+      TicketError: the file is missing, truncated, not an npz, not a ticket (missing or extra arrays,
+        meta keys), or malformed (an array of the wrong shape, dtype or order, a mask byte other than 0
+        or 1, a meta field of the wrong type). The message names the problem.
+      Unverifiable: the meta names a random network this slth cannot regenerate.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise TicketError(f"{str(path)!r} is not a file")
-    try:
-        # Own the handle: np.load leaks it when the zip directory is truncated.
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            arrays = {name: z[name] for name in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
-        raise TicketError(f"{str(path)!r} is not a readable ticket file (truncated or not an .npz): {e}") from None
-    if "meta" not in arrays:
-        raise TicketError(f"{str(path)!r} is not a ticket: it has no 'meta' array")
-    try:
-        meta = json.loads(str(arrays.pop("meta")[()]))
-    except (json.JSONDecodeError, TypeError, IndexError) as e:
-        raise TicketError(f"{str(path)!r}: meta is not a JSON string: {e}") from None
-    if not isinstance(meta, dict):
-        raise TicketError(f"{str(path)!r}: meta is not a JSON object")
-    missing = [k for k in META_REQUIRED if k not in meta]
-    if missing:
-        raise TicketError(f"{str(path)!r} is not a ticket: meta lacks {missing}")
-    if meta["format"] != FORMAT:
-        raise TicketError(f"{str(path)!r} has format {meta['format']!r}; this slth reads {FORMAT!r}")
-    absent = [k for k in META_NETWORK if k not in meta]
-    if absent:
-        raise Unverifiable(f"{str(path)!r}: meta lacks {absent}, so its random network cannot be regenerated")
-    try:
-        spec = nets.spec_from_json({k: meta[k] for k in ("dims", "candidates", "seed") + META_NETWORK
-                                    + META_NETWORK_OPTIONAL if k in meta})
-    except (InputError, TypeError) as e:
-        raise Unverifiable(f"{str(path)!r}: its random network cannot be regenerated: {e}") from None
-    l, L = spec.depth, spec.random_depth
-    expected = {f"target_{i}" for i in range(l)} | {f"random_{k}" for k in range(L)} \
-        | {f"mask_{k}" for k in range(L)}
-    absent = sorted(expected - set(arrays))
-    extra = sorted(set(arrays) - expected - {"witness"})
-    if absent or extra:
-        raise TicketError(f"{str(path)!r} is not a ticket of depth {l}: missing arrays {absent}, "
-                          f"unexpected arrays {extra}")
-    target = tuple(arrays[f"target_{i}"] for i in range(l))
-    random = tuple(arrays[f"random_{k}"] for k in range(L))
-    masks = tuple(arrays[f"mask_{k}"] for k in range(L))
-    for k, (m, s) in enumerate(zip(random, masks)):
-        if s.shape != m.shape:
-            raise TicketError(f"{str(path)!r}: mask_{k} has shape {s.shape} but random_{k} has {m.shape}")
-        if s.dtype != np.bool_:
-            raise TicketError(f"{str(path)!r}: mask_{k} has dtype {s.dtype}; masks must be boolean")
-    witness = arrays.get("witness")
-    if witness is not None and witness.shape != (spec.dims[0],):
-        raise TicketError(f"{str(path)!r}: witness has shape {witness.shape}; expected ({spec.dims[0]},)")
-    ticket = Ticket(target=target, random=random, masks=masks, spec=spec,
-                    construction=str(meta["construction"]))
-    return ticket, meta, witness
+    content = ticket_file.read(path)
+    spec, arrays = content.spec, content.arrays
+    ticket = Ticket(target=tuple(arrays[f"target_{i}"] for i in range(spec.depth)),
+                    random=tuple(arrays[f"random_{k}"] for k in range(spec.random_depth)),
+                    masks=tuple(arrays[f"mask_{k}"] for k in range(spec.random_depth)),
+                    spec=spec, construction=content.meta["construction"])
+    return ticket, content.meta, arrays.get("witness")

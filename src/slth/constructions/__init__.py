@@ -20,8 +20,12 @@ from slth.constructions import edge_popup
 from slth.errors import InputError
 from slth.ticket import Ticket
 
-#: THEORY §5 properties a construction may promise, by the name the theorem suite uses.
-PROPERTIES = frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity", "counting"})
+#: Properties a construction may promise, by the name the theorem suite uses: THEORY §5's, and
+#: ``no-dead-weight`` (THEORY §2.3): no kept weight is dead within its target layer's realisation
+#: (:func:`slth.liveness.dead_weights` with ``scope="layer"``), so the kept-parameter counts hold no
+#: weight the construction could have pruned.
+PROPERTIES = frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity", "counting",
+                        "no-dead-weight"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +39,8 @@ class Construction:
       max_candidates: largest c it accepts (None: only memory limits it).
       distribution: the random weight law its theorem assumes; a spec of another law is rewritten to
         it by :func:`spec_for` (None: any law).
-      properties: the THEORY §5 properties that hold for it (a subset of :data:`PROPERTIES`); the
-        theorem suite checks exactly these.
+      properties: the properties that hold for it (a subset of :data:`PROPERTIES`); the theorem
+        suite checks exactly these.
       layout: the random network's layout it prunes (:data:`slth.nets.LAYOUTS`: ``pairs``, the 2l-deep
         network of THEORY §1, or ``l+1``, Burkholz's); :func:`spec_for` sets it.
       search_limit: the largest c a width search tries when none is given (``slth check``,
@@ -66,19 +70,19 @@ REGISTRY: dict[str, Construction] = {c.name: c for c in (
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,
-                 properties=frozenset({"invariant", "identity", "sandwich", "counting"})),
+                 properties=frozenset({"invariant", "identity", "sandwich", "counting", "no-dead-weight"})),
     Construction(fixed_size.NAME, fixed_size.build,
                  "Natale et al. 2024, Thm 3 (random fixed-size subset sum, k = 3 per subset)",
                  max_candidates=fixed_size.MAX_CANDIDATES,
                  properties=frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity",
-                                       "counting"})),
+                                       "counting", "no-dead-weight"})),
     Construction(binary.NAME, binary.build,
                  "Diffenderfer & Kailkhura 2021 (binary weights, MPT-1/32) via Pensia et al. 2020's blocks",
                  distribution=binary.LAW, search_limit=4096),
     Construction(depth_l_plus_1.NAME, depth_l_plus_1.build,
                  "Burkholz 2022, the depth L+1 construction (ρ = c copies per neuron, exact subset sums)",
                  max_candidates=depth_l_plus_1.MAX_CANDIDATES,
-                 properties=frozenset({"invariant", "sandwich", "exactness", "counting"}),
+                 properties=frozenset({"invariant", "sandwich", "exactness", "counting", "no-dead-weight"}),
                  layout=depth_l_plus_1.LAYOUT),
     Construction(edge_popup.NAME, edge_popup.build,
                  "Ramanujan et al. 2020, Algorithm 1 (edge-popup; learned baseline, no guarantee)",
@@ -99,7 +103,7 @@ def search_limit(name: str) -> int:
 
 
 def having(prop: str) -> list[str]:
-    """Sorted names of the constructions for which THEORY §5 property ``prop`` holds."""
+    """Sorted names of the constructions for which property ``prop`` (:data:`PROPERTIES`) holds."""
     if prop not in PROPERTIES:
         raise InputError(f"unknown property {prop!r}; allowed: {sorted(PROPERTIES)}")
     return sorted(n for n, c in REGISTRY.items() if prop in c.properties)

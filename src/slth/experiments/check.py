@@ -15,7 +15,7 @@ import dataclasses
 import math
 import time
 
-from slth import bounds, constructions, nets
+from slth import bounds, budget, constructions, nets
 from slth.experiments import provenance
 from slth.measure.width import MinWidth, min_width
 
@@ -89,7 +89,11 @@ def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], e
 
     Args: as :func:`slth.measure.min_width`; ``progress``: optional callable(done, total) per trial.
     Returns: a :class:`CheckReport`.
+    Raises: :class:`slth.budget.BudgetError` before any work when the search at ``c_max`` would not fit
+    in memory (:func:`slth.budget.check_width`).
     """
+    # The search peaks at its largest c: refuse it now if that does not fit, not after the first trials.
+    budget.check_width([construction], dims, c_max=c_max)
     start = time.perf_counter()
     measured = min_width(construction, dims, eps, delta, trials=trials, seed=seed, c_max=c_max,
                          progress=progress)

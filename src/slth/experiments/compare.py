@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import jax
 
-from slth import constructions, measure, nets
+from slth import budget, constructions, measure, nets
 from slth.errors import InputError
 from slth.experiments import provenance
 
@@ -80,7 +80,9 @@ def compare(names: Sequence[str], dims, eps: float, delta: float, *, trials: int
             c_max: dict | int | None = None, progress=None) -> Comparison:
     """Measure every construction of ``names`` at (dims, ε, δ) on the same T targets (see the module
     docstring). ``c_max``: one integer, a dict per construction, or None (each construction's default
-    in :func:`slth.measure.min_width`). ``progress``: callable(done, total) over constructions."""
+    in :func:`slth.measure.min_width`). ``progress``: callable(done, total) over constructions.
+    Raises :class:`slth.budget.BudgetError` before any work when the largest width searched (or
+    measured at subset sum's certified width) would not fit in memory."""
     names = list(dict.fromkeys(names))
     if not names:
         raise InputError("compare needs at least one construction")
@@ -91,6 +93,7 @@ def compare(names: Sequence[str], dims, eps: float, delta: float, *, trials: int
         if unknown:
             raise InputError(f"c_max names constructions {unknown} that are not compared ({names})")
     dims = nets.parse_dims(dims)
+    budget.check_width(names, dims, c_max=_searched(names, c_max))
     rows = []
     for i, name in enumerate(names):
         cm = c_max.get(name) if isinstance(c_max, dict) else c_max
@@ -111,6 +114,22 @@ def compare(names: Sequence[str], dims, eps: float, delta: float, *, trials: int
         rows = [_with_reference(r, dims, ref, trials, seed) for r in rows]
     return Comparison(dims, float(eps), float(delta), trials, seed, tuple(sorted(rows, key=_rank)),
                       provenance.record(), ref)
+
+
+def _searched(names: Sequence[str], c_max: dict | int | None) -> dict:
+    """The largest c each construction is built at: its search's c_max, or subset sum's c_max where its
+    tickets are also measured at subset sum's certified width (:func:`_with_reference`)."""
+    def top(name):
+        cm = c_max.get(name) if isinstance(c_max, dict) else c_max
+        return constructions.search_limit(name) if cm is None else cm
+
+    ref = top("subset-sum") if "subset-sum" in names else 0
+    out = {}
+    for name in names:
+        entry = constructions.info(name)
+        shares = entry.distribution is None and entry.layout == "pairs" and (entry.max_candidates or ref) >= ref
+        out[name] = max(top(name), ref) if shares else top(name)
+    return out
 
 
 def _with_reference(row: CompareRow, dims, ref: int, trials: int, seed: int) -> CompareRow:
@@ -141,7 +160,7 @@ def _at_width(name: str, dims, c: int, trials: int, seed: int) -> dict:
         jax.block_until_ready(ticket.masks)
         times.append(time.perf_counter() - start)
         m = pipeline.measure_ticket(ticket)
-        kept.append(m["kept_params"])
+        kept.append(m["live_params"])   # dead weights (slth.liveness) change nothing: not counted
         certs.append(m["certificate"])
         lowers.append(m["lower_bound"])
         params = m["random_params"]
@@ -179,7 +198,8 @@ def format_comparison(c: Comparison) -> str:
               "  certified / optimistic: the smallest c (candidates per block and sign; copies for depth-l+1) at "
               f"which >= {1 - c.delta:.0%} of the trials have certificate / adversarial lower bound <= ε",
               "  random params, kept params (mean), density, build time (median), certificate and lower bound "
-              "(medians): the trials' tickets at the certified width",
+              "(medians): the trials' tickets at the certified width; kept params count only the kept weights that can "
+              "change the output (dead weights excluded, slth.liveness)",
               "  * not certified within c max: measured at the optimistic width instead"]
     if c.reference_width is not None:
         lines.append(f"  cert@ref, lower@ref: certificate and lower bound (medians) at c = {c.reference_width}, subset sum's "

@@ -4,8 +4,20 @@ with ``jax.distributed``, over processes.
 - Unit of work: one trial of one cell, one row of the table (:mod:`slth.experiments.store`).
   Width cells run :func:`slth.measure.trial_width` for trial t with seed ``seed + t`` (target and
   network, as ``slth prune --seed``); coverage cells draw all their trials in one batch.
-- Resume: units whose rows are in a journal are skipped, so an interrupted sweep (Ctrl-C, kill -9)
-  started again computes only what is missing, and the final table has every row exactly once.
+- Before anything is written, :func:`preflight` checks what can be checked (the results folder, the
+  float64 flag, the memory and disk budget); a spec is already validated in range when it is loaded.
+- Resume: units whose rows are in a journal are skipped, so an interrupted sweep (Ctrl-C, kill -9, a
+  full disk) started again computes only what is missing, and the final table has every row exactly
+  once. One run per results folder at a time (the store's locks); ``wait=True`` queues behind another.
+- Ctrl-C: while a sweep runs, the first SIGINT only asks it to stop, which it does between two units
+  (writing the rows so far as ``results.csv``) by raising KeyboardInterrupt; a second SIGINT ends the
+  process at once with status 130 (``os._exit``; committed rows are safe, a torn line is dropped on
+  the next run). Why not Python's default KeyboardInterrupt: raised while the main thread waited
+  for a jit compilation, it left that compilation running on XLA's compile thread pool; at exit the
+  garbage collector freed the CPU client (its devices first, then the pool, whose destructor joins
+  the thread), and the compilation, still making the executable's shardings, read a freed device:
+  SIGSEGV in ``xla::ifrt::SingleDeviceSharding::Create`` during ``Py_FinalizeEx``. Between two units
+  nothing is compiling, so the interpreter exits cleanly.
 - Local devices: the batch of per-weight problems of every ticket is sharded over all local JAX
   devices with ``jax.sharding`` (the subset-sum engine's mesh, the selection chooser's mesh); the
   rows do not depend on the number of devices.
@@ -17,37 +29,126 @@ with ``jax.distributed``, over processes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import os
+import signal
 import sys
+import threading
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from slth import nets, subset_sum
+from slth import budget, nets, subset_sum
 from slth.errors import InputError
 from slth.experiments import provenance, summary
 from slth.experiments.spec import Cell, Spec
 from slth.experiments.store import Store
 from slth.measure.width import trial_width
 
+#: Exit status of a process ended by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
 
 @dataclasses.dataclass(frozen=True)
 class RunResult:
     """What a run did: ``computed`` units this call, ``skipped`` (already in the journals),
-    ``rows`` the whole table (process 0; empty for the others), ``report`` the summary text."""
+    ``rows`` the whole table (process 0; empty for the others), ``report`` the summary text,
+    ``dropped`` one line per damaged journal line that was dropped (its unit computed again)."""
 
     directory: str
     computed: int
     skipped: int
     rows: list
     report: str
+    dropped: tuple[str, ...] = ()
+
+
+class _Interrupt:
+    """The SIGINT handler of :func:`deferred_interrupts`."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.requested:
+            _say(b"slth: interrupted again: stopping now (committed rows are kept)\n")
+            os._exit(EXIT_INTERRUPTED)
+        self.requested = True
+        _say(b"slth: interrupted: stopping after the current trial (Ctrl-C again to stop now)\n")
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if SIGINT arrived: call it only where no XLA work is in flight."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+def _say(line: bytes) -> None:
+    # os.write, not sys.stderr: the handler may run inside a write of the progress bar; and an error
+    # here (a closed stderr) would be raised wherever the main thread happens to be
+    try:
+        os.write(2, line)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """While the block runs, SIGINT only records the request (``.check()`` raises KeyboardInterrupt
+    where it is safe); a second SIGINT exits at once with status 130. Nested blocks share the
+    outer handler; off the main thread (where no signal arrives) and where SIGINT is ignored, nothing
+    is installed."""
+    current = signal.getsignal(signal.SIGINT)
+    if isinstance(current, _Interrupt):
+        yield current
+        return
+    handler = _Interrupt()
+    if threading.current_thread() is not threading.main_thread() or current == signal.SIG_IGN:
+        yield handler
+        return
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGINT, current)
+    handler.check()   # a request that came after the block's last check is honoured on the way out
+
+
+def preflight(spec: Spec, results: str = "results", *, process_index: int = 0, process_count: int = 1) -> Path:
+    """Every check that can refuse a run before it creates or writes anything; returns the results
+    folder ``<results>/<spec.name>``.
+
+    This is the one place for checks that must pass before the results folder exists. The spec's
+    values were validated in range when it was loaded (:func:`slth.experiments.spec.parse`: seeds,
+    counts, sizes); here come the process index, the float64 flag, the folder (a directory of this
+    spec, or absent with a writable parent) and the memory and disk the cells need
+    (:func:`slth.budget.check_spec`). Process k > 0 checks its folder once process 0 has made it
+    (:meth:`Store.open`)."""
+    if not 0 <= process_index < process_count:
+        raise InputError(f"process index {process_index} must be in [0, {process_count})")
+    if not jax.config.jax_enable_x64:
+        raise InputError("a sweep measures in float64: enable jax_enable_x64 (the slth command does)")
+    directory = Path(results) / spec.name
+    if process_index == 0:
+        Store(results, spec).check()
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise InputError(f"results path {str(existing)!r} is not a directory: cannot create {directory} in it")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise InputError(f"results folder {str(existing)!r} is not writable: pass --results to write elsewhere")
+    # The memory (and disk) budget of the sweep: the single place it is checked before a run.
+    budget.check_spec(spec, results=results)
+    return directory
 
 
 def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
-        process_index: int = 0, process_count: int = 1, barrier=None) -> RunResult:
+        process_index: int = 0, process_count: int = 1, barrier=None, wait: bool = False) -> RunResult:
     """Execute ``spec`` into ``<results>/<spec.name>/`` (see the module docstring).
 
     Args:
@@ -57,22 +158,48 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
         time left. process_index, process_count: this process's share.
       barrier: callable run after this process's share, before process 0 assembles (a
         ``jax.distributed`` barrier); None in a single process.
+      wait: if another run holds the results folder, wait for it (then resume from its rows)
+        instead of refusing.
+
+    Raises:
+      InputError: a folder of another spec, a folder another run holds (without ``wait``), a full
+        disk; KeyboardInterrupt: SIGINT, raised between two units.
     """
+    with deferred_interrupts() as interrupt:
+        preflight(spec, results, process_index=process_index, process_count=process_count)
+        store = Store(results, spec, process=process_index, processes=process_count)
+        on_wait = _announce_wait(interrupt) if wait else None
+        if process_index == 0:
+            store.open(on_wait=on_wait)
+        try:
+            if barrier is not None:
+                barrier("slth-open")
+            if process_index != 0:
+                store.open(on_wait=on_wait)   # checks that process 0 made it for this spec
+            interrupt.check()
+            return _run_units(spec, store, interrupt, progress, process_index, process_count, barrier)
+        finally:
+            store.close()
+
+
+def _announce_wait(interrupt: _Interrupt):
+    said = []
+
+    def on_wait(holder: str) -> None:
+        interrupt.check()
+        if not said:
+            print(f"slth run: waiting for {holder} (--wait)", file=sys.stderr, flush=True)
+            said.append(holder)
+
+    return on_wait
+
+
+def _run_units(spec: Spec, store: Store, interrupt: _Interrupt, progress, process_index: int,
+               process_count: int, barrier) -> RunResult:
     from tqdm import tqdm
 
-    if not 0 <= process_index < process_count:
-        raise InputError(f"process index {process_index} must be in [0, {process_count})")
-    if not jax.config.jax_enable_x64:
-        raise InputError("a sweep measures in float64: enable jax_enable_x64 (the slth command does)")
-    store = Store(results, spec, process=process_index)
-    if process_index == 0:
-        store.open()
-    if barrier is not None:
-        barrier("slth-open")
-    if process_index != 0:
-        store.open()   # now only checks that process 0 made it for this spec
     units = [u for i, u in enumerate(spec.units()) if i % process_count == process_index]
-    done = store.done()
+    done, dropped = store.scan()
     todo = [(cell, t) for cell, t in units if (cell.key, t) not in done]
     meta = _provenance()
     bar = tqdm(total=len(units), initial=len(units) - len(todo), unit="trial", file=sys.stderr,
@@ -93,8 +220,11 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
 
     bar.set_postfix_str(f"cells {cells_done}/{cells_total}", refresh=False)
     try:
+        # interrupt.check() before each unit: the previous unit's results are on the host by now, so
+        # no XLA work is in flight when KeyboardInterrupt unwinds
         if spec.kind in _PER_TRIAL:
             for cell, t in todo:
+                interrupt.check()
                 store.append([_PER_TRIAL[spec.kind](spec, cell, t, meta)])
                 advance(cell, 1)
         else:
@@ -104,22 +234,26 @@ def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
                 by_cell.setdefault(cell.key, []).append(t)
                 cells[cell.key] = cell
             for key, trials in by_cell.items():
+                interrupt.check()
                 store.append(_BATCHED[spec.kind](spec, cells[key], trials, meta))
                 advance(cells[key], len(trials))
+        interrupt.check()
     except KeyboardInterrupt:
         bar.close()
         if process_count == 1:
-            store.assemble()   # the rows so far, readable while the rest waits for a restart
+            text, _, complete = store.table()
+            store.write(text, complete=complete)   # the rows so far, readable while the rest waits
         raise
     finally:
         bar.close()
     if barrier is not None:
         barrier("slth-done")
     if process_index != 0:
-        return RunResult(str(store.dir), len(todo), len(units) - len(todo), [], "")
-    rows = store.assemble()
-    report = summary.write(spec, rows, store.dir)
-    return RunResult(str(store.dir), len(todo), len(units) - len(todo), rows, report)
+        return RunResult(str(store.dir), len(todo), len(units) - len(todo), [], "", tuple(dropped))
+    text, rows, complete = store.table()
+    report = summary.write(spec, rows, store.dir, text, complete=complete)
+    interrupt.check()
+    return RunResult(str(store.dir), len(todo), len(units) - len(todo), rows, report, tuple(dropped))
 
 
 def _provenance() -> dict:

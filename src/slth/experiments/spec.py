@@ -81,11 +81,15 @@ one-dimensional problem every (k, j, sign) of a block solves, THEORY §4.1-4.2):
 
 :func:`load` returns a :class:`Spec` or raises one :class:`~slth.errors.InputError` listing every
 problem it found (unknown keys, wrong types, empty grids, ε or δ outside (0, 1), dims that do not
-parse, ...), before any work starts.
+parse, integers out of range, ...), before any work starts and before any folder is made. Every integer
+has a range: seeds are JAX seeds (trial t uses ``seed + t``, so ``seed + count - 1`` must stay at most
+:data:`MAX_SEED`), counts and sizes have the caps below (sizes that fit them can still need more memory
+than a machine has; that is checked separately, before the run).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import itertools
@@ -126,6 +130,19 @@ _SUMMARY = ("eps",)
 
 #: Largest c a coverage cell takes (all 2^c subset sums are enumerated).
 COVERAGE_MAX_C = 24
+#: Largest seed (``jax.random.key`` takes a signed 64-bit integer): every ``seed + t`` must stay at most this.
+MAX_SEED = 2**63 - 1
+#: Most trials per cell, and most units (cells × trials) per spec: one journal line each.
+MAX_TRIALS = 1_000_000
+MAX_UNITS = 1_000_000
+#: Largest layer width (d, every entry of dims) and depth (l) of a grid.
+MAX_WIDTH = 65_536
+MAX_DEPTH = 64
+#: Largest number of candidates per block and sign (c, c_max) where the construction sets no limit.
+MAX_C = 1 << 20
+#: Largest sample size (n_train, n_test, targets) and number of training epochs.
+MAX_SAMPLES = 1 << 24
+MAX_EPOCHS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,8 +227,12 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
         if not v:
             problems.append(f"[grid] {k} is empty")
 
-    count = _integer(trials.get("count"), "[trials] count", 1, problems)
-    seed = _integer(trials.get("seed", 0), "[trials] seed", 0, problems)
+    count = _integer(trials.get("count"), "[trials] count", 1, problems, MAX_TRIALS)
+    seed = _integer(trials.get("seed", 0), "[trials] seed", 0, problems, MAX_SEED)
+    if count is not None and seed is not None and seed + count - 1 > MAX_SEED:
+        problems.append(f"[trials] seed {seed} with count {count}: trial t uses seed + t, which must stay at "
+                        f"most {MAX_SEED} (2**63 - 1, the largest JAX seed), so seed must be at most "
+                        f"{MAX_SEED - count + 1}")
     summary_eps = tuple(_unit(e, "[summary] eps", problems) for e in _as_list(summary.get("eps", [])))
 
     settings: dict = {}
@@ -227,11 +248,16 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
         settings = _separation_settings(trials, problems)
     elif kind == "weight_error":
         axes = _weight_error_axes(lists, problems)
-        settings = {"targets": _integer(trials.get("targets", 201), "[trials] targets", 1, problems)}
+        settings = {"targets": _integer(trials.get("targets", 201), "[trials] targets", 1, problems, MAX_SAMPLES)}
     else:
         axes = _coverage_axes(lists, problems)
     if problems:
         raise InputError(_message(name, problems))
+    # Bound the grid before it is built (a few long lists would cross to more cells than memory holds).
+    size = math.prod(len(v) for v in axes.values()) if axes else len(pairs)
+    if size * count > MAX_UNITS:
+        raise InputError(_message(name, [f"the grid has {size} cells × {count} trials = {size * count} units, "
+                                          f"more than {MAX_UNITS}"]))
 
     order = list(axes)
     cells = []
@@ -251,7 +277,7 @@ def parse(raw: dict, *, name: str, source: str = "") -> Spec:
         else:
             key = "c={c} distribution={distribution} values={values}".format(**params)
         cells.append(Cell(key, params))
-    duplicates = sorted({c.key for c in cells if sum(d.key == c.key for d in cells) > 1})
+    duplicates = sorted(k for k, n in collections.Counter(c.key for c in cells).items() if n > 1)
     if duplicates:
         raise InputError(_message(name, [f"the grid repeats cells {duplicates}"]))
     decided = {"kind": kind, "cells": [c.params for c in cells], "trials": count, "seed": seed,
@@ -282,13 +308,16 @@ def _width_axes(lists: dict, problems: list) -> dict:
         dims = []
         for v in lists["dims"]:
             try:
-                dims.append(",".join(map(str, nets.parse_dims(v if isinstance(v, (str, list)) else str(v)))))
+                parsed = nets.parse_dims(v if isinstance(v, (str, list)) else str(v))
             except InputError as e:
                 problems.append(f"[grid] dims {v!r}: {e}")
+                continue
+            if _dims_in_range(parsed, f"[grid] dims {v!r}", problems):
+                dims.append(",".join(map(str, parsed)))
         axes["dims"] = dims
     elif has_dl:
-        ds = [_integer(v, "[grid] d", 1, problems) for v in lists.get("d", [])]
-        ls = [_integer(v, "[grid] l", 1, problems) for v in lists.get("l", [])]
+        ds = [_integer(v, "[grid] d", 1, problems, MAX_WIDTH) for v in lists.get("d", [])]
+        ls = [_integer(v, "[grid] l", 1, problems, MAX_DEPTH) for v in lists.get("l", [])]
         if "d" not in lists or "l" not in lists:
             problems.append("[grid] needs both d and l (or dims)")
         axes["dims"] = [",".join([str(d)] * (l + 1)) for d, l in itertools.product(ds, ls)
@@ -321,7 +350,7 @@ def _width_settings(trials: dict, cons: list, problems: list) -> dict:
         if value is None:
             value = constructions.search_limit(c)
         where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
-        value = _integer(value, where, 1, problems)
+        value = _integer(value, where, 1, problems, MAX_C)
         if value is not None and limit is not None and value > limit:
             problems.append(f"{where} {value} is above {limit}, the most the {c} construction takes")
         c_max[c] = value
@@ -350,7 +379,8 @@ def _separation_axes(lists: dict, problems: list) -> dict:
     for key in ("d", "c"):
         if key not in lists:
             problems.append(f"[grid] {key} is missing")
-        axes[key] = [_integer(v, f"[grid] {key}", 1, problems) for v in lists.get(key, [])]
+        axes[key] = [_integer(v, f"[grid] {key}", 1, problems, MAX_WIDTH if key == "d" else MAX_C)
+                     for v in lists.get(key, [])]
     limit = constructions.MAX_CANDIDATES["subset-sum"]
     if "subset-sum" in axes["method"]:
         for c in axes["c"]:
@@ -369,8 +399,9 @@ def _separation_settings(trials: dict, problems: list) -> dict:
     dist = trials.get("distribution", "uniform")
     if dist not in nets.DISTRIBUTIONS:
         problems.append(f"[trials] distribution {dist!r} is unknown; allowed: {list(nets.DISTRIBUTIONS)}")
-    return {"n_train": _integer(trials.get("n_train", 4000), "[trials] n_train", 2, problems),
-            "n_test": _integer(trials.get("n_test", 4000), "[trials] n_test", 2, problems), "distribution": dist}
+    return {"n_train": _integer(trials.get("n_train", 4000), "[trials] n_train", 2, problems, MAX_SAMPLES),
+            "n_test": _integer(trials.get("n_test", 4000), "[trials] n_test", 2, problems, MAX_SAMPLES),
+            "distribution": dist}
 
 
 def _digits_cells(grid: dict, problems: list) -> list[tuple[str, int]]:
@@ -396,7 +427,7 @@ def _digits_cells(grid: dict, problems: list) -> list[tuple[str, int]]:
         if not values:
             problems.append(f"[grid] c has no candidates for {con!r}")
         for v in values:
-            c = _integer(v, f"[grid] c for {con}", 1, problems)
+            c = _integer(v, f"[grid] c for {con}", 1, problems, MAX_C)
             if c is not None and con in names:
                 limit = constructions.MAX_CANDIDATES[con]
                 if limit is not None and c > limit:
@@ -408,7 +439,9 @@ def _digits_cells(grid: dict, problems: list) -> list[tuple[str, int]]:
 def _digits_settings(trials: dict, problems: list) -> dict:
     dims = trials.get("dims", "64,32,10")
     try:
-        dims = ",".join(map(str, nets.parse_dims(dims)))
+        parsed = nets.parse_dims(dims)
+        if _dims_in_range(parsed, f"[trials] dims {dims!r}", problems):
+            dims = ",".join(map(str, parsed))
     except InputError as e:
         problems.append(f"[trials] dims {dims!r}: {e}")
     data = trials.get("data")
@@ -416,8 +449,9 @@ def _digits_settings(trials: dict, problems: list) -> dict:
         problems.append(f"[trials] data {data!r} must be a path (a string)")
     elif data is not None and not Path(data).exists():
         problems.append(f"[trials] data {data!r} does not exist (MNIST: an .npz or a folder of IDX files)")
-    return {"dims": dims, "training_seed": _integer(trials.get("training_seed", 0), "[trials] training_seed", 0, problems),
-            "epochs": _integer(trials.get("epochs", 60), "[trials] epochs", 1, problems), "data": data}
+    return {"dims": dims,
+            "training_seed": _integer(trials.get("training_seed", 0), "[trials] training_seed", 0, problems, MAX_SEED),
+            "epochs": _integer(trials.get("epochs", 60), "[trials] epochs", 1, problems, MAX_EPOCHS), "data": data}
 
 
 def _coverage_axes(lists: dict, problems: list) -> dict:
@@ -425,7 +459,7 @@ def _coverage_axes(lists: dict, problems: list) -> dict:
         problems.append("[grid] c is missing")
     cs = []
     for v in lists.get("c", []):
-        c = _integer(v, "[grid] c", 1, problems)
+        c = _integer(v, "[grid] c", 1, problems, MAX_C)
         if c is not None and c > COVERAGE_MAX_C:
             problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C} (all 2^c subset sums are enumerated)")
         cs.append(c)
@@ -458,7 +492,7 @@ def _weight_error_axes(lists: dict, problems: list) -> dict:
         problems.append("[grid] c is missing")
     cs = []
     for v in lists.get("c", []):
-        c = _integer(v, "[grid] c", 1, problems)
+        c = _integer(v, "[grid] c", 1, problems, MAX_C)
         if c is not None and "subset-sum" in cons and c > COVERAGE_MAX_C:
             problems.append(f"[grid] c {c} is above {COVERAGE_MAX_C}, the most an exact subset-sum cell takes here")
         cs.append(c)
@@ -472,14 +506,27 @@ def _as_list(v):
     return v if isinstance(v, list) else [v]
 
 
-def _integer(v, where: str, low: int, problems: list):
+def _integer(v, where: str, low: int, problems: list, high: int):
     if isinstance(v, bool) or not isinstance(v, int):
-        problems.append(f"{where} {v!r} must be an integer >= {low}" if v is not None else f"{where} is missing")
+        problems.append(f"{where} {v!r} must be an integer in [{low}, {high}]" if v is not None
+                        else f"{where} is missing")
         return None
     if v < low:
         problems.append(f"{where} {v!r} must be an integer >= {low}")
         return None
+    if v > high:
+        problems.append(f"{where} {v!r} must be an integer <= {high}")
+        return None
     return v
+
+
+def _dims_in_range(dims: tuple[int, ...], where: str, problems: list) -> bool:
+    wide = [d for d in dims if d > MAX_WIDTH]
+    if wide:
+        problems.append(f"{where} has widths {wide} above {MAX_WIDTH}")
+    if len(dims) - 1 > MAX_DEPTH:
+        problems.append(f"{where} has {len(dims) - 1} layers, more than {MAX_DEPTH}")
+    return not wide and len(dims) - 1 <= MAX_DEPTH
 
 
 def _unit(v, where: str, problems: list):
@@ -490,5 +537,6 @@ def _unit(v, where: str, problems: list):
 
 
 def _message(name: str, problems: list[str]) -> str:
-    lines = [f"spec {name!r} has {len(problems)} problem{'s' * (len(problems) != 1)}:"]
-    return "\n".join(lines + [f"  - {p}" for p in problems])
+    if len(problems) == 1:   # one line, as every other error of the command line
+        return f"spec {name!r} has 1 problem: {problems[0]}"
+    return "\n".join([f"spec {name!r} has {len(problems)} problems:"] + [f"  - {p}" for p in problems])

@@ -29,7 +29,7 @@ from slth import bounds
 from slth.errors import InputError
 from slth.experiments.check import pensia_log_term
 from slth.experiments.spec import Spec
-from slth.experiments.store import atomic_write, write_csv
+from slth.experiments.store import csv_text, write_set
 from slth.measure import fit as fits
 from slth.measure.width import CONFIDENCE, quantile_width
 
@@ -55,10 +55,9 @@ DIGITS_SUMMARY = ("cell", "construction", "c", "trials", "target_accuracy", "tic
                   "random_params", "kept_params_mean")
 
 
-def write(spec: Spec, rows: list[dict], directory) -> str:
-    """Compute the summary of ``rows``, write ``summary.csv`` and ``fits.json`` into ``directory``,
-    and return the printable report."""
-    directory = Path(directory)
+def render(spec: Spec, rows: list[dict]) -> tuple[str, str, str]:
+    """The summary of ``rows``: the text of ``summary.csv``, the text of ``fits.json`` and the
+    printable report."""
     if spec.kind == "width":
         table, fitted, text = width_summary(rows)
         columns = WIDTH_SUMMARY
@@ -74,8 +73,17 @@ def write(spec: Spec, rows: list[dict], directory) -> str:
     else:
         table, fitted, text = coverage_summary(rows, spec.summary_eps)
         columns = COVERAGE_SUMMARY
-    write_csv(directory / "summary.csv", columns, table)
-    atomic_write(directory / "fits.json", json.dumps(fitted, indent=2, sort_keys=True) + "\n")
+    return csv_text(columns, table), json.dumps(fitted, indent=2, sort_keys=True) + "\n", text
+
+
+def write(spec: Spec, rows: list[dict], directory, results: str, *, complete: bool = True) -> str:
+    """Compute the summary of ``rows`` (the typed rows of ``results``, the text of ``results.csv``),
+    write ``results.csv``, ``summary.csv`` and ``fits.json`` into ``directory`` as one set
+    (:func:`slth.experiments.store.write_set`), and return the printable report."""
+    directory = Path(directory)
+    summary_text, fits_text, text = render(spec, rows)
+    write_set(directory, {"results.csv": results, "summary.csv": summary_text, "fits.json": fits_text},
+              fingerprint=spec.fingerprint, complete=complete)
     return f"{spec.name}: {len(rows)} rows in {directory / 'results.csv'}\n" + text
 
 

@@ -94,14 +94,33 @@ class LowerBound:
     witness: np.ndarray
 
 
+#: Most activations (batch rows × the widest layer) :func:`gap_at` holds at once: 2^24 float64, 128 MiB.
+GAP_CHUNK_ELEMENTS = 1 << 24
+
+
+def gap_rows(widest: int) -> int:
+    """Inputs :func:`gap_at` evaluates at once through a network whose widest layer has ``widest``
+    units: all of them up to :data:`GAP_CHUNK_ELEMENTS` activations, else chunks of this many rows
+    (so a wide random network's measurement needs memory for one chunk, not for the whole batch)."""
+    return max(1, GAP_CHUNK_ELEMENTS // max(1, widest))
+
+
 def gap_at(target: Sequence, pruned: Sequence, x) -> np.ndarray:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
-    pass in float64 (the masked random weights themselves)."""
+    pass in float64 (the masked random weights themselves). Rows are independent, so a batch wider
+    than :func:`gap_rows` allows is evaluated in chunks of that many rows."""
     _require_x64("gap_at")
     x = jnp.asarray(x, jnp.float64)
-    f = nets.forward([jnp.asarray(w, jnp.float64) for w in target], x)
-    g = nets.forward([jnp.asarray(w, jnp.float64) for w in pruned], x)
-    return np.asarray(jnp.linalg.norm(f - g, axis=1))
+    target = [jnp.asarray(w, jnp.float64) for w in target]
+    pruned = [jnp.asarray(w, jnp.float64) for w in pruned]
+    rows = gap_rows(max(np.shape(w)[0] for w in (*target, *pruned)))
+
+    def gaps(xs):
+        return np.asarray(jnp.linalg.norm(nets.forward(target, xs) - nets.forward(pruned, xs), axis=1))
+
+    if x.shape[0] <= rows:
+        return gaps(x)
+    return np.concatenate([gaps(x[i:i + rows]) for i in range(0, x.shape[0], rows)])
 
 
 def compact_forward(maps: Sequence[PairMaps], x):

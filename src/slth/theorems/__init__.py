@@ -2,11 +2,13 @@
 
 One module per property (``test_invariant`` §5.1, ``test_identity`` §5.2, ``test_sandwich`` §5.3,
 ``test_exactness`` §5.4, ``test_monotonicity`` §5.5, ``test_probability`` §5.6, ``test_relaxation`` §5.7,
-``test_counting`` §5.8). Every test states in its docstring the statement it checks, the paper and
-theorem, and the rule that judges it:
+``test_counting`` §5.8), and two more: ``test_assumptions`` (§1, a target above norm 1 is refused) and
+``test_liveness`` (§2.3, no dead weight). Every test states in its docstring the statement it checks,
+the paper and theorem, and the rule that judges it:
 
 - identities are checked in float64 to round-off (:data:`slth.measure.ROUNDOFF` or a stated atol);
-- solvers are checked against brute force over all subsets;
+- solvers are checked against brute force over all subsets, or an independent exact reference at
+  counts where 2^n subsets are out of reach;
 - probabilistic statements use fixed seeds and an exact binomial test whose false-alarm rate is
   :data:`FALSE_ALARM` (:func:`binomial_verdict`), never a tolerance tuned to a seed.
 

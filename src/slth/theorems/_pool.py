@@ -1,8 +1,8 @@
 """The shared tickets of the theorem suite.
 
 Building a ticket of new shapes costs about a second of XLA compilation, far more than checking it,
-so the ticket properties (§5.1-5.3, 5.4 on tickets, 5.5, 5.8) check one shared pool of cases, each
-built once per session: ``ci`` 8 cases, ``thorough`` 64. The pool is drawn from a fixed seed with
+so the ticket properties (§2.3, §5.1-5.3, 5.4 on tickets, 5.5, 5.8) check one shared pool of cases,
+each built once per session: ``ci`` 8 cases, ``thorough`` 64. The pool is drawn from a fixed seed with
 the same adversarial ingredients as :func:`slth.testing.targets` (entries at and just inside ±1,
 exact zeros, entries near 0, norms below 1) and :func:`slth.testing.specs` (every weight law, drop_negative), over a small set of target
 shapes so that compilations are shared. Cheap properties (the solver, the relaxation, the

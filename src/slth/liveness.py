@@ -1,0 +1,102 @@
+"""Dead weights: kept weights that cannot change a ticket's output (THEORY §2.3).
+
+A kept weight of the pruned network g(x) = R_L σ(··· σ(R_1 x)) is *live* when it lies on a path from
+an input to an output through hidden units that can be active (output > 0 for some input), and
+*dead* otherwise. Removing every dead weight leaves g unchanged on every input, bit for bit; a dead
+weight only inflates the kept-parameter count, the density and every figure built on them.
+
+The rule (sound: a weight it calls dead is dead; it ignores cancellations between live paths, so it
+may call a weight live that no input ever needs):
+
+- forward, "can be active": an input x_b takes either sign on the unit ball, so a unit of random
+  layer 1 can be active iff it keeps a non-zero incoming weight. A unit of a later layer receives
+  ReLU outputs, which are >= 0 and are 0 for a unit that is never active, so it can be active iff
+  it keeps a weight > 0 from a unit that can be active (its pre-activation is <= 0 otherwise). This
+  is how THEORY §2.3's useless negative candidates show up: in pair i >= 2 a unit with u_r < 0 is
+  never active, and its kept weights are dead;
+- backward, "used": every output is used (no ReLU there); a hidden unit is used iff it can be active
+  and keeps a non-zero weight to a used unit of the next layer (to an output, or to a used unit that
+  can be active);
+- a kept weight R_k[a, b] is live iff it is non-zero, its source b is an input or can be active, and
+  its destination a is an output or used.
+
+Scopes. ``"network"`` applies the rule to the whole network: what :func:`live_params` counts. It
+also calls dead the weights that realise a dead neuron *of the target* (a target neuron with no
+outgoing weight, a hidden target neuron of layer >= 2 whose incoming weights are all <= 0) and those
+a layer-by-layer construction leaves behind when a later layer keeps nothing for a neuron, so no
+construction that builds one target layer at a time can promise it. ``"layer"`` judges each target
+layer's realisation on its own: the random units that stand for the target's hidden neurons (the
+outputs of pair i < l in the ``pairs`` layout; every unit after random layer 1 in the ``l+1``
+layout, Burkholz 2022) count as able to be active and as used, so only the helper units between
+them are judged: in the ``pairs`` layout the hidden units of each pair, in the ``l+1`` layout the
+univariate units of random layer 1. That is the registry's ``no-dead-weight`` property
+(:data:`slth.constructions.PROPERTIES`): the construction keeps no weight that its own target layer
+cannot use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from slth.errors import InputError
+
+#: Scopes of :func:`dead_weights` (see the module docstring).
+SCOPES = ("network", "layer")
+
+
+def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
+    """The dead kept weights of ``ticket``: one boolean array per random layer, the shape of its mask,
+    True where a kept weight is dead (see the module docstring for the rule and the scopes).
+
+    Args:
+      ticket: a :class:`slth.ticket.Ticket` (either layout).
+      scope: ``"network"`` (the whole network) or ``"layer"`` (each target layer's realisation, the
+        target's hidden neurons taken as active and used).
+    Returns:
+      L boolean arrays; ``dead[k] & ~masks[k]`` is all False.
+    """
+    if scope not in SCOPES:
+        raise InputError(f"scope {scope!r} is unknown; allowed: {', '.join(SCOPES)}")
+    weights = [np.where(np.asarray(m, bool), np.asarray(r, np.float64), 0.0)
+               for r, m in zip(ticket.random, ticket.masks)]
+    depth = len(weights)                     # L; unit layer 0 is the input, unit layer L the output
+    kept = [w != 0 for w in weights]
+    boundary = _target_neuron_layers(ticket.spec) if scope == "layer" else set()
+
+    active = [np.ones(weights[0].shape[1], bool)]          # inputs: any sign
+    for k in range(1, depth):
+        if k in boundary:
+            active.append(np.ones(weights[k - 1].shape[0], bool))
+        elif k == 1:
+            active.append(kept[0].any(axis=1))
+        else:
+            active.append(((weights[k - 1] > 0) & active[k - 1][None, :]).any(axis=1))
+
+    used = [None] * (depth + 1)
+    used[depth] = np.ones(weights[-1].shape[0], bool)
+    for k in range(depth - 1, 0, -1):
+        if k in boundary:
+            used[k] = np.ones(weights[k - 1].shape[0], bool)
+        else:
+            used[k] = active[k] & (kept[k] & used[k + 1][:, None]).any(axis=0)
+
+    return tuple(np.asarray(m, bool) & ~(kept[k] & used[k + 1][:, None] & active[k][None, :])
+                 for k, m in enumerate(ticket.masks))
+
+
+def live_params(ticket) -> int:
+    """Kept weights of ``ticket`` that are not dead in the whole network (scope ``"network"``): the
+    kept-parameter count without the weights that cannot change the output."""
+    dead = dead_weights(ticket)
+    return int(sum(np.count_nonzero(np.asarray(m)) - np.count_nonzero(d) for m, d in zip(ticket.masks, dead)))
+
+
+def _target_neuron_layers(spec) -> set[int]:
+    """Unit layers (0 = input, L = output) of the random network that stand for the target's hidden
+    neurons: 2, 4, ..., 2(l−1) in the ``pairs`` layout, 2, ..., l in the ``l+1`` layout."""
+    if spec.layout == "l+1":
+        return set(range(2, spec.depth + 1))
+    return {2 * i for i in range(1, spec.depth)}
+
+
+__all__ = ["SCOPES", "dead_weights", "live_params"]
