@@ -203,3 +203,14 @@ def test_the_estimate_bounds_the_measured_peak():
         estimate = memory.features(job)["estimate"]
         assert peak["peak_rss"] <= estimate, (job, peak["peak_rss"], estimate)
         assert estimate <= 4 * peak["peak_rss"], (job, peak["peak_rss"], estimate)   # an estimate, not a wall
+
+
+def test_figures_refuse_an_unwritable_out_before_any_sweep(tmp_path):
+    """slth figures checks its output folder before it runs a single sweep (so a read-only --out never
+    costs the sweeps' minutes): nothing is written under --results."""
+    from slth import figures
+
+    results = tmp_path / "results"
+    with pytest.raises(budget.BudgetError, match="cannot write '/sys/"):
+        figures.regenerate("toy", root=ROOT, results=results, out="/sys/slth-figures", log=lambda m: None)
+    assert not results.exists()

@@ -461,6 +461,15 @@ def check_output(path, size: int, *, flag: str = "--out") -> None:
                           f"{gigabytes(free)} free")
 
 
+def check_folder(path, size: int = 0, *, flag: str = "--out") -> None:
+    """Before any work: the folder ``path`` (made later if it does not exist yet) can receive files,
+    probed in the nearest existing folder at or above it, with about ``size`` bytes free."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BudgetError(f"{flag} {str(path)!r} exists and is not a folder")
+    check_output(_ancestor(path) / ".slth-write-probe", size, flag=flag)
+
+
 def _ancestor(path: Path) -> Path:
     """The nearest existing folder at or above ``path``."""
     path = path.absolute()
@@ -603,6 +612,6 @@ def check_spec(spec, *, results=None) -> Estimate:
 
 
 __all__ = ["BudgetError", "Estimate", "LIMIT_VARIABLE", "MARGIN", "Term", "available", "cell_estimate",
-           "check_digits", "check_output", "check_prune", "check_separation", "check_spec", "check_width",
+           "check_digits", "check_folder", "check_output", "check_prune", "check_separation", "check_spec", "check_width",
            "computed_network", "coverage", "digits", "gigabytes", "lower_bound_points", "network_for", "prune",
            "require", "separation", "split_params", "ticket_file_bytes", "weight_error"]

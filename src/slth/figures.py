@@ -122,6 +122,9 @@ def regenerate(scale: str, *, root: Path | None = None, results: str | Path | No
         if not path.is_file():
             raise InputError(f"scale {scale!r} has no spec {path} (figure scripts need sweeps {needed})")
         specs[name] = spec_mod.load(path)
+    from slth import budget
+
+    budget.check_folder(out)     # before any sweep runs: the figures must be writable at the end
     written = []
     sources = {}
     for name, spec in specs.items():
