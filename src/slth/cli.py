@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -559,5 +560,19 @@ def cmd_fit(args) -> int:
     return EXIT_OK
 
 
+def entry() -> None:
+    """The ``slth`` executable: :func:`main`, and after a Ctrl-C an exit that skips the interpreter's
+    final clean-up. A KeyboardInterrupt raised while the main thread waited for XLA leaves that work
+    running on XLA's threads, and freeing the JAX client under it at interpreter exit can crash
+    (SIGSEGV; the sweep runner defers SIGINT to between units for the same reason). Everything a
+    command writes is atomic or journaled, so nothing is lost by not cleaning up."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
