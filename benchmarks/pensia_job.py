@@ -17,6 +17,7 @@ peak of the process).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pathlib
@@ -62,9 +63,10 @@ class Stages:
 
     def __init__(self):
         self.rows = []
+        self.per_stage = True
 
     def run(self, job: str, stage: str, fn, *args, **kwargs):
-        _reset_peak()
+        self.per_stage &= _reset_peak()
         start = time.perf_counter()
         out = jax.block_until_ready(fn(*args, **kwargs))
         seconds = time.perf_counter() - start
@@ -127,13 +129,13 @@ def run_job(dims, candidates: int, seed: int, folder: pathlib.Path) -> dict:
     totals = {job: sum(r["seconds"] for r in st.rows if r["job"] == job) for job in ("prune", "verify")}
     results = {k: m[k] for k in ("certificate", "lower_bound", "max_weight_error", "random_params", "kept_params",
                                  "live_params")}
-    return {"stages": st.rows, "totals_s": totals, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"stages": st.rows, "peaks_per_stage": st.per_stage, "totals_s": totals,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "results": results, "witness_sha": _digest(m["witness"]),
             "masks_sha": _digest(np.concatenate([np.asarray(s).ravel() for s in tk.masks]))}
 
 
 def _digest(a) -> str:
-    import hashlib
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
 
 

@@ -5,10 +5,13 @@
     python benchmarks/subset_sum.py --smoke
 
 Methods timed on the current JAX device:
-- ``exact-numpy``: `solve(method="exact", sharded=False)` on CPU (NumPy, threads over chunks);
+- ``exact-numpy``: `solve(method="exact", sharded=False, cpu_kernel="numpy")` on CPU (NumPy, threads over
+  chunks);
+- ``exact-numba``: the same call with ``cpu_kernel="numba"`` (compiled Horowitz-Sahni merge, rows over
+  threads; same masks bit for bit), when numba is installed, timed next to exact-numpy in the same run;
 - ``exact-jax``: the same algorithm through JAX/XLA on the default device(s) (`sharded=True`);
 - ``exact-binomial``: exact on rows of 2c slots with a Binomial(2c, 1/2) number of valid candidates
-  (mean c), the workload of Pensia et al.'s construction;
+  (mean c), the workload of Pensia et al.'s construction (``exact-binomial-numba``: with numba);
 - ``first-within``: `method="first-within"` with tol = 1e-2;
 - ``milp``: Pensia et al.'s MILP through scipy/HiGHS, timed on ``--milp-instances`` rows at c = 21 and set
   side by side with exact on the same rows.
@@ -41,6 +44,7 @@ import scipy  # noqa: E402
 
 from slth import constructions, measure, nets  # noqa: E402
 from slth import subset_sum as ss  # noqa: E402
+from slth.subset_sum.engine import HAVE_NUMBA  # noqa: E402
 from slth.ticket import check_invariant  # noqa: E402
 
 # Absolute tolerance for "same optimum as brute force" (errors are recomputed in float64 from masks).
@@ -77,7 +81,10 @@ def throughput(sizes, batch, seed):
         b = _batch_for(c, batch)
         cand, targets = _problems(rng, b, c)
         timings = {
-            "exact-numpy": (b, lambda: ss.solve(cand, targets, sharded=False)),
+            "exact-numpy": (b, lambda: ss.solve(cand, targets, sharded=False, cpu_kernel="numpy")),
+            # numba right after numpy, on the same rows, so that the two share the machine's state.
+            **({"exact-numba": (b, lambda: ss.solve(cand, targets, sharded=False, cpu_kernel="numba"))}
+               if HAVE_NUMBA else {}),
             "first-within": (
                 b,
                 lambda: ss.solve(cand, targets, method="first-within", tol=FIRST_WITHIN_TOL),
@@ -92,11 +99,15 @@ def throughput(sizes, batch, seed):
         valid = rng.random((b, 2 * c)) < 0.5
         # Binomial tails beyond the exact limit would raise: cap the count at that limit.
         valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
-        timings["exact-binomial"] = (b, lambda: ss.solve(wide, targets, valid=valid, sharded=False))
+        timings["exact-binomial"] = (
+            b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numpy"))
+        if HAVE_NUMBA:
+            timings["exact-binomial-numba"] = (
+                b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numba"))
         for method, (n, fn) in timings.items():
             rate = _rate(fn, n)
             rows.append({"method": method, "c": c, "batch": n, "instances_per_s": rate})
-            print(f"{method:15s} c={c:2d} batch={n:6d} {rate:12.1f} inst/s", flush=True)
+            print(f"{method:20s} c={c:2d} batch={n:6d} {rate:12.1f} inst/s", flush=True)
     return rows
 
 
@@ -176,6 +187,14 @@ def exactness(problems, seed):
             "tolerance": EXACTNESS_TOL}
 
 
+def _numba_version():
+    if not HAVE_NUMBA:
+        return None
+    import numba
+
+    return numba.__version__
+
+
 def environment():
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -199,6 +218,7 @@ def environment():
         "jax": jax.__version__,
         "numpy": np.__version__,
         "scipy": scipy.__version__,
+        "numba": _numba_version(),
         "git": rev,
     }
 

@@ -17,3 +17,18 @@ def test_subset_sum_benchmark_smoke(tmp_path):
     assert result["milp_vs_exact"]["milp_minus_exact_error_max"] >= -1e-9
     assert result["pensia_scale"]["kept_params"] > 0
     assert {row["method"] for row in result["throughput"]} >= {"exact-numpy", "first-within", "exact-jax"}
+
+
+def test_pensia_job_smoke(tmp_path):
+    """The stage-by-stage Pensia job runs prune and verify end to end (it exits non-zero if the ticket does
+    not verify) and reports every stage of both."""
+    out = tmp_path / "pensia.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pensia_job.py"), "--smoke", "--out", str(out)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    result = json.loads(out.read_text())
+    stages = {(row["job"], row["stage"]) for row in result["stages"]}
+    assert {("prune", "solve (pair 1)"), ("prune", "lower bound"), ("prune", "liveness"), ("prune", "save"),
+            ("verify", "invariant (regenerate)"), ("verify", "construction rebuild")} <= stages
+    assert all(row["seconds"] >= 0 and row["peak_mb"] > 0 for row in result["stages"])
+    assert 0 < result["results"]["lower_bound"] <= result["results"]["certificate"]
+    assert 0 < result["results"]["live_params"] <= result["results"]["kept_params"]

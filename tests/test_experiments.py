@@ -89,7 +89,7 @@ c_max = 99
     for fragment in ("unknown top-level key 'colour'", "construction 'magic' is unknown",
                      "dims '3,x'", "eps 1.5 must be a number in (0, 1)", "[grid] delta is empty",
                      "unknown key 'shape' in [grid]", "count 'many' must be an integer",
-                     "c_max 99 is above 23"):
+                     "c_max 99 is above 32"):
         assert fragment in message, fragment
     assert message.startswith("spec 'bad' has 8 problems")
     code = cli.main(["run", str(path), "--results", str(tmp_path / "out")])
@@ -379,7 +379,7 @@ def test_check_prints_the_side_by_side_table(capsys):
 
 @pytest.mark.parametrize("args, fragment", [
     (["--eps", "1.5"], "1.5 must be in (0, 1)"), (["--dims", "3,x"], "does not parse"),
-    (["--construction", "magic"], "invalid choice: 'magic'"), (["--c-max", "40"], "above 23"),
+    (["--construction", "magic"], "invalid choice: 'magic'"), (["--c-max", "40"], "above 32"),
     (["--trials", "0"], "0 must be a positive integer"),
 ])
 def test_check_rejects_bad_input(capsys, args, fragment):

@@ -129,3 +129,15 @@ def forward(random, masks, x):
         h = h @ np.where(m, r, 0.0).T
         h = np.maximum(h, 0.0) if k < len(random) - 1 else h
     return h
+
+
+@given(case=pruned_networks())
+def test_dead_weights_read_signs_in_the_networks_own_dtype(case):
+    """The rule reads only which kept weights are non-zero and which are positive, so a float32 network
+    gives the dead weights of its float64 copy (float32 keeps every sign, and a zero stays zero)."""
+    ticket, _ = case
+    single = dataclasses.replace(ticket, random=tuple(np.asarray(r, np.float32) for r in ticket.random))
+    for scope in liveness.SCOPES:
+        for a, b in zip(liveness.dead_weights(single, scope=scope), liveness.dead_weights(ticket, scope=scope)):
+            np.testing.assert_array_equal(a, b)
+    assert liveness.live_params(single) == liveness.live_params(ticket)

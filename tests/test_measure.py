@@ -85,3 +85,56 @@ def test_compact_forward_equals_the_masked_network():
             ticket = constructions.build(name, target, spec)
             maps = measure.pair_maps(ticket.random, ticket.masks)
             np.testing.assert_allclose(measure.compact_forward(maps, x), ticket(x), rtol=0, atol=1e-13)
+
+
+def _dense_pair_maps(random, masks):
+    """The dense reference: R_1, R_2 masked in float64, A± = R_2·relu(±R_1) with R_1 stored sparse."""
+    import scipy.sparse
+    maps = []
+    for i in range(len(random) // 2):
+        r1 = np.where(masks[2 * i], np.asarray(random[2 * i], np.float64), 0.0)
+        r2 = np.where(masks[2 * i + 1], np.asarray(random[2 * i + 1], np.float64), 0.0)
+        plus = scipy.sparse.csr_matrix(np.maximum(r1, 0.0))
+        minus = scipy.sparse.csr_matrix(np.maximum(-r1, 0.0))
+        maps.append((np.asarray((plus.T @ r2.T).T), -np.asarray((minus.T @ r2.T).T)))
+    return maps
+
+
+def _pruned_ticket(seed=3, dims=(6, 5, 3), candidates=4):
+    from slth import constructions, nets
+
+    target = nets.random_target(dims, key=jax.random.key(seed))
+    return constructions.build("subset-sum", target, nets.RandomSpec(dims=dims, candidates=candidates, seed=seed))
+
+
+def test_pair_maps_read_only_kept_weights_and_equal_the_dense_form_bit_for_bit():
+    """pair_maps reads the kept weights sparse; its maps are the dense float64 form's, bit for bit,
+    also where a kept first-layer weight is exactly 0 (no unit) or a kept second-layer weight is."""
+    ticket = _pruned_ticket()
+    random = [np.array(r) for r in ticket.random]
+    masks = [np.array(m) for m in ticket.masks]
+    rows = np.flatnonzero(masks[0].any(axis=1))
+    random[0][rows[0], np.flatnonzero(masks[0][rows[0]])[0]] = 0.0      # a kept zero: not a unit
+    random[1][masks[1]] = np.where(np.arange(masks[1].sum()) % 7 == 0, 0.0, random[1][masks[1]])
+    for got, (plus, minus) in zip(measure.pair_maps(random, masks), _dense_pair_maps(random, masks)):
+        assert got.plus.tobytes() == np.ascontiguousarray(plus).tobytes()
+        assert got.minus.tobytes() == np.ascontiguousarray(minus).tobytes()
+
+
+def test_compact_lower_bound_is_the_reference_maximum_over_all_points():
+    """With maps, only the points near the compact maximum go through the reference pass; the witness
+    is still the reference argmax over every point of the search, and the value is gap_at there."""
+    from slth.measure import error
+
+    for seed in (0, 1, 2):
+        ticket = _pruned_ticket(seed, dims=(8, 6, 4, 3), candidates=3)
+        maps = measure.pair_maps(ticket.random, ticket.masks)
+        key = measure.lower_bound_key(seed)
+        lb = measure.lower_bound(ticket.target, ticket.pruned, key=key, maps=maps)
+        target = tuple(np.asarray(w, np.float64) for w in ticket.target)
+        model = tuple(measure.PairMaps(m.plus, m.minus) for m in maps)
+        x = np.asarray(error._ascend(target, model, key, 32, 200, 2048, True))
+        every = measure.gap_at(ticket.target, ticket.pruned, x)
+        assert np.array_equal(lb.witness, x[np.argmax(every)])
+        assert lb.value == float(measure.gap_at(ticket.target, ticket.pruned, lb.witness[None])[0])
+        assert abs(lb.value - every.max()) <= 1e-14 * max(1.0, every.max())

@@ -98,7 +98,7 @@ def test_min_width_summary_and_reproducibility():
 
 @pytest.mark.parametrize("kwargs, fragment", [
     (dict(eps=0.0), "eps 0.0"), (dict(delta=1.0), "delta 1.0"), (dict(trials=0), "trials 0"),
-    (dict(c_max=24), "above 23"), (dict(construction="magic"), "unknown construction 'magic'"),
+    (dict(c_max=33), "above 32"), (dict(construction="magic"), "unknown construction 'magic'"),
     (dict(dims="3,x"), "does not parse"),
 ])
 def test_min_width_rejects_bad_input(kwargs, fragment):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slth import subset_sum as ss
+from slth.subset_sum import engine
 
 # Errors are recomputed from masks in float64; two optimal subsets may differ by round-off in the sums.
 ROUND_OFF = 1e-12
@@ -229,3 +230,17 @@ def test_too_large_for_exact_names_c_limit_and_alternatives():
 def test_certificate_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_cpu_kernel_is_checked_and_falls_back_without_numba(monkeypatch):
+    cand, targets = np.ones((2, 3)), np.zeros(2)
+    with pytest.raises(ValueError, match=r"cpu_kernel must be None or one of \('numpy', 'numba'\); got "
+                                         r"cpu_kernel='fortran'"):
+        ss.solve(cand, targets, cpu_kernel="fortran")
+    monkeypatch.setattr(engine, "HAVE_NUMBA", False)
+    monkeypatch.setattr(engine, "DEFAULT_CPU_KERNEL", "numba")
+    assert engine._cpu_kernel(None) == "numpy"
+    with pytest.raises(ValueError, match='cpu_kernel="numba" needs numba'):
+        ss.solve(cand, targets, cpu_kernel="numba")
+    monkeypatch.setattr(engine, "HAVE_NUMBA", True)
+    assert engine._cpu_kernel(None) == "numba"

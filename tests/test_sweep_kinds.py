@@ -75,7 +75,7 @@ def test_digits_sweep_keeps_proven_points_in_agreement(tmp_path):
 
 @pytest.mark.parametrize("text, fragment", [
     (SEPARATION.replace('"neuron-exact"', '"neuron-magic"'), "method 'neuron-magic' is unknown"),
-    (SEPARATION.replace("c = [1, 2]", "c = [1, 40]"), "c 40 is above 23"),
+    (SEPARATION.replace("c = [1, 2]", "c = [1, 40]"), "c 40 is above 32"),
     (DIGITS.replace("selection = [8]", "selection = []"), "c has no candidates for 'selection'"),
     (DIGITS.replace("c = {", "c = { magic = [1], "), "c has a list for 'magic'"),
     (DIGITS.replace("epochs = 3", "epochs = 0\ndims = '64,x'"), "epochs 0 must be an integer >= 1"),

@@ -87,6 +87,23 @@ def test_mask_outside_block_breaks_the_invariant(built):
     assert any("outside unit 0's block" in p for p in T.invariant_problems(bad))
 
 
+def test_off_block_weights_are_named_first_in_row_major_order_and_counted(built):
+    """The first off-block weight (row-major, as a dense scan finds it) of each pair's first layer is
+    named, with the count of all of them; an on-block weight planted beside them is not counted."""
+    ticket = built.ticket
+    masks = [np.array(m) for m in ticket.masks]
+    blocks = nets.block_inputs(ticket.spec, 2)                   # pair 2: first layer mask_2, (h_2, d_1)
+    for r, j in ((9, 0), (5, 3), (5, 2), (13, 1)):
+        masks[2][r, j] = True
+    masks[2][7, blocks[7]] = True
+    bad = T.Ticket(ticket.target, ticket.random, tuple(masks), ticket.spec, ticket.construction)
+    off = masks[2] & (np.arange(masks[2].shape[1])[None, :] != blocks[:, None])
+    r, j = np.argwhere(off)[0]
+    assert (r, j) == (5, 2) and blocks[5] != 2
+    assert [p for p in T.invariant_problems(bad) if "block column" in p] == [
+        f"mask_2 keeps weight ({r}, {j}) outside unit {r}'s block column {blocks[r]}: {int(off.sum())} such weights"]
+
+
 def test_save_is_atomic(built, tmp_path):
     """A failed write leaves neither a partial ticket nor a temporary file behind."""
     ticket = built.ticket

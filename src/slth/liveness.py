@@ -57,31 +57,32 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
     """
     if scope not in SCOPES:
         raise InputError(f"scope {scope!r} is unknown; allowed: {', '.join(SCOPES)}")
-    weights = [np.where(np.asarray(m, bool), np.asarray(r, np.float64), 0.0)
-               for r, m in zip(ticket.random, ticket.masks)]
-    depth = len(weights)                     # L; unit layer 0 is the input, unit layer L the output
-    kept = [w != 0 for w in weights]
+    # Signs of the kept weights read in the random network's own dtype: no float64 copy of the network.
+    masks = [np.asarray(m, bool) for m in ticket.masks]
+    random = [np.asarray(r) for r in ticket.random]
+    depth = len(masks)                       # L; unit layer 0 is the input, unit layer L the output
+    kept = [m & (r != 0) for r, m in zip(random, masks)]
     boundary = _target_neuron_layers(ticket.spec) if scope == "layer" else set()
 
-    active = [np.ones(weights[0].shape[1], bool)]          # inputs: any sign
+    active = [np.ones(masks[0].shape[1], bool)]            # inputs: any sign
     for k in range(1, depth):
         if k in boundary:
-            active.append(np.ones(weights[k - 1].shape[0], bool))
+            active.append(np.ones(masks[k - 1].shape[0], bool))
         elif k == 1:
             active.append(kept[0].any(axis=1))
         else:
-            active.append(((weights[k - 1] > 0) & active[k - 1][None, :]).any(axis=1))
+            positive = masks[k - 1] & (random[k - 1] > 0)
+            active.append((positive & active[k - 1][None, :]).any(axis=1))
 
     used = [None] * (depth + 1)
-    used[depth] = np.ones(weights[-1].shape[0], bool)
+    used[depth] = np.ones(masks[-1].shape[0], bool)
     for k in range(depth - 1, 0, -1):
         if k in boundary:
-            used[k] = np.ones(weights[k - 1].shape[0], bool)
+            used[k] = np.ones(masks[k - 1].shape[0], bool)
         else:
             used[k] = active[k] & (kept[k] & used[k + 1][:, None]).any(axis=0)
 
-    return tuple(np.asarray(m, bool) & ~(kept[k] & used[k + 1][:, None] & active[k][None, :])
-                 for k, m in enumerate(ticket.masks))
+    return tuple(m & ~(kept[k] & used[k + 1][:, None] & active[k][None, :]) for k, m in enumerate(masks))
 
 
 def live_params(ticket) -> int:

@@ -107,13 +107,13 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     if problems:
         return problems
     for i in nets.block_layers(spec):
-        s = np.asarray(ticket.masks[2 * i - 2])
-        off_block = s & (np.arange(s.shape[1])[None, :] != nets.block_inputs(spec, i)[:, None])
-        if off_block.any():
-            r, j = np.argwhere(off_block)[0]
+        rows, cols = np.nonzero(np.asarray(ticket.masks[2 * i - 2]))     # row-major, as argwhere
+        off_block = np.flatnonzero(cols != nets.block_inputs(spec, i)[rows])
+        if off_block.size:
+            r, j = rows[off_block[0]], cols[off_block[0]]
             problems.append(
                 f"mask_{2 * i - 2} keeps weight ({r}, {j}) outside unit {r}'s block column "
-                f"{nets.block_inputs(spec, i)[r]}: {int(off_block.sum())} such weights")
+                f"{nets.block_inputs(spec, i)[r]}: {off_block.size} such weights")
     if regenerate:
         fresh = nets.random_network(spec)
         for k, (m, f) in enumerate(zip(ticket.random, fresh)):

@@ -66,7 +66,7 @@ class Construction:
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
     Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
-                 max_candidates=subset_sum.MAX_CANDIDATES),
+                 max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT),
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,

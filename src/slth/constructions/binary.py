@@ -16,7 +16,7 @@ sign ±), and the exact subset-sum optimum is the lattice point nearest the targ
 m* = clip(round(t/s²), −n₋, n₊), realised by the first |m*| candidates of sign m*. This is what
 :func:`choose` computes; it is the optimum over all 2^n subsets (tests: against brute force and
 against :func:`slth.subset_sum.solve`), in O(n) instead of 2^(n/2), so the width is not capped by
-the meet-in-the-middle solver's memory (23 candidates per block and sign; an 8-8-8 target needs
+the meet-in-the-middle solver's memory (46 candidates per block and sign, so c <= 32; an 8-8-8 target needs
 about a thousand under this law).
 
 What that implies, a finding rather than a defect:

@@ -37,7 +37,7 @@ import numpy as np
 
 from slth import nets, subset_sum
 from slth.constructions import _blocks
-from slth.constructions.subset_sum import MAX_CANDIDATES as _PAIR_MAX
+from slth.constructions.subset_sum import ALWAYS_FITS as _PAIR_MAX
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -45,7 +45,8 @@ NAME = "depth-l+1"
 #: The random-network layout this construction prunes (:data:`slth.nets.LAYOUTS`).
 LAYOUT = "l+1"
 #: Largest c: random layer 2 has the first pair's problems (up to 2c candidates of one sign), so the
-#: exact solver's limit is the subset-sum construction's; later layers have c candidates per problem.
+#: exact solver's limit allows the subset-sum construction's ALWAYS_FITS (every draw fits; the drawn counts
+#: are not checked here); later layers have c candidates per problem.
 MAX_CANDIDATES = _PAIR_MAX
 
 

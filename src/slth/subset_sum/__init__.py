@@ -13,6 +13,7 @@ from slth.subset_sum._common import (
     DEFAULT_MEMORY_BUDGET,
     METHODS,
     SubsetSumResult,
+    exact_bytes,
     max_exact_count,
     subset_error,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "SubsetSumResult",
     "brute_force",
     "coverage",
+    "exact_bytes",
     "max_exact_count",
     "solve",
     "subset_error",

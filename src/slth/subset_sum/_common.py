@@ -71,10 +71,15 @@ def sums_per_instance(n: int) -> int:
     return (1 << h) + (1 << (n - h))
 
 
+def exact_bytes(n: int) -> int:
+    """Working memory of one exact solve of n candidates in the engine's model (bytes)."""
+    return sums_per_instance(n) * _BYTES_PER_SUM
+
+
 def max_exact_count(memory_budget_bytes: int) -> int:
     """Largest candidate count whose exact solve fits ``memory_budget_bytes`` for one instance."""
     n = 0
-    while sums_per_instance(n + 1) * _BYTES_PER_SUM <= memory_budget_bytes:
+    while exact_bytes(n + 1) <= memory_budget_bytes:
         n += 1
     return n
 

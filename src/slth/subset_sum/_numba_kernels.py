@@ -23,6 +23,8 @@ How the NumPy answer is reproduced exactly:
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 
@@ -31,6 +33,9 @@ from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT
 # Compiled functions are cached on disk next to this file (numba's cache=True), so only the first
 # process after an install pays the compilation (a few seconds).
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+# numba's default threading layer (workqueue) aborts the process when two threads launch parallel
+# kernels at once; calls from several Python threads therefore take turns.
+_ONE_CALL = threading.Lock()
 
 
 @numba.njit(**_JIT)
@@ -57,10 +62,14 @@ def _sorted_half(x, start, k, vals, idx, other_vals, other_idx, lo, hi):
     for j in range(k):
         xj = x[start + j]
         bit = 1 << j
-        vals[size] = np.inf
+        # Two independent merges, from the front (smallest first, ties to s) and from the back
+        # (largest first, ties to s + x_j), each writing half of the output: the merged order is the
+        # same and the two dependency chains overlap in the CPU.
         a = 0
         b = 0
-        for o in range(2 * size):
+        a_end = size - 1
+        b_end = size - 1
+        for o in range(size):
             va = vals[a]
             vb = vals[b] + xj
             take = va <= vb
@@ -68,6 +77,13 @@ def _sorted_half(x, start, k, vals, idx, other_vals, other_idx, lo, hi):
             other_idx[o] = idx[a] if take else idx[b] | bit
             a += take
             b += not take
+            wa = vals[a_end]
+            wb = vals[b_end] + xj
+            back_b = wb >= wa
+            other_vals[2 * size - 1 - o] = wb if back_b else wa
+            other_idx[2 * size - 1 - o] = idx[b_end] | bit if back_b else idx[a_end]
+            b_end -= back_b
+            a_end -= not back_b
         size *= 2
         vals, other_vals = other_vals, vals
         idx, other_idx = other_idx, idx
@@ -191,11 +207,14 @@ def _solve(x, t, blocks):
 def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Subset indices (R,) int64 for rows x (R, n) float64 and targets t (R,): see the module docstring.
 
-    Rows are dealt to a few blocks per thread; each block reuses one set of buffers (about 80 bytes per
-    subset sum of one row), so memory does not grow with R.
+    Rows are dealt to a few blocks per thread; each block reuses one set of buffers (nine arrays of
+    2^ceil(n/2) + 1 slots, at most the engine's 48 bytes per subset sum of one row,
+    `_common.exact_bytes`), so memory grows with the threads, not with R.
     """
     rows = x.shape[0]
     if rows == 0:
         return np.empty(0, dtype=np.int64)
-    blocks = min(rows, 4 * numba.get_num_threads())
-    return _solve(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(t, dtype=np.float64), blocks)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    with _ONE_CALL:
+        return _solve(x, t, min(rows, 4 * numba.get_num_threads()))

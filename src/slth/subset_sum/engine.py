@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,17 @@ import numpy as np
 from slth.errors import InputError
 from slth.subset_sum import _common, _numpy_kernels
 from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumResult
+
+# numba is optional (the "numba" extra): without it the NumPy kernels are the only CPU path. It is
+# imported on first use only, so that importing slth does not pay for it.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+CPU_KERNELS = ("numpy", "numba")
+
+#: The CPU kernel `solve` uses by default (when numba is installed; NumPy otherwise). Both return the
+#: same masks bit for bit. Chosen by benchmarks/README.md, "CPU, 2026-12-01": the NumPy kernels (one
+#: AVX-512 values-only sort per row) ran 1.3-3.4x faster than the numba merge kernel at c = 12..32,
+#: and 1.9-4.6x on the Binomial(2c, 1/2) rows of the construction (exact-binomial).
+DEFAULT_CPU_KERNEL = "numpy"
 
 # Extra candidates solved exactly beyond log2(1/tol) by "first-within" before falling back to the full
 # solve: with 6 extra, about 1% of U[-1, 1] rows miss tol (SUBSET_SUM.md).
@@ -27,6 +39,7 @@ def solve(
     tol: float | None = None,
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
     sharded: bool | None = None,
+    cpu_kernel: str | None = None,
 ) -> SubsetSumResult:
     """Pick, for every row b, a subset of the valid candidates whose sum is closest to ``targets[b]``.
 
@@ -68,6 +81,10 @@ def solve(
         sharded: None (shard when this process has more than one local JAX device and x64 is on),
             True (shard over all local devices) or False (one device). Only this process's devices
             are used, so processes of a ``jax.distributed`` run solve their own batches independently.
+        cpu_kernel: None (`DEFAULT_CPU_KERNEL`, or "numpy" when numba is missing), "numpy" or "numba":
+            the kernels of the CPU path (no effect when the search runs in JAX). "numba" compiles
+            Horowitz and Sahni's merge (no comparison sort), parallel over rows, and returns the
+            same masks as "numpy" bit for bit (`_numba_kernels`); it needs numba installed.
 
     Returns:
         `SubsetSumResult` of host arrays: mask bool (B, c), error float64 (B,) recomputed from the mask by
@@ -79,12 +96,13 @@ def solve(
     Raises:
         InputError (a ValueError): before any work, on an unknown method, wrong ndim, mismatched shapes, c = 0,
             non-finite values, a non-boolean ``valid``, a missing or non-positive tol for
-            "first-within", a non-positive budget, rows too large for "exact", or ``sharded=True``
-            without x64.
+            "first-within", a non-positive budget, rows too large for "exact", ``sharded=True``
+            without x64, or an unknown (or, for "numba", uninstalled) cpu_kernel.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}; got method={method!r}")
     budget = _common.check_budget(memory_budget_bytes)
+    kernel = _cpu_kernel(cpu_kernel)
     cand, valid_arr = _common.as_candidates(candidates, valid)
     cand = np.where(valid_arr, cand, 0.0)
     tgt = _common.as_targets(targets, cand.shape[0])
@@ -104,12 +122,23 @@ def solve(
 
         mask = milp_masks(cand, tgt, valid_arr)
     elif method == "exact":
-        mask = _exact_masks(cand, tgt, valid_arr, budget, devices)
+        mask = _exact_masks(cand, tgt, valid_arr, budget, devices, kernel)
     else:
-        mask = _first_within_masks(cand, tgt, valid_arr, tol_value, budget, devices, limit)
+        mask = _first_within_masks(cand, tgt, valid_arr, tol_value, budget, devices, limit, kernel)
     error = _common.subset_error(cand, tgt, mask)
     found = np.ones_like(error, dtype=bool) if tol_value is None else error <= tol_value
     return SubsetSumResult(mask, error, found)
+
+
+def _cpu_kernel(name: str | None) -> str:
+    """The checked CPU kernel name: None picks `DEFAULT_CPU_KERNEL` where numba is installed."""
+    if name is None:
+        return DEFAULT_CPU_KERNEL if HAVE_NUMBA else "numpy"
+    if name not in CPU_KERNELS:
+        raise InputError(f"cpu_kernel must be None or one of {CPU_KERNELS}; got cpu_kernel={name!r}")
+    if name == "numba" and not HAVE_NUMBA:
+        raise InputError('cpu_kernel="numba" needs numba (pip install "slth[numba]"); it is not installed')
+    return name
 
 
 def _devices(sharded: bool | None) -> list | None:
@@ -133,13 +162,17 @@ def _devices(sharded: bool | None) -> list | None:
     return None
 
 
-def _exact_masks(cand, tgt, valid, budget, devices) -> np.ndarray:
+def _exact_masks(cand, tgt, valid, budget, devices, kernel="numpy") -> np.ndarray:
     """Exact masks (B, c): bucket rows by valid count, solve each bucket, scatter back."""
     mask = np.zeros(cand.shape, dtype=bool)
     for n, rows, cols in _common.buckets(valid):
         x = np.take_along_axis(cand[rows], cols, axis=1)
         t = tgt[rows]
-        if devices is None:
+        if devices is None and kernel == "numba":
+            from slth.subset_sum import _numba_kernels
+
+            index = _numba_kernels.solve_indices(x, t)
+        elif devices is None:
             index = _numpy_indices(x, t, budget)
         else:
             from slth.subset_sum import _jax_kernels
@@ -181,15 +214,15 @@ def _numpy_indices(x: np.ndarray, t: np.ndarray, budget: int) -> np.ndarray:
     return out
 
 
-def _first_within_masks(cand, tgt, valid, tol, budget, devices, limit) -> np.ndarray:
+def _first_within_masks(cand, tgt, valid, tol, budget, devices, limit, kernel) -> np.ndarray:
     """Masks within tol where one exists: exact on a prefix, then exact on all candidates for misses."""
     prefix = min(limit, max(1, math.ceil(math.log2(1.0 / tol)) + _FIRST_WITHIN_EXTRA))
     rank = np.cumsum(valid, axis=1)
-    mask = _exact_masks(cand, tgt, valid & (rank <= prefix), budget, devices)
+    mask = _exact_masks(cand, tgt, valid & (rank <= prefix), budget, devices, kernel)
     retry = (_common.subset_error(cand, tgt, mask) > tol) & (rank[:, -1] > prefix)
     if prefix < limit and retry.any():
         rows = np.flatnonzero(retry)
         mask[rows] = _exact_masks(
-            cand[rows], tgt[rows], valid[rows] & (rank[rows] <= limit), budget, devices
+            cand[rows], tgt[rows], valid[rows] & (rank[rows] <= limit), budget, devices, kernel
         )
     return mask
