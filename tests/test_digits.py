@@ -5,6 +5,7 @@ f's label at every x whose margin (top − second logit of f) exceeds √2·E. I
 asserted on every such test point, deterministically.
 """
 
+import dataclasses
 import gzip
 import json
 import math
@@ -162,7 +163,7 @@ def test_digits_reproducible(report):
 def no_training(monkeypatch):
     def fail(*a, **k):
         raise AssertionError("training started before the input was validated")
-    monkeypatch.setattr(D, "train", fail)
+    monkeypatch.setattr(D.training, "train", fail)      # where prepare looks it up
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -173,7 +174,7 @@ def no_training(monkeypatch):
     (dict(candidates={"subset-sum": (99,)}), r"99 is above"),
     (dict(candidates={"magic": (4,)}), r"unknown construction 'magic'; allowed: .*subset-sum"),
     (dict(epochs=0), r"epochs 0 must be an integer >= 1"),
-    (dict(seed=-1), r"seed -1 must be an integer in \[0, 0x8000000000000000\)"),
+    (dict(seed=-1), r"seed -1 must be an integer in \[0, 2\*\*63\)"),
     (dict(learning_rate=-1.0), r"learning_rate -1.0"),
     (dict(data="/no/such/mnist"), r"'/no/such/mnist' does not exist; expected an .npz"),
 ])
@@ -294,3 +295,38 @@ def test_digits_on_user_data(tmp_path):
     assert r.data == str(folder) and r.split == {"method": "as given by the files"}
     assert (r.n_train, r.n_test) == (80, 30) and r.rows[0].guaranteed_disagree == 0
     json.dumps(r.to_json())
+
+
+# --------------------------------------------------------------------------- one study, one entry path
+
+def test_slth_digits_and_data_are_the_studies_modules():
+    """``slth.digits`` IS ``slth.studies.digits`` and ``slth.data`` IS its ``data`` module (aliases, not copies)."""
+    import slth.data
+    import slth.digits
+    import slth.studies.digits
+
+    assert slth.digits is slth.studies.digits is D
+    assert slth.data is slth.studies.digits.data
+    assert load_mnist is slth.studies.digits.data.load_mnist
+    assert D.ticket_row is slth.studies.digits.study.ticket_row and D.train is D.training.train
+
+
+def test_digits_rows_are_the_sweep_units(report):
+    """:func:`digits` builds its rows with ``prepare`` + ``ticket_row``, the units a sweep runs, and the
+    sweep's one aggregation keeps each one-trial cell's numbers exactly."""
+    p = D.prepare(TINY["dims"], epochs=TINY["epochs"], batch_size=TINY["batch_size"],
+                  learning_rate=TINY["learning_rate"])
+    rows = []
+    for r in report.rows:
+        unit = D.ticket_row(p, r.construction, r.candidates, report.network_seed)
+        assert dataclasses.replace(unit, time_s=0.0) == dataclasses.replace(r, time_s=0.0)
+        rows.append({**{k: v for k, v in dataclasses.asdict(unit).items() if k not in ("candidates", "time_s")},
+                     "c": unit.candidates, "cell": f"{unit.construction} c={unit.candidates}"})
+    table, fitted, text = D.sweep_summary(rows)
+    assert fitted == {} and [tuple(t) for t in table] == [D.SUMMARY_COLUMNS] * len(rows)
+    for t, r in zip(table, report.rows):
+        assert (t["construction"], t["c"], t["trials"]) == (r.construction, r.candidates, 1)
+        assert t["ticket_accuracy_mean"] == t["ticket_accuracy_min"] == r.ticket_accuracy
+        assert t["certificate_median"] == r.certificate and t["lower_bound_median"] == r.lower_bound
+        assert t["guaranteed_disagree_total"] == 0 and t["kept_params_mean"] == r.kept_params
+    assert "FINDING" not in text

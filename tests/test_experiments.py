@@ -378,7 +378,7 @@ def test_check_prints_the_side_by_side_table(capsys):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--eps", "1.5"], "1.5 must be in (0, 1)"), (["--dims", "3,x"], "does not parse"),
+    (["--eps", "1.5"], "1.5 must be a number in (0, 1)"), (["--dims", "3,x"], "does not parse"),
     (["--construction", "magic"], "invalid choice: 'magic'"), (["--c-max", "40"], "above 32"),
     (["--trials", "0"], "0 must be a positive integer"),
 ])
@@ -402,7 +402,7 @@ def test_joint_fit_counts_a_shared_measurement_once(tiny_run, tmp_path, capsys):
     cov = specs.load(write_spec(tmp_path, COVERAGE, "cov"))
     runner.run(cov, results=str(tmp_path / "r"), progress=False)
     assert cli.main(["fit", str(directory), str(tmp_path / "r" / "cov")]) == cli.EXIT_INPUT
-    assert "needs width sweeps only" in capsys.readouterr().err
+    assert "that has joint fits (width)" in capsys.readouterr().err
     assert cli.main(["fit", str(tmp_path)]) == cli.EXIT_INPUT
     assert "has no spec.toml" in capsys.readouterr().err
 

@@ -154,3 +154,27 @@ def test_distributions_have_their_support():
 def test_spec_rejects(kwargs, fragment):
     with pytest.raises(InputError, match=fragment):
         nets.RandomSpec(**({"dims": (2, 2), "candidates": 2, "seed": 0} | kwargs))
+
+
+#: Every public name of slth.nets from before it became a package (nets.py), kept by the package.
+PUBLIC = ("BINARY_SCALE", "DISTRIBUTIONS", "HYPERBOLIC_GAMMA", "LAYOUTS", "RandomSpec", "SPECTRAL_NORM_TOL",
+          "block_inputs", "block_layers", "check_distribution", "check_target", "default_dtype", "dims_of",
+          "forward", "load_target", "norm_tolerance", "parse_dims", "random_network", "random_target",
+          "rescale", "sample", "spec_from_json", "spectral_norms")
+
+
+def test_the_package_keeps_every_public_name():
+    from slth import checks
+
+    assert [n for n in PUBLIC if not hasattr(nets, n)] == []
+    assert list(nets.LAYOUTS) == ["pairs", "l+1"] and "pairs" in nets.LAYOUTS
+    assert nets.parse_dims(" 3, 2") == checks.dims(" 3, 2") == (3, 2)
+
+
+def test_patching_the_package_reaches_the_target_check(monkeypatch):
+    """tests/mutations.py loosens slth.nets.norm_tolerance on the package: check_target must see it."""
+    w = unit_norm((3, 3)) * 1.005
+    with pytest.raises(InputError, match="spectral norm"):
+        nets.check_target([w])
+    monkeypatch.setattr(nets, "norm_tolerance", lambda shape, dtype: 1e-2)
+    nets.check_target([w])

@@ -259,3 +259,53 @@ def test_float32_mode_is_refused_before_any_work():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}).stdout
     assert out.startswith("refused:") and "jax_enable_x64" in out
+
+
+# --------------------------------------------------------------------------- one study, one entry path
+
+def test_slth_separation_is_the_studies_package():
+    """``slth.separation`` is an alias that IS ``slth.studies.separation``, not a copy."""
+    import slth.separation
+    import slth.studies.separation
+
+    assert slth.separation is slth.studies.separation is sys.modules["slth.separation"] is sep
+    assert sep.row_for is slth.studies.separation.study.row_for
+    assert sep.sweep_summary is slth.studies.separation.report.sweep_summary
+
+
+def test_sweep_summary_of_the_cli_rows():
+    """The sweep's one aggregation, fed :func:`separation`'s rows as one-trial cells, keeps every row's
+    relative error exactly and its certificate as the median."""
+    report = sep.separation((2,), (1, 2), **SMALL)
+    rows = [{**{k: v for k, v in r.to_json().items() if k != "candidates"}, "c": r.candidates,
+             "cell": f"{r.method} d={r.d} c={r.candidates}"} for r in report.rows]
+    table, fitted, text = sep.sweep_summary(rows)
+    assert fitted == {} and [tuple(t) for t in table] == [sep.SUMMARY_COLUMNS] * len(report.rows)
+    for t, r in zip(table, report.rows):
+        assert (t["method"], t["d"], t["c"], t["trials"]) == (r.method, r.d, r.candidates, 1)
+        assert t["relative_mean"] == t["relative_min"] == t["relative_max"] == r.relative
+        assert t["sup_bound_median"] == r.sup_bound
+    assert f"{report.rows[0].relative:.3f}" in text
+    with pytest.raises(InputError, match="no rows"):
+        sep.sweep_summary([])
+
+
+def test_studies_import_no_higher_layer():
+    code = ("import sys, slth.studies.separation, slth.studies.digits, slth.separation, slth.digits, slth.data\n"
+            "print([m for m in sys.modules if m.split('.')[:2] in (['slth', 'experiments'], ['slth', 'cli'], "
+            "['slth', 'budget'], ['slth', 'plotting'], ['slth', 'figures'])])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_study_modules_have_one_job_and_stay_small():
+    import pathlib
+
+    import slth.studies
+
+    files = sorted(pathlib.Path(slth.studies.__file__).parent.rglob("*.py"))
+    assert len(files) >= 14
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith('"""'), path
+        assert text.count("\n") <= 450, path

@@ -17,7 +17,7 @@ import pytest
 
 from slth import cli
 from slth.errors import InputError
-from slth.experiments import runner, spec as specs, store
+from slth.experiments import files, runner, spec as specs, store
 
 #: The cheapest sweep: 6 cells of 3 trials, one batch (one journal append) per cell.
 COVERAGE = """
@@ -138,7 +138,7 @@ def test_short_writes_and_a_full_disk_never_lose_or_invent_a_row(coverage_ref, t
         root = tmp_path / f"s{schedule}"
         journal = root / "cov" / "journal-p0.csv"
         fault = FaultyWrite(schedule)
-        monkeypatch.setattr(store, "_os_write", fault)
+        monkeypatch.setattr(files, "_os_write", fault)
         for _ in range(3):                       # a few runs on the flaky disk
             try:
                 runner.run(spec, results=str(root), progress=False)
@@ -150,7 +150,7 @@ def test_short_writes_and_a_full_disk_never_lose_or_invent_a_row(coverage_ref, t
                 if journal.exists():
                     journal_lines(journal)       # complete rows only: the partial append was cut off
         shorts, cuts = shorts + fault.short, cuts + fault.cut
-        monkeypatch.setattr(store, "_os_write", os.write)
+        monkeypatch.setattr(files, "_os_write", os.write)
         result = runner.run(spec, results=str(root), progress=False)
         assert result.dropped == ()
         assert len(journal_lines(journal)) == 18
@@ -175,13 +175,13 @@ def test_a_full_disk_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return os.write(fd, data[: len(data) // 2])              # half the rows, then the disk is full
 
-    monkeypatch.setattr(store, "_os_write", full)
+    monkeypatch.setattr(files, "_os_write", full)
     capsys.readouterr()
     assert cli.main(["run", str(path), "--results", str(tmp_path / "r")]) == cli.EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "journal-p0.csv" in err and "ENOSPC" in err and "Traceback" not in err
     assert journal.read_bytes() == before                        # the half-written rows were cut off
-    monkeypatch.setattr(store, "_os_write", os.write)
+    monkeypatch.setattr(files, "_os_write", os.write)
     assert cli.main(["run", str(path), "--results", str(tmp_path / "r")]) == 0
     assert "computed 3 rows, 15 already done" in capsys.readouterr().out
 

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from slth import cli
+from slth import budget, checks, cli
 from slth.errors import InputError
 from slth.experiments import runner, spec as specs
+from slth.experiments.kinds import _shared
 
 
 def write_spec(tmp_path, text, name):
@@ -161,3 +162,121 @@ def test_new_kinds_name_the_problem(tmp_path, text, fragment):
     with pytest.raises(InputError) as e:
         specs.load(write_spec(tmp_path, text, "bad"))
     assert fragment in str(e.value)
+
+
+# --------------------------------------------------------------------------- a sweep kind is one module
+
+def test_every_kind_provides_the_kind_interface():
+    """Each module of kinds.KINDS has the whole interface (kinds/__init__'s docstring), its columns typed
+    once, and drives the spec, the store and the budget of its shipped quick spec."""
+    import inspect
+    from pathlib import Path
+
+    from slth.experiments import kinds, store
+
+    root = Path(__file__).resolve().parents[1]
+    assert list(kinds.KINDS) == list(specs.KINDS) == ["width", "coverage", "digits", "separation", "weight_error"]
+    provenance = tuple(name for name, _ in _shared.PROVENANCE)
+    shipped = [specs.load(p) for p in sorted((root / "experiments" / "quick").glob("*.toml"))]
+    for name, kind in kinds.KINDS.items():
+        for attr in kinds.INTERFACE["constants"]:
+            assert hasattr(kind, attr), (name, attr)
+        for attr in kinds.INTERFACE["functions"]:
+            assert callable(getattr(kind, attr, None)), (name, attr)
+        assert kind.NAME == name and isinstance(kind.BATCHED, bool) and isinstance(kind.ADVICE, str)
+        assert {"count", "seed"} <= set(kind.TRIALS) and set(kind.GRID_TABLES) <= set(kind.GRID)
+        assert list(inspect.signature(kind.check).parameters) == ["grid", "lists", "trials", "problems"]
+        assert list(inspect.signature(kind.rows).parameters) == ["spec", "cell", "trials", "meta"]
+        columns = [c for c, _ in kind.COLUMNS]
+        assert all(t in (int, float, bool, str, tuple) for _, t in kind.COLUMNS), name
+        assert len(set(columns)) == len(columns) and columns[:3] == ["sweep", "fingerprint", "cell"]
+        assert {"trial", "seed"} <= set(columns) and tuple(columns[-len(provenance):]) == provenance
+        assert store.COLUMNS[name] == tuple(columns)
+        assert kind.SUMMARY_COLUMNS[0] == "cell"
+        for spec in (s for s in shipped if s.kind == name):
+            assert spec.plan is kind
+            assert budget.cell_estimate(spec, spec.cells[0]).bytes > 0
+    assert {s.kind for s in shipped} == set(kinds.KINDS)
+
+
+def test_the_generic_modules_name_no_kind():
+    """spec, runner, store (with its journal, files and locks) and summary read the kind's module: no
+    kind name, no construction name and no test of ``.kind`` in their code (docstrings aside); the
+    budget reads the kind by duck typing and never imports the experiments."""
+    import ast
+    from pathlib import Path
+
+    from slth import constructions
+    from slth.experiments import kinds
+
+    src = Path(__file__).resolve().parents[1] / "src" / "slth"
+    names = set(kinds.KINDS) | set(constructions.REGISTRY)
+    for module in ("spec", "runner", "store", "summary", "journal", "files", "locks"):
+        tree = ast.parse((src / "experiments" / f"{module}.py").read_text())
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef)) and n.body
+                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                assert not any(n in node.value for n in names), (module, node.value)
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                assert not any(isinstance(s, ast.Attribute) and s.attr == "kind" for s in sides), module
+    text = (src / "budget.py").read_text()
+    assert "slth.experiments" not in "".join(line for line in text.splitlines(True) if "import" in line)
+    sweeps = text[text.index("def cell_estimate"):text.rindex("__all__")]
+    assert not any(f'"{n}"' in sweeps for n in names) and "_SWEEP_ADVICE" not in text
+
+
+class Toy:
+    """A sweep kind made in a test: nothing but this class is needed to spec, run, store and sum it up."""
+
+    NAME, GRID, TRIALS, GRID_TABLES, BATCHED, ADVICE = "toy", ("x",), ("count", "seed"), (), True, "lower its x"
+    COLUMNS = _shared.SWEEP + (("x", int),) + _shared.UNIT + (("y", float),) + _shared.PROVENANCE
+    SUMMARY_COLUMNS = ("cell", "x", "trials", "y_mean")
+
+    @staticmethod
+    def check(grid, lists, trials, problems):
+        xs = [checks.collect(problems, checks.integer, "[grid] x", v, low=1, high=9) for v in lists.get("x", [])]
+        return {"x": xs}, {}
+
+    @staticmethod
+    def cells(axes, settings):
+        for x in axes["x"]:
+            yield f"x={x}", {"x": x}
+
+    @staticmethod
+    def rows(spec, cell, trials, meta):
+        return [{**_shared.base_row(spec, cell, t), "x": cell.params["x"], "y": 0.5 * (spec.seed + t),
+                 "wall_s": 0.0, **meta} for t in trials]
+
+    @staticmethod
+    def summary(spec, rows):
+        table = [{"cell": k, "x": r[0]["x"], "trials": len(r), "y_mean": sum(x["y"] for x in r) / len(r)}
+                 for k, r in _shared.group(rows).items()]
+        return table, {"rows": len(rows)}, f"toy: {len(table)} cells"
+
+    @staticmethod
+    def estimate(spec, cell):
+        return budget.Estimate("toy", (budget.Term("fixed", 1e6 * cell.params["x"]),))
+
+
+def test_a_new_kind_is_one_module(tmp_path, monkeypatch):
+    """A kind added to the table is specced, run, stored, read back, summed up and budgeted by the
+    generic modules, none of which changes."""
+    from slth.experiments import kinds, store
+
+    monkeypatch.setitem(kinds.KINDS, "toy", Toy)
+    with pytest.raises(InputError, match=r"\[grid\] x 12 must be an integer <= 9"):
+        specs.parse({"kind": "toy", "grid": {"x": [1, 12]}, "trials": {"count": 2}}, name="bad")
+    spec = specs.parse({"kind": "toy", "grid": {"x": [1, 2]}, "trials": {"count": 3, "seed": 4}}, name="toy")
+    assert spec.plan is Toy and [c.key for c in spec.cells] == ["x=1", "x=2"]
+    result = runner.run(spec, results=str(tmp_path), progress=False)
+    assert result.computed == 6 and result.report.endswith("toy: 2 cells")
+    rows = store.read_table(tmp_path / "toy")
+    assert [(r["x"], r["trial"], r["y"]) for r in rows] == [(x, t, 0.5 * (4 + t)) for x in (1, 2) for t in range(3)]
+    assert (tmp_path / "toy" / "summary.csv").read_text().splitlines() == [
+        "cell,x,trials,y_mean", "x=1,1,3,2.5", "x=2,2,3,2.5"]
+    monkeypatch.setenv(budget.LIMIT_VARIABLE, "1M")
+    with pytest.raises(budget.BudgetError, match="cell 'x=2'.*lower its x in the spec"):
+        budget.check_spec(spec)

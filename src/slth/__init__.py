@@ -7,12 +7,34 @@ measures the error from both sides (a certificate and an adversarial lower bound
 result against the bounds. See THEORY.md for the statements.
 """
 
-from slth import bounds, constructions, measure, nets, subset_sum
-from slth.constructions import CONSTRUCTIONS
+import importlib
+
 from slth.errors import InputError
-from slth.nets import RandomSpec, load_target, random_network, random_target
-from slth.pipeline import prune, verify
-from slth.ticket import Ticket, check_invariant, invariant_problems
+
+#: Public names, each imported on first use (PEP 562): ``import slth.bounds`` or ``import slth``
+#: alone loads no JAX, so the bounds work where JAX is not installed.
+_LAZY = {
+    "bounds": "slth.bounds", "constructions": "slth.constructions", "measure": "slth.measure",
+    "nets": "slth.nets", "subset_sum": "slth.subset_sum",
+    "CONSTRUCTIONS": "slth.constructions", "RandomSpec": "slth.nets", "load_target": "slth.nets",
+    "random_network": "slth.nets", "random_target": "slth.nets", "prune": "slth.pipeline",
+    "verify": "slth.pipeline", "Ticket": "slth.ticket", "check_invariant": "slth.ticket",
+    "invariant_problems": "slth.ticket",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'slth' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"slth.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

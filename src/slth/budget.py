@@ -1,5 +1,8 @@
 """Peak-memory estimates of every command and sweep cell, and the guard that refuses work that does not fit.
 
+One job: the memory (and disk) model. It is long because every term of every estimate is written
+out beside the measurement its constant comes from; nothing else lives here.
+
 A command that does not fit in memory must say so before it starts, in one line, and not die minutes
 later (out of memory in NumPy or ``gap_at``) or abort the process: XLA's CPU client aborts (``Check
 failed: buffer_.IsConcrete()``, SIGABRT) when NumPy reads an output buffer whose allocation failed,
@@ -217,7 +220,7 @@ def lower_bound_rows(spec: nets.RandomSpec) -> int:
     from slth.measure.error import gap_rows
 
     points = lower_bound_points()
-    return min(points, gap_rows(max(spec.widths()))) if spec.layout == "pairs" else points
+    return min(points, gap_rows(max(spec.widths()))) if nets.layouts.layout(spec).has_pairs else points
 
 
 def _label(name: str, dims: Sequence[int], c: int) -> str:
@@ -238,11 +241,8 @@ def network_for(name: str, dims, c: int, *, distribution: str | None = None,
 def computed_network(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
     """The network the construction computes with: edge-popup pads every block to
     :func:`~slth.constructions.edge_popup.padded_units` units (at least 16)."""
-    if name != "edge-popup":
-        return spec
-    from slth.constructions.edge_popup import padded_units
-
-    return dataclasses.replace(spec, candidates=max(spec.candidates, padded_units(2 * spec.candidates) // 2))
+    computed = constructions.info(name).computed_spec
+    return spec if computed is None else computed(spec)
 
 
 def split_params(spec: nets.RandomSpec) -> tuple[int, int]:
@@ -250,12 +250,12 @@ def split_params(spec: nets.RandomSpec) -> tuple[int, int]:
     (``pairs``) or layer 1 (``l+1``), whose units keep one weight each, cost less per parameter than
     the layers every per-weight problem reads its candidates from."""
     sizes = [a * b for a, b in spec.shapes()]
-    block = sum(sizes[0::2]) if spec.layout == "pairs" else sizes[0]
+    block = sum(sizes[2 * i - 2] for i in nets.block_layers(spec))
     return block, sum(sizes) - block
 
 
 def _uses_engine(name: str) -> bool:
-    return name in ("subset-sum", "depth-l+1")
+    return constructions.info(name).uses_engine
 
 
 def engine_terms(units: int) -> list[Term]:
@@ -284,8 +284,7 @@ def prune(name: str, spec: nets.RandomSpec) -> Estimate:
              Term("lower-bound activations", lower_bound_rows(computed) * max(computed.widths()), PER_ACTIVATION),
              Term("target parameters", target, PER_TARGET_PARAM)]
     if _uses_engine(name):
-        units = 2 * spec.candidates if spec.layout == "l+1" else max(
-            spec.units_per_block(i) for i in range(1, spec.depth + 1))
+        units = max(nets.layouts.layout(spec).block_units(spec, i) for i in nets.block_layers(spec))
         terms += engine_terms(units)
     terms.append(Term("fixed", BASE.get(name, BASE_UNMEASURED)))
     return Estimate(_label(name, spec.dims, spec.candidates), tuple(terms))
@@ -546,31 +545,13 @@ def check_separation(d_values: Sequence[int], candidates: Sequence[int], *, n_tr
 # --------------------------------------------------------------------------- sweeps
 
 def cell_estimate(spec, cell) -> Estimate:
-    """Peak memory of one cell of a validated sweep ``spec`` (:class:`slth.experiments.spec.Spec`)."""
-    p, s = cell.params, spec.settings
-    if spec.kind == "width":
-        network = network_for(p["construction"], nets.parse_dims(p["dims"]), p["c_max"],
-                              distribution=s["distribution"], drop_negative=s["drop_negative"])
-        return prune(p["construction"], network)
-    if spec.kind == "coverage":
-        return coverage(p["c"], spec.trials)
-    if spec.kind == "weight_error":
-        return weight_error(p["construction"], p["c"], s["targets"], spec.trials)
-    if spec.kind == "separation":
-        return separation(p["method"], p["d"], p["c"], n_train=s["n_train"], n_test=s["n_test"])
-    if spec.kind == "digits":
-        return digits(p["construction"], s["dims"], p["c"], data=s["data"])
-    raise InputError(f"sweep kind {spec.kind!r} has no memory model; known: width, coverage, weight_error, "
-                     "separation, digits")
-
-
-_SWEEP_ADVICE = {
-    "width": "lower its c_max or dims",
-    "coverage": "lower its c or [trials] count",
-    "weight_error": "lower its c or [trials] targets",
-    "separation": "lower its d, c, n_train or n_test",
-    "digits": "lower its c or dims",
-}
+    """Peak memory of one cell of a validated sweep ``spec`` (:class:`slth.experiments.spec.Spec`):
+    its kind's ``estimate(spec, cell)`` (``spec.plan``, a module of :mod:`slth.experiments.kinds`,
+    which builds it from the estimates above; this module does not import the experiments)."""
+    plan = getattr(spec, "plan", None)
+    if plan is None or not callable(getattr(plan, "estimate", None)):
+        raise InputError(f"sweep kind {spec.kind!r} has no memory model")
+    return plan.estimate(spec, cell)
 
 
 def check_spec(spec, *, results=None) -> Estimate:
@@ -580,7 +561,9 @@ def check_spec(spec, *, results=None) -> Estimate:
     its rows.
 
     Args:
-      spec: a validated :class:`slth.experiments.spec.Spec` of any kind.
+      spec: a validated :class:`slth.experiments.spec.Spec` of any kind; its ``plan`` (the kind's
+        module) gives each cell's ``estimate`` and the ``ADVICE`` of a refusal (duck typed: this
+        module does not import the experiments).
       results: optional root folder of results (created later by the runner if missing).
     Returns:
       the estimate of the largest cell, the result rows included.
@@ -595,7 +578,8 @@ def check_spec(spec, *, results=None) -> Estimate:
             worst, worst_cell = estimate, cell
     if worst is None:
         return Estimate(f"sweep {spec.name!r}", (Term("fixed", BASE_PLAIN),))
-    require(worst, f"{_SWEEP_ADVICE.get(spec.kind, 'make its cells smaller')} in the spec",
+    advice = getattr(getattr(spec, "plan", None), "ADVICE", "make its cells smaller")
+    require(worst, f"{advice} in the spec",
             what=f"sweep {spec.name!r}, cell {worst_cell.key!r} ({worst.what})")
     if results is not None:
         folder = _ancestor(Path(results))

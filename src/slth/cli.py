@@ -1,5 +1,8 @@
 """``slth``: the command line. Thin: parse, validate, call the library, print a table or JSON.
 
+One job: the command line (its parser, one ``cmd_*`` per subcommand, and the translation of every
+failure into one line and an exit status); no mathematics and no file format lives here.
+
 Exit status: 0 success (a valid ticket for ``verify``), 1 an invalid ticket, 2 bad input or an
 unreadable file, 3 a ticket whose random network cannot be regenerated (unverifiable).
 """
@@ -12,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from slth import checks
+
 EXIT_OK, EXIT_INVALID, EXIT_INPUT, EXIT_UNVERIFIABLE = 0, 1, 2, 3
 
 DEFAULTS = dict(construction="subset-sum", dims="8,16,16,4", candidates=20, seed=0, out="ticket.npz")
@@ -23,34 +28,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} must be in [0, 2**63)")
-    return value
-
-
-def _unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be in (0, 1)")
-    return value
+# Argument types: the checks of slth.checks, in argparse's one-line usage errors.
+_positive_int = checks.arg(checks.count)
+_seed = checks.arg(checks.seed)
+_unit_float = checks.arg(checks.open_unit)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -470,7 +451,10 @@ def _int_list(flag: str, text: str) -> tuple[int, ...]:
 
 
 def cmd_separation(args) -> int:
-    from slth import budget, separation
+    """``slth separation``: :func:`slth.studies.separation.separation` (rows by ``row_for``, the sweep's
+    unit) printed as its per-row report or JSON."""
+    from slth import budget
+    from slth.studies import separation
 
     d_values, candidates = _int_list("--d", args.d), _int_list("--candidates", args.candidates)
     budget.check_separation(d_values, candidates, n_train=args.n_train, n_test=args.n_test)
@@ -481,14 +465,18 @@ def cmd_separation(args) -> int:
 
 
 def cmd_digits(args) -> int:
-    from slth import budget, digits
-    from slth.errors import InputError
+    """``slth digits``: :func:`slth.studies.digits.digits` (``prepare`` + ``ticket_row``, the sweep's
+    units) printed as its per-row report or JSON."""
+    from slth import budget
+    from slth.studies import digits
 
     chosen = args.construction or list(digits.DEFAULT_CANDIDATES)
     if args.candidates is None:
         candidates = {name: digits.DEFAULT_CANDIDATES.get(name, (4, 8, 16)) for name in chosen}
     else:
         candidates = {name: _int_list("--candidates", args.candidates) for name in chosen}
+    if args.data is not None:   # the inputs before their memory
+        digits.data.check_path(args.data)
     budget.check_digits(args.dims, candidates, data=args.data)
     report = digits.digits(args.dims, candidates=candidates, seed=args.seed, network_seed=args.network_seed,
                            epochs=args.epochs, data=args.data,
@@ -519,41 +507,11 @@ def cmd_figures(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    import contextlib
-    import tomllib
+    from slth.experiments import refit
 
-    from slth.errors import InputError
-    from slth.experiments import spec as specs, store, summary
-
-    loaded = []
-    with contextlib.ExitStack() as locks:
-        locked = set()
-        for name in args.directory:
-            directory = Path(name)
-            if not (directory / "spec.toml").is_file():
-                raise InputError(f"{directory} has no spec.toml: not a results folder of slth run")
-            try:
-                raw = tomllib.loads((directory / "spec.toml").read_text())
-            except (OSError, tomllib.TOMLDecodeError) as e:
-                raise InputError(f"{directory / 'spec.toml'} is unreadable: {e}") from None
-            spec = specs.parse(raw, name=directory.name)
-            if directory.resolve() not in locked:   # the set is rewritten: no run may write it meanwhile
-                locks.enter_context(store.FolderLock(directory, command="slth fit"))
-                locked.add(directory.resolve())
-            text, rows = store.load_table(directory / "results.csv")
-            for n, row in enumerate(rows, start=2):
-                if row["fingerprint"] != spec.fingerprint:
-                    raise InputError(f"{directory / 'results.csv'} line {n} is a row of another spec (fingerprint "
-                                     f"{row['fingerprint']}, {directory / 'spec.toml'} has {spec.fingerprint}): "
-                                     "only rows of the folder's own spec are fitted; nothing was written")
-            loaded.append((directory, spec, rows, text))
-        if len(loaded) > 1 and any(spec.kind != "width" for _, spec, _, _ in loaded):
-            raise InputError("several folders are fitted jointly, which needs width sweeps only; got "
-                             + ", ".join(f"{d} ({spec.kind})" for d, spec, _, _ in loaded))
-        reports = [summary.write(spec, rows, directory, text, complete=len(rows) == len(spec.units()))
-                   for directory, spec, rows, text in loaded]
-    if len(loaded) > 1:
-        fitted, text = summary.joint_width_fits([rows for _, _, rows, _ in loaded])
+    reports, joint = refit.refit(args.directory)
+    if joint is not None:
+        fitted, text = joint
         print(json.dumps(fitted, indent=2, sort_keys=True) if args.json else "\n\n".join(reports + [text]))
     else:
         print(reports[0])

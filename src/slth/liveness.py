@@ -39,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from slth.errors import InputError
+from slth.nets import layouts
 
 #: Scopes of :func:`dead_weights` (see the module docstring).
 SCOPES = ("network", "layer")
@@ -62,7 +63,7 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
     random = [np.asarray(r) for r in ticket.random]
     depth = len(masks)                       # L; unit layer 0 is the input, unit layer L the output
     kept = [m & (r != 0) for r, m in zip(random, masks)]
-    boundary = _target_neuron_layers(ticket.spec) if scope == "layer" else set()
+    boundary = layouts.layout(ticket.spec).target_neuron_layers(ticket.spec) if scope == "layer" else set()
 
     active = [np.ones(masks[0].shape[1], bool)]            # inputs: any sign
     for k in range(1, depth):
@@ -90,14 +91,6 @@ def live_params(ticket) -> int:
     kept-parameter count without the weights that cannot change the output."""
     dead = dead_weights(ticket)
     return int(sum(np.count_nonzero(np.asarray(m)) - np.count_nonzero(d) for m, d in zip(ticket.masks, dead)))
-
-
-def _target_neuron_layers(spec) -> set[int]:
-    """Unit layers (0 = input, L = output) of the random network that stand for the target's hidden
-    neurons: 2, 4, ..., 2(l−1) in the ``pairs`` layout, 2, ..., l in the ``l+1`` layout."""
-    if spec.layout == "l+1":
-        return set(range(2, spec.depth + 1))
-    return {2 * i for i in range(1, spec.depth)}
 
 
 __all__ = ["SCOPES", "dead_weights", "live_params"]

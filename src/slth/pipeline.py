@@ -13,7 +13,7 @@ from slth import constructions, liveness, measure, nets
 from slth import ticket as ticket_mod
 from slth import ticket_file
 from slth.errors import InputError
-from slth.experiments import provenance
+from slth import provenance
 from slth.ticket import Ticket
 
 #: Relative slack when a recomputed certificate is compared with the one a file claims.

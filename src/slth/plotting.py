@@ -193,12 +193,13 @@ def width_cells(rows: Sequence[dict], axis: str) -> list[dict]:
     """One line per (construction, cell) of a width table, ready to plot: x, the certified and
     optimistic (1 − δ)-quantile widths (None: not reached at c_max), the 95% band of the certified
     quantile over trials (:func:`quantile_band`), the counting lower bound, and Malach et al.'s
-    form at C = 1 (:func:`slth.bounds.malach_width`) and Pensia et al.'s log term for the cell."""
+    form at C = 1 (:func:`slth.bounds.malach_width`) and Pensia et al.'s log term for the cell: for each
+    bound of :data:`slth.bounds.BOUNDS` with a constant to fit, the term it is fitted on (:func:`_term`)."""
     from slth import bounds
-    from slth.experiments.check import pensia_log_term
     from slth.measure.width import quantile_width
 
     label, x_of = WIDTH_AXES[axis]
+    counting = bounds.bound("counting")
     cells: dict = {}
     for r in rows:
         cells.setdefault(r["cell"], []).append(r)
@@ -209,14 +210,15 @@ def width_cells(rows: Sequence[dict], axis: str) -> list[dict]:
         certified, _ = quantile_width([r["certified"] for r in rs], delta)
         optimistic, _ = quantile_width([r["optimistic"] for r in rs], delta)
         low, high = quantile_band([r["certified"] for r in rs], 1 - delta)
-        counting_ok = eps < (0.5 if len(dims) == 2 else 0.25)
-        out.append({"construction": r0["construction"], "cell": key, "dims": ",".join(map(str, dims)),
-                    "eps": eps, "delta": delta, "x": float(x_of(r0)), "trials": len(rs), "c_max": r0["c_max"],
-                    "certified": certified, "band_low": low, "band_high": None if math.isinf(high) else high,
-                    "optimistic": optimistic,
-                    "counting_lower_c": bounds.counting_width(dims, eps).candidates if counting_ok else None,
-                    "pensia_log_term": pensia_log_term(dims, eps, delta),
-                    "malach_c_at_C1": bounds.malach_width(dims, eps, delta).candidates})
+        lower = counting.at(dims, eps, delta)
+        cell = {"construction": r0["construction"], "cell": key, "dims": ",".join(map(str, dims)),
+                "eps": eps, "delta": delta, "x": float(x_of(r0)), "trials": len(rs), "c_max": r0["c_max"],
+                "certified": certified, "band_low": low, "band_high": None if math.isinf(high) else high,
+                "optimistic": optimistic, "counting_lower_c": None if lower is None else lower.candidates}
+        for b in _fitted():
+            cell[_term(b)] = (b.log_term(dims, eps, delta) if b.fitted == "log"
+                              else b.width(dims, eps, delta).candidates)
+        out.append(cell)
     return sorted(out, key=lambda c: (c["construction"], c["x"]))
 
 
@@ -232,6 +234,7 @@ def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: 
     et al.'s C·ln(d²l/min(ε, δ)) with C fitted on the sweep's subset-sum widths; Malach et al.'s
     d⁴l²(1/ε)²ln(1/δ) scaled by the constant K that fits the selection widths best in log scale
     (its slope is the paper's, its height the data's); and the counting lower bound."""
+    from slth import constructions
     from slth.experiments.store import read_table
 
     rows = read_table(Path(results_dir) / sweep)
@@ -256,19 +259,14 @@ def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: 
         if missing:
             ax.scatter([c["x"] for c in missing], [c["c_max"] for c in missing], marker="^", color=color(con),
                        label=f"{con}: not certified within the searched widths (plotted at the limit)")
-        if con == "subset-sum":
-            C = fitted_constant(fits, con)
-            if C is not None:
+        companion = constructions.companion(con)
+        if companion.fitted is not None:
+            constant = _fit_constant(companion, fits, con, mine, reached)
+            if constant is not None:
                 for c in mine:
-                    c["pensia_fit"] = C * c["pensia_log_term"]
-                ax.plot([c["x"] for c in mine], [c["pensia_fit"] for c in mine], color=color(con), linestyle="--",
-                        label=f"Pensia et al.: C·ln(d²l/min(ε,δ)), C = {C:.2f} (fit)")
-        if con == "selection" and reached:
-            k = float(np.exp(np.mean([np.log(c["certified"] / c["malach_c_at_C1"]) for c in reached])))
-            for c in mine:
-                c["malach_fit"] = k * c["malach_c_at_C1"]
-            ax.plot([c["x"] for c in mine], [c["malach_fit"] for c in mine], color=color(con), linestyle="--",
-                    label=f"Malach et al.: K·d⁴l²(1/ε)²ln(1/δ), K = {k:.2g} (fit)")
+                    c[f"{companion.name}_fit"] = constant * c[_term(companion)]
+                ax.plot([c["x"] for c in mine], [c[f"{companion.name}_fit"] for c in mine], color=color(con),
+                        linestyle="--", label=companion.legend.format(constant=constant))
     counting = sorted({(c["x"], c["counting_lower_c"]) for c in cells if c["counting_lower_c"] is not None})
     if counting:
         ax.plot(*zip(*counting), color=BOUND_COLOR, linestyle="-.",
@@ -282,6 +280,26 @@ def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: 
     ax.set_title(title + f" (δ = {r0['delta']:g}, {r0['trials']} trials per cell)")
     legend(ax, fontsize=7)
     columns = ["construction", "cell", "dims", "eps", "delta", "x", "trials", "c_max", "certified", "band_low",
-               "band_high", "optimistic", "counting_lower_c", "pensia_log_term", "pensia_fit", "malach_c_at_C1",
-               "malach_fit"]
+               "band_high", "optimistic", "counting_lower_c"] + [c for b in _fitted() for c in (_term(b), f"{b.name}_fit")]
     return save(fig, out_dir, name, cells, columns)
+
+
+def _fitted():
+    from slth import bounds
+
+    return tuple(b for b in bounds.BOUNDS if b.fitted is not None)
+
+
+def _term(bound) -> str:
+    """The column a bound is fitted on: its log term (C·term) or its width at C = 1 (K·width)."""
+    return f"{bound.name}_log_term" if bound.fitted == "log" else f"{bound.name}_c_at_C1"
+
+
+def _fit_constant(bound, fits: dict, construction: str, mine: list[dict], reached: list[dict]) -> float | None:
+    """The fitted constant of ``bound`` for a construction's cells: Pensia et al.'s C from the sweep's
+    fits (``fitted="log"``), or the K that fits the certified widths best in log scale (``"scale"``)."""
+    if bound.fitted == "log":
+        return fitted_constant(fits, construction)
+    if not reached:
+        return None
+    return float(np.exp(np.mean([np.log(c["certified"] / c[_term(bound)]) for c in reached])))

@@ -93,7 +93,7 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     if len(ticket.random) != L or len(ticket.masks) != L:
         problems.append(
             f"random network has {len(ticket.random)} layers and {len(ticket.masks)} masks; depth "
-            f"{'2l' if spec.layout == 'pairs' else 'l + 1'} = {L} expected ({spec.layout!r} layout)")
+            f"{nets.layouts.layout(spec).depth_formula} = {L} expected ({spec.layout!r} layout)")
         return problems
     for k, (m, s, shape) in enumerate(zip(ticket.random, ticket.masks, spec.shapes())):
         if tuple(np.shape(m)) != shape:

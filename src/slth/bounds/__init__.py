@@ -1,5 +1,9 @@
 """Theoretical bounds as plain functions (numpy, scipy and math; no JAX), each citing its paper.
 
+:mod:`slth.bounds.theory` holds the one list (:data:`BOUNDS`) that ``slth check``, the summaries and
+the figures print beside a measured width; a construction names its companion bound in its registry
+entry (``Construction.bound``).
+
 Theory beside measurement: each bound is callable with the same arguments as the measurement it is
 compared with, and the width bounds return one type, :class:`Width`, in slth's layout (c candidates
 per block and sign, h_i = 2·d_{i-1}·c_i, the parameter count of ``RandomSpec``).
@@ -20,20 +24,28 @@ Which constants each bound states and which it hides:
   targets through a sub-class (proof in its docstring).
 """
 
-from slth.bounds.counting import counting_min_hidden_width, counting_min_params, counting_width
+from slth.bounds.counting import (counting_applies, counting_domain, counting_min_hidden_width, counting_min_params,
+                                  counting_width)
 from slth.bounds.malach import malach_width
 from slth.bounds.natale import (binary_entropy, density, natale_min_density, natale_min_params,
                                 ticket_density)
-from slth.bounds.pensia import lueker_samples, pensia_random_params_asymptotic, pensia_width
+from slth.bounds.pensia import lueker_samples, pensia_log_term, pensia_random_params_asymptotic, pensia_width
 from slth.bounds.selection import (SPLITS, product_cdf_from_zero, product_density, q_hit, q_min,
                                    selection_eta, selection_width)
+from slth.bounds.theory import BOUNDS, LOG_BOUND, Bound, bound
 from slth.bounds.width import KINDS, Width, width_from_candidates
 
 __all__ = [
+    "BOUNDS",
+    "Bound",
+    "LOG_BOUND",
     "KINDS",
     "SPLITS",
     "Width",
     "binary_entropy",
+    "bound",
+    "counting_applies",
+    "counting_domain",
     "counting_min_hidden_width",
     "counting_min_params",
     "counting_width",
@@ -42,6 +54,7 @@ __all__ = [
     "malach_width",
     "natale_min_density",
     "natale_min_params",
+    "pensia_log_term",
     "pensia_random_params_asymptotic",
     "pensia_width",
     "product_cdf_from_zero",

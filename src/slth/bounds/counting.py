@@ -6,14 +6,24 @@ import dataclasses
 import math
 
 from slth.bounds.width import Width, check_dims, width_from_candidates
+from slth import checks
 from slth.errors import InputError
 
 
 def _check(d: int, eps: float) -> None:
-    if not isinstance(d, int) or d < 1:
-        raise InputError(f"d {d!r} must be a positive integer")
-    if not 0 < eps < 0.5:
+    checks.count("d", d)
+    if not 0 < checks.real("eps", eps) < 0.5:
         raise InputError(f"eps {eps!r} must be in (0, 1/2): the bound is vacuous from 1/2 on")
+
+
+def counting_domain(dims) -> float:
+    """The ε below which :func:`counting_width` holds: 1/2 for one layer, 1/4 for deeper targets."""
+    return 0.5 if len(check_dims(dims)) == 2 else 0.25
+
+
+def counting_applies(dims, eps: float) -> bool:
+    """Whether :func:`counting_width` is defined at (dims, ε): ε below :func:`counting_domain`."""
+    return eps < counting_domain(dims)
 
 
 def counting_min_params(d: int, eps: float) -> float:
@@ -95,7 +105,7 @@ def counting_width(dims, eps: float) -> Width:
     """
     dims = check_dims(dims)
     depth = len(dims) - 1
-    limit = 0.5 if depth == 1 else 0.25
+    limit = counting_domain(dims)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < limit:
         raise InputError(f"eps {eps!r} must be in (0, {limit}) for a depth-{depth} target: "
                          f"the bound is vacuous from {limit} on")

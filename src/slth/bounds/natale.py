@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from slth.bounds.counting import counting_width
+from slth import checks
 from slth.errors import InputError
 
 #: Theorem 5 assumes k <= λ n with λ = 1 − 1/(2π), which keeps the √(2πk(n−k)/n) term of the
@@ -39,12 +40,6 @@ def binary_entropy(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         h = -x * np.log2(x) - (1 - x) * np.log2(1 - x)
     return np.where((x == 0) | (x == 1), 0.0, h)
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InputError(f"{name} {value!r} must be an integer >= {low}")
-    return int(value)
 
 
 def natale_min_params(d: int, k: int, eps: float) -> int:
@@ -71,8 +66,8 @@ def natale_min_params(d: int, k: int, eps: float) -> int:
     >>> natale_min_params(1, 1, 1 / 32), natale_min_params(2, 4, 1 / 32)
     (3, 19)
     """
-    d = _check_int("d", d, 1)
-    k = _check_int("k", k, 1)
+    d = checks.integer("d", d, low=1)
+    k = checks.integer("k", k, low=1)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 1 / 16:
         raise InputError(f"eps {eps!r} must be in (0, 1/16), the range of Natale et al.'s Theorem 5")
     need = d * d / 2 * math.log2(k / eps)
@@ -115,7 +110,7 @@ def natale_min_density(dims, eps: float, random_params: int) -> float:
     >>> round(natale_min_density((2, 2), 1 / 8, 16), 6)       # 16 γ log2(e/γ) = 7
     0.088567
     """
-    m = _check_int("random_params", random_params, 1)
+    m = checks.integer("random_params", random_params, low=1)
     w = counting_width(dims, eps)
     details = dict(w.details)
     need = details["free_params"] * math.log2(1 / details["diameter"]) - 1
@@ -139,8 +134,8 @@ def density(kept: int, random_params: int) -> float:
     >>> density(52, 120)
     0.43333333333333335
     """
-    kept = _check_int("kept", kept, 0)
-    random_params = _check_int("random_params", random_params, 1)
+    kept = checks.integer("kept", kept, low=0)
+    random_params = checks.integer("random_params", random_params, low=1)
     if kept > random_params:
         raise InputError(f"kept {kept} exceeds random_params {random_params}")
     return kept / random_params

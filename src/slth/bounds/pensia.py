@@ -48,6 +48,14 @@ def pensia_width(dims, eps: float, delta: float, *, C: float = 1.0) -> Width:
                                  constant=C)
 
 
+def pensia_log_term(dims, eps: float, delta: float) -> float:
+    """x = ln(max_i d_{i-1} d_i · l / min(ε, δ)), the factor multiplying C in Pensia et al.'s width
+    once every pair gets the same c (slth's layout): a measured width c reads as C = c / x."""
+    dims = check_dims(dims)
+    depth = len(dims) - 1
+    return math.log(max(dims[i - 1] * dims[i] for i in range(1, depth + 1)) * depth / min(eps, delta))
+
+
 def pensia_random_params_asymptotic(d: int, l: int, eps: float, *, C: float = 1.0) -> float:
     """Pensia et al.'s headline random parameter count for a width-d, depth-l target:
 

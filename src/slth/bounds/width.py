@@ -18,8 +18,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
+from slth import checks
 from slth.errors import InputError
-from slth.nets import parse_dims
 
 #: What a bound's number means. ``explicit``: every constant is known, the number is a guarantee.
 #: ``hidden-constant``: the paper proves the form with a universal constant it does not state; the
@@ -101,48 +101,12 @@ def width_from_candidates(dims, candidates, *, name: str, kind: str, eps: float,
 
 # --------------------------------------------------------------------------- argument checks
 
-def check_dims(dims) -> tuple[int, ...]:
-    """Target widths from a string ``"8,16,4"`` or a sequence (see :func:`slth.nets.parse_dims`)."""
-    if not isinstance(dims, (str, Sequence)):
-        raise InputError(f"dims {dims!r} must be a string like '8,16,4' or a sequence of positive integers")
-    return parse_dims(dims)
-
-
-def _real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise InputError(f"{name} {value!r} must be a finite real number")
-    return float(value)
-
-
-def check_open_unit(name: str, value) -> float:
-    """``value`` as a float in (0, 1), else an InputError naming ``name``."""
-    v = _real(name, value)
-    if not 0 < v < 1:
-        raise InputError(f"{name} {value!r} must be in (0, 1)")
-    return v
-
-
-def check_positive(name: str, value) -> float:
-    """``value`` as a float > 0, else an InputError naming ``name``."""
-    v = _real(name, value)
-    if not v > 0:
-        raise InputError(f"{name} {value!r} must be > 0")
-    return v
-
-
-def check_nonnegative(name: str, value) -> float:
-    """``value`` as a float >= 0, else an InputError naming ``name``."""
-    v = _real(name, value)
-    if not v >= 0:
-        raise InputError(f"{name} {value!r} must be >= 0")
-    return v
-
-
-def check_count(name: str, value) -> int:
-    """``value`` as a positive integer, else an InputError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise InputError(f"{name} {value!r} must be a positive integer")
-    return int(value)
+#: The bounds' argument checks are :mod:`slth.checks`' (one wording everywhere); these names stay.
+check_dims = checks.dims
+check_open_unit = checks.open_unit
+check_positive = checks.positive
+check_nonnegative = checks.nonnegative
+check_count = checks.count
 
 
 def ceil_count(name: str, value: float) -> int:

@@ -12,11 +12,13 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from slth import nets
+from slth.bounds import theory as bounds
 from slth.constructions import selection, subset_sum
 from slth.constructions import depth_l_plus_1
 from slth.constructions import fixed_size, hyperbolic
 from slth.constructions import binary
 from slth.constructions import edge_popup
+from slth.constructions._blocks import too_many
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -41,8 +43,16 @@ class Construction:
         it by :func:`spec_for` (None: any law).
       properties: the properties that hold for it (a subset of :data:`PROPERTIES`); the theorem
         suite checks exactly these.
-      layout: the random network's layout it prunes (:data:`slth.nets.LAYOUTS`: ``pairs``, the 2l-deep
-        network of THEORY §1, or ``l+1``, Burkholz's); :func:`spec_for` sets it.
+      layout: the random network's layout it prunes, a key of :data:`slth.nets.LAYOUTS` (``pairs``, the
+        2l-deep network of THEORY §1, or ``l+1``, Burkholz's); with ``distribution``, the one answer to
+        "which network does it prune": :func:`spec_for` sets both, :func:`build` checks the law.
+      uses_engine: whether it calls the exact subset-sum engine (:func:`slth.subset_sum.solve`), whose
+        tables the memory model counts.
+      computed_spec: ``computed_spec(spec) -> RandomSpec``, the network it computes with where that is
+        wider than the one it prunes (edge-popup pads its blocks), or None.
+      limit_reason: why ``max_candidates`` is the limit (the message of every refusal of a larger c).
+      bound: the name of its companion bound in :data:`slth.bounds.BOUNDS` (the paper's width its
+        measurements are read against: its hidden constant fitted in sweeps and figures), or None.
       search_limit: the largest c a width search tries when none is given (``slth check``,
         :func:`slth.measure.min_width`): enough for ε = 0.01 on the small targets of the README,
         capped by ``max_candidates``.
@@ -55,25 +65,32 @@ class Construction:
     distribution: str | None = None
     properties: frozenset = PROPERTIES
     search_limit: int = 64
-    layout: str = "pairs"
+    layout: str = nets.layouts.DEFAULT.name
+    bound: str | None = None
+    limit_reason: str = "its exact solver's memory budget"
+    uses_engine: bool = False
+    computed_spec: Callable | None = None
 
     def __post_init__(self):
         unknown = set(self.properties) - PROPERTIES
         if unknown:
             raise ValueError(f"construction {self.name!r} lists unknown properties {sorted(unknown)}")
+        if self.bound is not None and self.bound not in bounds.BY_NAME:
+            raise ValueError(f"construction {self.name!r} names unknown bound {self.bound!r}")
 
 
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
-    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384),
+    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384, bound="malach"),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
-                 max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT),
+                 max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT, bound="pensia",
+                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True),
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,
                  properties=frozenset({"invariant", "identity", "sandwich", "counting", "no-dead-weight"})),
     Construction(fixed_size.NAME, fixed_size.build,
                  "Natale et al. 2024, Thm 3 (random fixed-size subset sum, k = 3 per subset)",
-                 max_candidates=fixed_size.MAX_CANDIDATES,
+                 max_candidates=fixed_size.MAX_CANDIDATES, limit_reason=fixed_size.limit_reason(),
                  properties=frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity",
                                        "counting", "no-dead-weight"})),
     Construction(binary.NAME, binary.build,
@@ -81,19 +98,31 @@ REGISTRY: dict[str, Construction] = {c.name: c for c in (
                  distribution=binary.LAW, search_limit=4096),
     Construction(depth_l_plus_1.NAME, depth_l_plus_1.build,
                  "Burkholz 2022, the depth L+1 construction (ρ = c copies per neuron, exact subset sums)",
-                 max_candidates=depth_l_plus_1.MAX_CANDIDATES,
+                 max_candidates=depth_l_plus_1.MAX_CANDIDATES, uses_engine=True,
                  properties=frozenset({"invariant", "sandwich", "exactness", "counting", "no-dead-weight"}),
                  layout=depth_l_plus_1.LAYOUT),
     Construction(edge_popup.NAME, edge_popup.build,
                  "Ramanujan et al. 2020, Algorithm 1 (edge-popup; learned baseline, no guarantee)",
                  properties=frozenset({"invariant", "identity", "sandwich", "counting"}),
-                 search_limit=16),   # every width is a training run and is scanned (no monotonicity)
+                 search_limit=16,    # every width is a training run and is scanned (no monotonicity)
+                 computed_spec=edge_popup.computed_spec),
 )}
+
+#: The construction the others are compared with at equal size (``slth check --construction all``):
+#: Pensia et al.'s, the optimal one.
+REFERENCE = subset_sum.NAME
 
 #: name -> build, for callers that only build.
 CONSTRUCTIONS: dict[str, Callable[..., Ticket]] = {n: c.build for n, c in REGISTRY.items()}
 #: Largest candidates per block and sign each construction accepts (None: only memory limits it).
 MAX_CANDIDATES: dict[str, int | None] = {n: c.max_candidates for n, c in REGISTRY.items()}
+
+
+def companion(name: str) -> bounds.Bound:
+    """The companion bound of construction ``name`` (:attr:`Construction.bound`), or
+    :data:`slth.bounds.theory.NONE` if it has none."""
+    entry = info(name)
+    return bounds.NONE if entry.bound is None else bounds.bound(entry.bound)
 
 
 def search_limit(name: str) -> int:
@@ -109,13 +138,15 @@ def having(prop: str) -> list[str]:
     return sorted(n for n, c in REGISTRY.items() if prop in c.properties)
 
 
-def spec_for(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
+def spec_for(name: str, spec: nets.RandomSpec, *, law: bool = True) -> nets.RandomSpec:
     """``spec`` in the layout construction ``name`` prunes and with the random weight law it assumes
-    (the law unchanged if it takes any). Raises InputError where a setting does not apply to that
-    layout (drop_negative with ``l+1``)."""
+    (the law unchanged if it takes any), both read from its registry entry. With ``law=False`` only
+    the layout is set (:func:`slth.measure.network_spec`: a wrong law is then refused by
+    :func:`build`, not rewritten). Raises InputError where a setting does not apply to that layout
+    (drop_negative with ``l+1``)."""
     entry = info(name)
     changes = {}
-    if entry.distribution is not None and spec.distribution != entry.distribution:
+    if law and entry.distribution is not None and spec.distribution != entry.distribution:
         changes["distribution"] = entry.distribution
     if spec.layout != entry.layout:
         changes["layout"] = entry.layout
@@ -124,11 +155,10 @@ def spec_for(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
 
 def check_candidates(name: str, c: int, *, what: str = "--candidates") -> None:
     """Raise InputError, before any work, if construction ``name`` cannot take c candidates
-    (``what`` names the argument in the message)."""
-    limit = info(name).max_candidates
-    if limit is not None and c > limit:
-        raise InputError(f"{what} {c} is above {limit}, the most the {name} construction takes "
-                         "(its exact solver's memory budget)")
+    (``what`` names the argument in the message, which says why: :attr:`Construction.limit_reason`)."""
+    entry = info(name)
+    if entry.max_candidates is not None and c > entry.max_candidates:
+        raise too_many(c, entry.max_candidates, name, entry.limit_reason, what=what)
 
 
 def info(name: str) -> Construction:
@@ -147,12 +177,9 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | N
     """Build the ticket of construction ``name``; with ``active``, the ticket of
     ``RandomSpec(candidates=active)`` embedded in spec's wider network (its other units pruned)."""
     build_fn = get(name)
-    law = info(name).distribution
-    if law is not None and spec.distribution != law:
-        raise InputError(f"the {name} construction assumes random weights of law {law!r}; the spec has "
-                         f"{spec.distribution!r} (use constructions.spec_for or --dist {law})")
+    nets.require_law(name, info(name).distribution, spec.distribution)
     return build_fn(target, spec) if active is None else build_fn(target, spec, active=active)
 
 
-__all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "PROPERTIES", "REGISTRY", "Construction", "build",
-           "check_candidates", "get", "having", "info", "search_limit", "spec_for"]
+__all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "PROPERTIES", "REFERENCE", "REGISTRY", "Construction", "build",
+           "check_candidates", "companion", "get", "having", "info", "search_limit", "spec_for"]

@@ -68,6 +68,12 @@ def pair_masks(chosen, d_out: int, d_in: int, units: int):
     return first, second
 
 
+def too_many(c: int, limit: int, name: str, reason: str, *, what: str = "candidates") -> InputError:
+    """The one message for a candidate count above what construction ``name`` takes (``what`` names
+    the argument: ``--candidates``, ``c_max``, ...; ``reason`` says why the limit is there)."""
+    return InputError(f"{what} {c} is above {limit}, the most the {name} construction takes ({reason})")
+
+
 def check_build_inputs(target: Sequence, spec: nets.RandomSpec, active: int | None) -> None:
     """Raise InputError, before any work, unless ``target`` meets the theorems' assumptions, has the
     spec's dims, and ``active`` is None or an integer in [1, spec.candidates]."""

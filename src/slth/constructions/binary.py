@@ -87,8 +87,8 @@ def _choose(candidates, targets, valid):
 
 def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
     """Binary ticket for ``target`` in the random ±s network of ``spec`` (law :data:`LAW`);
-    ``active``: see :func:`~slth.constructions._blocks.build_blocks`."""
-    if spec.distribution != LAW:
-        raise InputError(f"the {NAME} construction needs random weights of law {LAW!r} (±{nets.BINARY_SCALE}); "
-                         f"the spec has {spec.distribution!r}")
+    ``active``: see :func:`~slth.constructions._blocks.build_blocks`. Another law is refused by the
+    registry's one law check (:func:`slth.nets.require_law`, as :func:`slth.constructions.build`), so
+    a direct call is refused too."""
+    nets.require_law(NAME, LAW, spec.distribution)
     return build_blocks(target, spec, choose, NAME, active=active)

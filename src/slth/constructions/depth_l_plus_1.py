@@ -42,7 +42,8 @@ from slth.errors import InputError
 from slth.ticket import Ticket
 
 NAME = "depth-l+1"
-#: The random-network layout this construction prunes (:data:`slth.nets.LAYOUTS`).
+#: The random-network layout this construction prunes (a key of :data:`slth.nets.LAYOUTS`; its registry
+#: entry's ``layout``): it needs a layout with copies of the target's neurons.
 LAYOUT = "l+1"
 #: Largest c: random layer 2 has the first pair's problems (up to 2c candidates of one sign), so the
 #: exact solver's limit allows the subset-sum construction's ALWAYS_FITS (every draw fits; the drawn counts
@@ -71,7 +72,7 @@ def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None)
       InputError: spec of another layout (:func:`slth.measure.network_spec` gives the right one), c
         above :data:`MAX_CANDIDATES`, a target outside the assumptions or of other dims, a bad active.
     """
-    if spec.layout != LAYOUT:
+    if not nets.layouts.layout(spec).has_copies:
         raise InputError(f"the {NAME} construction prunes a random network of layout {LAYOUT!r}; the spec has "
                          f"layout {spec.layout!r} (use measure.network_spec({NAME!r}, spec))")
     if spec.candidates > MAX_CANDIDATES:

@@ -129,6 +129,12 @@ def kept_count(keep: float, n: int) -> int:
     return max(1, math.floor(keep * n + 0.5))
 
 
+def computed_spec(spec):
+    """The network edge-popup computes with: every block padded to :func:`padded_units` units (the
+    memory model counts this one, not the narrower network it prunes)."""
+    return dataclasses.replace(spec, candidates=max(spec.candidates, padded_units(2 * spec.candidates) // 2))
+
+
 def padded_units(units: int) -> int:
     """Units per block in the compiled layout: the next power of two, at least :data:`MIN_PADDED`. A
     width c and its shape bucket (:func:`slth.measure.shape_bucket`) pad to the same number, so they
@@ -150,10 +156,9 @@ def _check(target, spec, active, keep, steps) -> nets.RandomSpec:
                          "weights kept)")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError(f"steps {steps!r} must be an integer >= 1")
-    layout = getattr(spec, "layout", "pairs")
-    if layout != "pairs":
+    if not nets.layouts.layout(spec).has_pairs:
         raise InputError(f"edge-popup prunes the 'pairs' layout (THEORY §2 blocks); the spec has layout "
-                         f"{layout!r}")
+                         f"{spec.layout!r}")
     check_build_inputs(target, spec, active)
     return spec if active is None else dataclasses.replace(spec, candidates=active)
 

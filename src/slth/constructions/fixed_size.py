@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from slth import nets
-from slth.constructions._blocks import build_blocks
+from slth.constructions._blocks import build_blocks, too_many
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -83,14 +83,19 @@ def max_candidates(k: int = DEFAULT_K) -> int:
 MAX_CANDIDATES = max_candidates(DEFAULT_K)
 
 
-def check_candidates(c: int, k: int = DEFAULT_K) -> None:
+def limit_reason(k: int = DEFAULT_K) -> str:
+    """Why c stops at :func:`max_candidates` (k): the subsets a block's units give per problem."""
+    limit = max_candidates(k)
+    return (f"k = {k}: a block's {2 * (limit + 1)} units at c = {limit + 1} give "
+            f"C({2 * (limit + 1)}, {k}) = {math.comb(2 * (limit + 1), k):,} subsets per problem, above the "
+            f"enumeration limit {MAX_COMBINATIONS:,}")
+
+
+def check_candidates(c: int, k: int = DEFAULT_K, *, what: str = "candidates") -> None:
     """InputError, before any work, if c candidates per block and sign are too many for subsets of k."""
     limit = max_candidates(k)
     if c > limit:
-        raise InputError(
-            f"candidates {c} is above {limit}, the most the fixed-size construction takes for k = {k}: a "
-            f"block's {2 * c} units give C({2 * c}, {k}) = {math.comb(2 * c, k):,} subsets per problem, above "
-            f"the enumeration limit {MAX_COMBINATIONS:,}")
+        raise too_many(c, limit, NAME, limit_reason(k), what=what)
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from slth import nets, subset_sum
-from slth.constructions._blocks import build_blocks
+from slth.constructions._blocks import build_blocks, too_many
 from slth.errors import InputError
 from slth.ticket import Ticket
 
@@ -58,12 +58,14 @@ def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None)
     return build_blocks(target, spec, choose_layer, NAME, active=active)
 
 
-def check_candidates(c: int) -> None:
+#: Why c stops at MAX_CANDIDATES (the message of every refusal of a larger c).
+LIMIT_REASON = (f"above {ALWAYS_FITS} the candidates each block draws per sign are checked against the exact "
+                f"solver's limit of {EXACT_LIMIT}; at c = {MAX_CANDIDATES + 1} and wider most networks draw too many")
+
+
+def check_candidates(c: int, *, what: str = "candidates") -> None:
     if c > MAX_CANDIDATES:
-        raise InputError(
-            f"candidates {c} is above {MAX_CANDIDATES}, the most the subset-sum construction takes (above "
-            f"{ALWAYS_FITS} the candidates each block draws per sign are checked against the exact solver's "
-            f"limit of {EXACT_LIMIT}; at c = {MAX_CANDIDATES + 1} and wider most networks draw too many)")
+        raise too_many(c, MAX_CANDIDATES, NAME, LIMIT_REASON, what=what)
 
 
 def check_counts(valid: np.ndarray, layer: int, shape: tuple[int, int]) -> None:

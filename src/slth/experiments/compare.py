@@ -28,7 +28,7 @@ import jax
 
 from slth import budget, constructions, measure, nets
 from slth.errors import InputError
-from slth.experiments import provenance
+from slth import provenance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +109,7 @@ def compare(names: Sequence[str], dims, eps: float, delta: float, *, trials: int
                                search, mw.c_max))
         if progress is not None:
             progress(i + 1, len(names))
-    ref = next((r.certified for r in rows if r.construction == "subset-sum"), None)
+    ref = next((r.certified for r in rows if r.construction == constructions.REFERENCE), None)
     if ref is not None:
         rows = [_with_reference(r, dims, ref, trials, seed) for r in rows]
     return Comparison(dims, float(eps), float(delta), trials, seed, tuple(sorted(rows, key=_rank)),
@@ -123,11 +123,11 @@ def _searched(names: Sequence[str], c_max: dict | int | None) -> dict:
         cm = c_max.get(name) if isinstance(c_max, dict) else c_max
         return constructions.search_limit(name) if cm is None else cm
 
-    ref = top("subset-sum") if "subset-sum" in names else 0
+    ref = top(constructions.REFERENCE) if constructions.REFERENCE in names else 0
     out = {}
     for name in names:
         entry = constructions.info(name)
-        shares = entry.distribution is None and entry.layout == "pairs" and (entry.max_candidates or ref) >= ref
+        shares = entry.distribution is None and nets.layouts.is_default(entry.layout) and (entry.max_candidates or ref) >= ref
         out[name] = max(top(name), ref) if shares else top(name)
     return out
 
@@ -137,7 +137,7 @@ def _with_reference(row: CompareRow, dims, ref: int, trials: int, seed: int) -> 
     certified width) in the very same random networks, for the constructions that prune the default
     network (U[-1, 1] weights, 2l-deep layout): the error at equal size."""
     entry = constructions.info(row.construction)
-    if entry.distribution is not None or entry.layout != "pairs" or (entry.max_candidates or ref) < ref:
+    if entry.distribution is not None or not nets.layouts.is_default(entry.layout) or (entry.max_candidates or ref) < ref:
         return row
     if row.width_used == ref:
         return dataclasses.replace(row, certificate_at_ref=row.certificate, lower_bound_at_ref=row.lower_bound)

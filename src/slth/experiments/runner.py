@@ -1,9 +1,8 @@
-"""Run a sweep: every (cell, trial) of a spec, resumable, with a progress bar, over local devices and,
-with ``jax.distributed``, over processes.
+"""Run a sweep: every (cell, trial) of a spec, resumable, over local devices and processes, with a progress bar.
 
-- Unit of work: one trial of one cell, one row of the table (:mod:`slth.experiments.store`).
-  Width cells run :func:`slth.measure.trial_width` for trial t with seed ``seed + t`` (target and
-  network, as ``slth prune --seed``); coverage cells draw all their trials in one batch.
+- Unit of work: one trial of one cell, one row of the table (:mod:`slth.experiments.store`), made
+  by the kind's ``rows`` (:mod:`slth.experiments.kinds`) for trial t with seed ``seed + t``: one
+  trial per call, or all the trials of a cell in one batch where the kind is ``BATCHED``.
 - Before anything is written, :func:`preflight` checks what can be checked (the results folder, the
   float64 flag, the memory and disk budget); a spec is already validated in range when it is loaded.
 - Resume: units whose rows are in a journal are skipped, so an interrupted sweep (Ctrl-C, kill -9, a
@@ -31,24 +30,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from slth import budget, nets, subset_sum
+from slth import budget, checks, provenance
 from slth.errors import InputError
-from slth.experiments import provenance, summary
+from slth.experiments import kinds, summary
 from slth.experiments.spec import Cell, Spec
 from slth.experiments.store import Store
-from slth.measure.width import trial_width
 
 #: Exit status of a process ended by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -130,8 +122,7 @@ def preflight(spec: Spec, results: str = "results", *, process_index: int = 0, p
     (:meth:`Store.open`)."""
     if not 0 <= process_index < process_count:
         raise InputError(f"process index {process_index} must be in [0, {process_count})")
-    if not jax.config.jax_enable_x64:
-        raise InputError("a sweep measures in float64: enable jax_enable_x64 (the slth command does)")
+    checks.require_x64("a sweep")
     directory = Path(results) / spec.name
     if process_index == 0:
         Store(results, spec).check()
@@ -222,21 +213,10 @@ def _run_units(spec: Spec, store: Store, interrupt: _Interrupt, progress, proces
     try:
         # interrupt.check() before each unit: the previous unit's results are on the host by now, so
         # no XLA work is in flight when KeyboardInterrupt unwinds
-        if spec.kind in _PER_TRIAL:
-            for cell, t in todo:
-                interrupt.check()
-                store.append([_PER_TRIAL[spec.kind](spec, cell, t, meta)])
-                advance(cell, 1)
-        else:
-            by_cell: dict[str, list[int]] = {}
-            cells = {}
-            for cell, t in todo:
-                by_cell.setdefault(cell.key, []).append(t)
-                cells[cell.key] = cell
-            for key, trials in by_cell.items():
-                interrupt.check()
-                store.append(_BATCHED[spec.kind](spec, cells[key], trials, meta))
-                advance(cells[key], len(trials))
+        for cell, trials in _batches(todo, spec.plan.BATCHED):
+            interrupt.check()
+            store.append(spec.plan.rows(spec, cell, trials, meta))
+            advance(cell, len(trials))
         interrupt.check()
     except KeyboardInterrupt:
         bar.close()
@@ -262,118 +242,16 @@ def _provenance() -> dict:
             "device": p["device"], "git_revision": p["git_revision"]}
 
 
-def _base(spec: Spec, cell: Cell, t: int) -> dict:
-    return {"sweep": spec.name, "fingerprint": spec.fingerprint, "cell": cell.key, "trial": t,
-            "seed": spec.seed + t}
+def _batches(todo: list[tuple[Cell, int]], batched: bool) -> list[tuple[Cell, list[int]]]:
+    """The calls of a kind's ``rows``: every unit alone, or (``batched``) the units of a cell together."""
+    if not batched:
+        return [(cell, [t]) for cell, t in todo]
+    by_cell: dict[str, tuple[Cell, list[int]]] = {}
+    for cell, t in todo:
+        by_cell.setdefault(cell.key, (cell, []))[1].append(t)
+    return list(by_cell.values())
 
 
-def _width_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
-    p, s = cell.params, spec.settings
-    seed = spec.seed + t
-    dims = nets.parse_dims(p["dims"])
-    start = time.perf_counter()
-    target = nets.random_target(dims, key=jax.random.key(seed), distribution=s["target_distribution"])
-    tw = trial_width(p["construction"], target, seed=seed, eps=p["eps"], c_max=p["c_max"],
-                     distribution=s["distribution"], drop_negative=s["drop_negative"])
-    wall = time.perf_counter() - start
-    return {**_base(spec, cell, t), "construction": p["construction"], "dims": p["dims"], "d": max(dims),
-            "l": len(dims) - 1, "eps": p["eps"], "delta": p["delta"], "c_max": p["c_max"],
-            "target_distribution": s["target_distribution"], "distribution": s["distribution"],
-            "drop_negative": s["drop_negative"], "certified": tw.certified, "optimistic": tw.optimistic,
-            "certificate": None if tw.certified is None else float(tw.certificates[tw.certified]),
-            "lower_bound": None if tw.optimistic is None else float(tw.lower_bounds[tw.optimistic]),
-            # both ends for the same ticket: the search always bounds the certified ticket from below
-            # and certifies every ticket it builds
-            "lower_bound_at_certified": None if tw.certified is None else float(tw.lower_bounds[tw.certified]),
-            "certificate_at_optimistic": None if tw.optimistic is None else float(tw.certificates[tw.optimistic]),
-            "wall_s": round(wall, 4), **meta}
-
-
-def coverage_candidates(seed: int, c: int, distribution: str, values: str = "products") -> np.ndarray:
-    """The c candidates of one random block and sign: a_r = v_r·|u_r| with u_r, v_r i.i.d. from
-    ``distribution`` (the law of a candidate in the block structure, THEORY §2), or with
-    ``values="samples"`` the plain draws v_r (Lueker's setting); candidate r is drawn from
-    ``split(fold_in(key(seed), r))``, so the lists are nested prefixes in c and the samples are the
-    v factors of the products."""
-    law = nets.DISTRIBUTIONS[distribution]
-    products = values == "products"
-
-    def one(r):
-        k_u, k_v = jax.random.split(jax.random.fold_in(jax.random.key(seed), r))
-        v = law(k_v, (), jnp.float64)
-        return v * jnp.abs(law(k_u, (), jnp.float64)) if products else v
-
-    return np.asarray(jax.vmap(one)(jnp.arange(c)))
-
-
-def _coverage_rows(spec: Spec, cell: Cell, trials: list[int], meta: dict) -> list[dict]:
-    c, dist, values = cell.params["c"], cell.params["distribution"], cell.params["values"]
-    start = time.perf_counter()
-    cands = np.stack([coverage_candidates(spec.seed + t, c, dist, values) for t in trials])
-    eta = subset_sum.coverage(cands)
-    wall = (time.perf_counter() - start) / len(trials)
-    return [{**_base(spec, cell, t), "c": c, "distribution": dist, "values": values, "eta": float(e),
-             "wall_s": round(wall, 4), **meta} for t, e in zip(trials, eta)]
-
-
-def weight_targets(n: int) -> np.ndarray:
-    """n target weights evenly spaced in [-1, 1] (the ends included: the hardest values, THEORY §2.4)."""
-    return np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
-
-
-def _weight_error_rows(spec: Spec, cell: Cell, trials: list[int], meta: dict) -> list[dict]:
-    """Per trial, the chooser's error |Σ chosen − w| on every target w of :func:`weight_targets`, with
-    the candidate list of ``coverage_candidates(seed + t, c, distribution)`` (one block and sign)."""
-    from slth.constructions import selection
-    from slth.constructions import subset_sum as subset_sum_construction
-
-    choose = {"selection": selection.choose, "subset-sum": subset_sum_construction.choose}
-    c, dist, name = cell.params["c"], cell.params["distribution"], cell.params["construction"]
-    w = weight_targets(spec.settings["targets"])
-    rows = []
-    for t in trials:
-        start = time.perf_counter()
-        cands = np.broadcast_to(coverage_candidates(spec.seed + t, c, dist), (len(w), c))
-        chosen = np.asarray(choose[name](jnp.asarray(cands), jnp.asarray(w), jnp.ones(cands.shape, bool)))
-        err = np.abs(np.where(chosen, cands, 0.0).sum(axis=1) - w)
-        rows.append({**_base(spec, cell, t), "construction": name, "c": c, "distribution": dist,
-                     "targets": len(w), "median_error": float(np.median(err)), "max_error": float(err.max()),
-                     "mean_error": float(err.mean()), "kept_mean": float(chosen.sum(axis=1).mean()),
-                     "wall_s": round(time.perf_counter() - start, 4), **meta})
-    return rows
-
-
-@functools.lru_cache(maxsize=2)
-def _prepared(dims: str, training_seed: int, epochs: int, data: str | None):
-    """The trained, rescaled digits target of a spec: trained once per process, shared by its rows."""
-    from slth import digits
-
-    return digits.prepare(dims, seed=training_seed, epochs=epochs, data=data)
-
-
-def _digits_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
-    from slth import digits
-
-    s = spec.settings
-    start = time.perf_counter()
-    p = _prepared(s["dims"], s["training_seed"], s["epochs"], s["data"])
-    row = digits.ticket_row(p, cell.params["construction"], cell.params["c"], spec.seed + t)
-    wall = time.perf_counter() - start
-    fields = {k: v for k, v in dataclasses.asdict(row).items() if k not in ("candidates", "time_s")}
-    return {**_base(spec, cell, t), **fields, "c": cell.params["c"], "dims": s["dims"],
-            "training_seed": s["training_seed"], "epochs": s["epochs"], "data": s["data"] or "sklearn-digits",
-            "train_accuracy": p.train_accuracy, "wall_s": round(wall, 4), **meta}
-
-
-def _separation_row(spec: Spec, cell: Cell, t: int, meta: dict) -> dict:
-    from slth import separation
-
-    p, s = cell.params, spec.settings
-    row = separation.row_for(p["method"], p["d"], p["c"], inputs=p["inputs"], seed=spec.seed + t,
-                             n_train=s["n_train"], n_test=s["n_test"], distribution=s["distribution"])
-    fields = {k: v for k, v in row.to_json().items() if k != "candidates"}
-    return {**_base(spec, cell, t), **fields, "c": p["c"], "wall_s": round(row.wall_s, 4), **meta}
-
-
-_PER_TRIAL = {"width": _width_row, "digits": _digits_row, "separation": _separation_row}
-_BATCHED = {"coverage": _coverage_rows, "weight_error": _weight_error_rows}
+# The kinds' helpers under the names tests and benchmarks import from here.
+coverage_candidates = kinds.coverage.candidates
+weight_targets = kinds.weight_error.targets_grid

@@ -1,5 +1,6 @@
-"""The results store of a sweep: ``results/<name>/``, resumable, safe against kill -9, a full disk,
-a second run on the same folder and a damaged journal.
+"""The results store of a sweep: the folder ``results/<name>/`` opened for a spec, resumed, and its tables.
+
+Resumable, safe against kill -9, a full disk, a second run on the same folder and a damaged journal.
 
 Layout::
 
@@ -13,29 +14,14 @@ Layout::
       manifest.json       size and SHA-256 of the three tables above: the set they form
       .lock, .lock-p<k>   advisory locks (``flock``) of the run using the folder, with its pid and host
 
-**Journal.** A row is committed when its line reaches a journal. Each line is the row's CSV record
-followed by one more field, the CRC32 of the record's bytes (8 hex digits; the header names it
-``crc32``), so the journal stays a CSV file that pandas reads. An append writes whole lines, loops over
-short writes, fsyncs, and on an error (a full disk) cuts the file back to its size before the append and
-fails with a one-line message: a batch of rows is committed completely or not at all. Reading checks
-every line, not only the last: a line whose checksum, UTF-8, field count, field types or unit is wrong
-(a torn write, a fused pair of rows, a repeated header, a flipped byte) is dropped, reported, and its
-unit computed again; the journal is then rewritten without it (by its own process; by a single-process
-run, which holds the folder alone, every journal). Journals written before
-checksums (header without ``crc32``, the original format) are read with the same per-field checks
-and rewritten with checksums when a run resumes them: old folders resume.
-
-**Tables.** ``results.csv``, ``summary.csv`` and ``fits.json`` are replaced as one set: all three are
-written to temporary files and fsynced, renamed in that order, and ``manifest.json`` (their sizes and
-hashes) is written last. :func:`read_table` checks the set against the manifest, so a reader never
-uses a table with the summary or fits of another (a crash between two renames is reported, and the
-next ``slth run`` or ``slth fit`` writes the set again). Temporary files ``.<file>.tmp-<pid>`` left by a
-killed run are removed by the next run of the folder.
-
-**Locks.** A single-process run holds ``.lock`` exclusively. The processes of a ``jax.distributed``
-run hold it shared and each holds ``.lock-p<k>`` (the lock of its journal) exclusively, so a second run
-on the folder, single or multi-process, is refused (or waits) instead of duplicating the work, and no
-two writers ever share a journal. ``slth fit`` takes ``.lock`` exclusively while it rewrites the set.
+This module is the folder as a whole: :class:`Store` opens it for a spec, resumes from its journals
+and writes its tables; :func:`read_table` reads a table back with the types of its kind's columns
+(``COLUMNS`` of :mod:`slth.experiments.kinds`). The parts, one job each: the journal
+(:mod:`slth.experiments.journal`: checksummed lines, a damaged line dropped and its unit computed
+again, old journals without checksums resumed), atomic writes and the set of tables with its manifest
+(:mod:`slth.experiments.files`: a reader never uses a table with the summary or fits of another), and
+the locks (:mod:`slth.experiments.locks`: one run per folder, one writer per journal). Their public
+names are importable from here too.
 
 A directory made by a different spec (another fingerprint) is refused, so rows of two specs are never
 mixed and nothing already written is overwritten.
@@ -44,77 +30,34 @@ mixed and nothing already written is overwritten.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import datetime
-import errno
-import fcntl
-import hashlib
 import io
 import json
-import os
-import re
-import socket
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 from slth.errors import InputError
+from slth.experiments import journal
+from slth.experiments.files import (MANIFEST, SET, TEMP, atomic_write, clean_temps, csv_text,  # noqa: F401
+                                    set_problem, write_set)
+from slth.experiments.files import reason as _reason
+from slth.experiments.journal import CHECKSUM  # noqa: F401
+from slth.experiments.kinds import KINDS
+from slth.experiments.kinds._shared import PROVENANCE as _PROVENANCE
+from slth.experiments.locks import LOCK, POLL_S, FolderLock, holders  # noqa: F401
 from slth.experiments.spec import Spec
 
-#: Columns of the table per kind, in order. Provenance and wall time come last.
-PROVENANCE = ("wall_s", "slth", "jax", "jaxlib", "numpy", "scipy", "python", "device", "git_revision")
-COLUMNS = {
-    "width": ("sweep", "fingerprint", "cell", "construction", "dims", "d", "l", "eps", "delta", "c_max",
-              "target_distribution", "distribution", "drop_negative", "trial", "seed", "certified",
-              "optimistic", "certificate", "lower_bound", "lower_bound_at_certified",
-              "certificate_at_optimistic") + PROVENANCE,
-    "coverage": ("sweep", "fingerprint", "cell", "c", "distribution", "values", "trial", "seed", "eta")
-                + PROVENANCE,
-    "weight_error": ("sweep", "fingerprint", "cell", "construction", "c", "distribution", "targets", "trial",
-                     "seed", "median_error", "max_error", "mean_error", "kept_mean") + PROVENANCE,
-    "digits": ("sweep", "fingerprint", "cell", "construction", "c", "dims", "training_seed", "epochs", "data",
-               "trial", "seed", "train_accuracy", "target_accuracy", "ticket_accuracy", "agreement",
-               "certificate", "lower_bound", "guaranteed_fraction", "guaranteed_disagree", "random_params",
-               "kept_params") + PROVENANCE,
-    "separation": ("sweep", "fingerprint", "cell", "method", "d", "c", "inputs", "distribution", "n_train",
-                   "n_test", "trial", "seed", "random_params", "params", "hidden_units", "kept_params",
-                   "train_l2", "test_l2", "test_l2_low", "test_l2_high", "relative", "relative_low",
-                   "relative_high", "sup_bound", "sup_observed") + PROVENANCE,
-}
+#: Columns of the table per kind, in order (names; their types are the kinds' ``COLUMNS``).
+#: Provenance and wall time come last.
+COLUMNS = {name: tuple(c for c, _ in kind.COLUMNS) for name, kind in KINDS.items()}
+PROVENANCE = tuple(c for c, _ in _PROVENANCE)
 #: Columns that may differ between two runs of the same spec (the measurement never does).
 VOLATILE = PROVENANCE
 
-_INT = {"d", "l", "c_max", "trial", "seed", "certified", "optimistic", "c", "training_seed", "epochs",
-        "guaranteed_disagree", "random_params", "kept_params", "n_train", "n_test", "params",
-        "hidden_units", "targets"}
-_FLOAT = {"eps", "delta", "certificate", "lower_bound", "eta", "wall_s", "train_accuracy", "target_accuracy",
-          "ticket_accuracy", "agreement", "guaranteed_fraction", "train_l2", "test_l2", "test_l2_low",
-          "test_l2_high", "relative", "relative_low", "relative_high", "sup_bound", "sup_observed",
-          "lower_bound_at_certified", "certificate_at_optimistic", "median_error", "max_error", "mean_error",
-          "kept_mean"}
-_BOOL = {"drop_negative"}
-
-
-#: The three tables replaced together, in the order they are renamed; the manifest comes last.
-SET = ("results.csv", "summary.csv", "fits.json")
-MANIFEST = "manifest.json"
 MARKER = "sweep.json"
-LOCK = ".lock"
-#: The journal's extra last column: the CRC32 of the line's record, 8 lowercase hex digits.
-CHECKSUM = "crc32"
-#: Seconds between two tries of a lock another run holds (``--wait``).
-POLL_S = 0.25
 #: Reads of a set that does not match its manifest before it is reported (another process may be
 #: between two renames of its replacement, which take milliseconds), 0.1 s, then 0.2 s, ... apart.
 SET_READ_TRIES = 3
-
-# Every write of the store goes through this name, so the fault tests can make writes short or fail.
-_os_write = os.write
-
-_TEMP = re.compile(r"^\.(?P<target>.+)\.tmp-\d+$")
-_JOURNAL = re.compile(r"^journal-p\d+\.csv$")
-_HEX8 = re.compile(rb"^[0-9a-f]{8}$")
 
 
 class Store:
@@ -124,12 +67,12 @@ class Store:
     def __init__(self, root, spec: Spec, *, process: int = 0, processes: int = 1):
         self.dir = Path(root) / spec.name
         self.spec = spec
-        self.columns = COLUMNS[spec.kind]
+        self.columns = tuple(name for name, _ in spec.plan.COLUMNS)
         self.process, self.processes = process, processes
         self.journal = self.dir / f"journal-p{process}.csv"
-        self.header = (",".join(self.columns + (CHECKSUM,)) + "\n").encode()
-        self._legacy_header = ",".join(self.columns).encode()
-        self._units = {(c.key, t) for c, t in spec.units()}
+        self._format = journal.Journal(spec.plan.COLUMNS, typed, fingerprint=spec.fingerprint, seed=spec.seed,
+                                       units={(c.key, t) for c, t in spec.units()}, folder=self.dir)
+        self.header = self._format.header
         self._lock: FolderLock | None = None
 
     # ------------------------------------------------------------------ opening
@@ -196,7 +139,7 @@ class Store:
             return True
         if self.process != 0:
             return False
-        return name in SET + (MANIFEST, MARKER, "spec.toml") or (self.processes == 1 and bool(_JOURNAL.match(name)))
+        return name in SET + (MANIFEST, MARKER, "spec.toml") or (self.processes == 1 and bool(journal.NAME.match(name)))
 
     def close(self) -> None:
         """Release the folder's locks (also done by the kernel when the process ends)."""
@@ -214,12 +157,12 @@ class Store:
         rows: dict[tuple[str, int], dict] = {}
         dropped: list[str] = []
         for path in sorted(self.dir.glob("journal-p*.csv")):
-            journal = self._read_journal(path)
-            dropped += [f"{path.name} line {n}: {why}" for n, why in journal.damaged]
-            for row in journal.rows:
+            read = self._format.read(path)
+            dropped += [f"{path.name} line {n}: {why}" for n, why in read.damaged]
+            for row in read.rows:
                 rows.setdefault((row["cell"], int(row["trial"])), row)
-            if self._writes(path.name) and (journal.damaged or journal.torn or journal.legacy):
-                self._rewrite_journal(path, journal)
+            if self._writes(path.name) and (read.damaged or read.torn or read.legacy):
+                self._format.rewrite(path, read)
         return rows, dropped
 
     def done(self) -> dict[tuple[str, int], dict]:
@@ -227,102 +170,9 @@ class Store:
         return self.scan()[0]
 
     def append(self, rows: list[dict]) -> None:
-        """Commit rows: whole checksummed lines in one append, then fsync. On any error the journal is
-        cut back to its size before the append (no partial row stays) and an
-        :class:`~slth.errors.InputError` says what failed."""
-        if not rows:
-            return
-        lines = b"".join(self._frame([_cell_text(row.get(k)) for k in self.columns]) for row in rows)
-        try:
-            fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise InputError(f"cannot open {self.journal} to commit rows: {_reason(e)}") from None
-        try:
-            start = os.fstat(fd).st_size
-            try:
-                _write_all(fd, (self.header if start == 0 else b"") + lines)
-                os.fsync(fd)
-            except OSError as e:
-                try:
-                    os.ftruncate(fd, start)
-                    os.fsync(fd)
-                    left = "the partial rows were removed"
-                except OSError:
-                    left = "a partial row may remain (the next run drops it)"
-                raise InputError(f"cannot append to {self.journal}: {_reason(e)}; {left}, no committed row "
-                                 "is lost: fix that and run the same command again to resume") from None
-        finally:
-            os.close(fd)
-
-    def _frame(self, fields: list[str]) -> bytes:
-        for name, value in zip(self.columns, fields):
-            if "\n" in value or "\r" in value:
-                raise ValueError(f"journal field {name} {value!r} holds a line break")
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(fields)
-        record = buf.getvalue().encode("utf-8")
-        return record + b"," + f"{zlib.crc32(record):08x}".encode() + b"\n"
-
-    def _read_journal(self, path: Path) -> _Journal:
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise InputError(f"cannot read journal {path}: {_reason(e)}") from None
-        lines = data.split(b"\n")
-        torn = lines.pop() != b""   # bytes after the last newline: a write cut short by a kill
-        legacy = bool(lines) and lines[0] == self._legacy_header
-        journal = _Journal(torn=torn, legacy=legacy)
-        seen: set[tuple[str, int]] = set()
-        for n, line in enumerate(lines, start=1):
-            if line + b"\n" == self.header or line == self._legacy_header:
-                if n > 1:
-                    journal.damaged.append((n, "a repeated header"))
-                continue
-            record = _unframe(line)
-            if record is None and not legacy:
-                journal.damaged.append((n, "its checksum is missing or does not match"))
-                continue
-            row, why = self._parse_row(record if record is not None else line)
-            if row is None:
-                journal.damaged.append((n, why))
-                continue
-            if row["fingerprint"] != self.spec.fingerprint:
-                raise InputError(f"{path} line {n} is a row of another spec (fingerprint {row['fingerprint']}, "
-                                 f"this one {self.spec.fingerprint}); move {self.dir} away to start afresh")
-            journal.rows.append(row)
-            key = (row["cell"], int(row["trial"]))
-            if key not in seen:
-                seen.add(key)
-                journal.keep.append(line + b"\n" if record is not None
-                                    else self._frame([row[k] for k in self.columns]))
-        return journal
-
-    def _parse_row(self, record: bytes) -> tuple[dict | None, str]:
-        try:
-            text = record.decode("utf-8")
-        except UnicodeDecodeError:
-            return None, "it is not UTF-8"
-        try:
-            records = list(csv.reader(io.StringIO(text, newline="")))
-        except csv.Error as e:
-            return None, f"it is not CSV ({e})"
-        if len(records) != 1 or len(records[0]) != len(self.columns):
-            return None, f"it has {sum(map(len, records))} fields, not {len(self.columns)}"
-        row = dict(zip(self.columns, records[0]))
-        try:
-            typed = {k: _typed(k, v) for k, v in row.items()}
-        except (TypeError, ValueError) as e:
-            return None, f"a field does not parse ({e})"
-        unit = (typed["cell"], typed["trial"])
-        if unit not in self._units:
-            return None, f"(cell {typed['cell']!r}, trial {typed['trial']}) is not a unit of the spec"
-        if typed["seed"] != self.spec.seed + typed["trial"]:
-            return None, f"seed {typed['seed']} is not seed + trial = {self.spec.seed + typed['trial']}"
-        return row, ""
-
-    def _rewrite_journal(self, path: Path, journal: _Journal) -> None:
-        """Replace journal ``path`` by its good lines (checksummed), atomically."""
-        atomic_write(path, (self.header + b"".join(journal.keep)).decode("utf-8"))
+        """Commit rows to this process's journal (:meth:`slth.experiments.journal.Journal.append`:
+        all or nothing, fsynced)."""
+        self._format.append(self.journal, rows)
 
     # ------------------------------------------------------------------ table
 
@@ -346,276 +196,10 @@ class Store:
         write_set(self.dir, files, fingerprint=self.spec.fingerprint, complete=complete)
 
 
-@dataclasses.dataclass
-class _Journal:
-    torn: bool
-    legacy: bool
-    rows: list[dict] = dataclasses.field(default_factory=list)
-    damaged: list[tuple[int, str]] = dataclasses.field(default_factory=list)
-    keep: list[bytes] = dataclasses.field(default_factory=list)
-
-
-def _unframe(line: bytes) -> bytes | None:
-    """The record of a checksummed journal line, or None if the checksum is missing or wrong."""
-    record, comma, crc = line.rpartition(b",")
-    if not comma or not _HEX8.match(crc) or zlib.crc32(record) != int(crc, 16):
-        return None
-    return record
-
-
 def _fresh_leftover(name: str) -> bool:
     """Files a folder without ``sweep.json`` may hold and still be a fresh one: locks, temporary
     files and the spec text of a creation that was cut short."""
-    return name.startswith(LOCK) or bool(_TEMP.match(name)) or name == "spec.toml"
-
-
-# --------------------------------------------------------------------------- locks
-
-class FolderLock:
-    """The advisory locks of a results folder (see the module docstring): ``.lock`` exclusive for a
-    single process (``processes == 1``), shared plus ``.lock-p<process>`` exclusive for a process of a
-    multi-process run. The holder writes its pid, host, start time and command into the lock file it
-    holds alone, so a refused run can name it."""
-
-    def __init__(self, directory, *, process: int = 0, processes: int = 1,
-                 on_wait: Callable[[str], None] | None = None, command: str = "slth run"):
-        self.dir = Path(directory)
-        self.process, self.processes = process, processes
-        self.on_wait, self.command = on_wait, command
-        self._fds: list[int] = []
-
-    def acquire(self) -> FolderLock:
-        try:
-            if self.processes == 1:
-                self._take(self.dir / LOCK, fcntl.LOCK_EX, describe=True)
-            else:
-                self._take(self.dir / LOCK, fcntl.LOCK_SH, describe=False)
-                self._take(self.dir / f"{LOCK}-p{self.process}", fcntl.LOCK_EX, describe=True)
-        except BaseException:
-            self.release()
-            raise
-        return self
-
-    def release(self) -> None:
-        while self._fds:
-            os.close(self._fds.pop())
-
-    def __enter__(self) -> FolderLock:
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-    def _take(self, path: Path, mode: int, *, describe: bool) -> None:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise InputError(f"cannot open lock file {path}: {_reason(e)}") from None
-        self._fds.append(fd)
-        while True:
-            try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = holders(self.dir)
-                if self.on_wait is None:
-                    raise InputError(f"{self.dir} is in use by {holder}: one run per results folder at a time; "
-                                     "let it finish, pass --wait to queue behind it, or pass --results to "
-                                     "write elsewhere") from None
-                self.on_wait(holder)
-                time.sleep(POLL_S)
-        if describe:
-            since = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "since": since, "command": self.command,
-                    "process": self.process, "processes": self.processes}
-            try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
-            except OSError:
-                pass   # the lock holds without its description; a refused run then names no pid
-
-
-def holders(directory) -> str:
-    """Who holds the locks of a results folder, from what they wrote into the lock files they hold."""
-    names = []
-    for path in sorted(Path(directory).glob(f"{LOCK}*")):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)   # granted: nobody holds it exclusively
-                continue
-            except BlockingIOError:
-                pass
-            text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
-        finally:
-            os.close(fd)
-        try:
-            info = json.loads(text)
-            part = (f" (process {info['process']} of {info['processes']})" if info.get("processes", 1) > 1 else "")
-            names.append(f"{info['command']} pid {info['pid']} on {info['host']} since {info['since']}{part}")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            names.append(f"a process that has not yet written its name into {path.name}")
-    return "; ".join(names) or "another process"
-
-
-# --------------------------------------------------------------------------- writing files
-
-def _reason(e: OSError) -> str:
-    name = errno.errorcode.get(e.errno, "") if e.errno else ""
-    return f"{e.strerror or e}" + (f" ({name})" if name else "")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data``: a short write is continued, an error raised (OSError)."""
-    view = memoryview(data)
-    while view:
-        n = _os_write(fd, view)
-        if n <= 0:
-            raise OSError(errno.EIO, "write wrote nothing")
-        view = view[n:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass   # some filesystems cannot fsync a directory; the renames are then as durable as they allow
-    finally:
-        os.close(fd)
-
-
-def _temp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def _write_temp(path: Path, data: bytes) -> Path:
-    """``data`` in a fsynced temporary file beside ``path``; removed again if writing fails."""
-    tmp = _temp(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    return tmp
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a fsynced temporary file in the same directory and a rename,
-    so a reader sees the old or the new file. Failures (a full disk) raise a one-line
-    :class:`~slth.errors.InputError` and leave the old file."""
-    path = Path(path)
-    try:
-        tmp = _write_temp(path, text.encode("utf-8"))
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {_reason(e)}; the old file is unchanged") from None
-    _fsync_dir(path.parent)
-
-
-def clean_temps(directory: Path, owned: Callable[[str], bool]) -> list[Path]:
-    """Remove the temporary files ``.<target>.tmp-<pid>`` in ``directory`` whose target is ``owned``
-    (left by a killed run; the caller holds the locks that make it the only writer of those targets)."""
-    removed = []
-    for p in Path(directory).glob(".*.tmp-*"):
-        m = _TEMP.match(p.name)
-        if m and owned(m["target"]):
-            p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
-
-
-def _digest(data: bytes) -> dict:
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-
-
-def write_set(directory, files: dict[str, str], *, fingerprint: str, complete: bool) -> None:
-    """Replace ``results.csv``, ``summary.csv`` and ``fits.json`` of ``directory`` as one set: write
-    the given ones to fsynced temporary files, rename them in :data:`SET` order (removing those not
-    given, which would belong to another set), then write ``manifest.json`` with their sizes and
-    hashes. A crash before the manifest leaves a set :func:`read_table` reports as mixed."""
-    directory = Path(directory)
-    unknown = sorted(set(files) - set(SET))
-    if unknown or "results.csv" not in files:
-        raise ValueError(f"a set is results.csv with optional summary.csv and fits.json; got {sorted(files)}")
-    data = {name: files[name].encode("utf-8") for name in SET if name in files}
-    temps: dict[str, Path] = {}
-    try:
-        for name, blob in data.items():
-            temps[name] = _write_temp(directory / name, blob)
-        for name in SET:
-            if name in temps:
-                os.replace(temps.pop(name), directory / name)
-            else:
-                (directory / name).unlink(missing_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot write the tables of {directory}: {_reason(e)}; run the same command again "
-                         "once that is fixed (nothing committed is lost)") from None
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-    manifest = {"fingerprint": fingerprint, "complete": complete,
-                "files": {name: _digest(blob) for name, blob in data.items()}}
-    atomic_write(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-
-
-def _set_problem(directory: Path, results: bytes) -> str | None:
-    """Why the files beside ``results`` (results.csv's bytes) are not the set ``manifest.json``
-    names, or None (also when there is no manifest: a folder from before manifests, or a copy)."""
-    path = directory / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        files = json.loads(path.read_bytes())["files"]
-        if not isinstance(files, dict):
-            raise TypeError("files is not a table")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        return f"{MANIFEST} is unreadable ({e})"
-    for name in SET:
-        try:
-            blob = results if name == "results.csv" else (directory / name).read_bytes()
-        except FileNotFoundError:
-            blob = None
-        except OSError as e:
-            return f"{name} is unreadable ({_reason(e)})"
-        want = files.get(name)
-        if want is None and blob is not None:
-            return f"{name} is not in {MANIFEST}"
-        if want is not None and (blob is None or _digest(blob) != want):
-            return f"{name} is {'missing' if blob is None else 'not the one'} {MANIFEST} names"
-    return None
-
-
-def csv_text(columns, rows: list[dict]) -> str:
-    """A CSV table with the given columns (missing values empty)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell_text(row.get(k)) for k in columns})
-    return buf.getvalue()
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
+    return name.startswith(LOCK) or bool(TEMP.match(name)) or name == "spec.toml"
 
 
 # --------------------------------------------------------------------------- reading tables
@@ -632,7 +216,7 @@ def read_table(path, *, check_set: bool = True) -> list[dict]:
         path = path / "results.csv"
     for attempt in range(SET_READ_TRIES):
         data = _read_bytes(path)
-        problem = _set_problem(path.parent, data) if check_set else None
+        problem = set_problem(path.parent, data) if check_set else None
         if problem is None:
             return parse_table(data, path)
         if attempt + 1 < SET_READ_TRIES:
@@ -665,36 +249,36 @@ def parse_table(data: bytes, path) -> list[dict]:
     except UnicodeDecodeError as e:
         raise InputError(f"{path} is not UTF-8 text ({e})") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    kinds = [k for k, cols in COLUMNS.items() if tuple(reader.fieldnames or ()) == cols]
-    if not kinds:
+    columns = {name: tuple(c for c, _ in kind.COLUMNS) for name, kind in KINDS.items()}
+    matches = [k for k, cols in columns.items() if tuple(reader.fieldnames or ()) == cols]
+    if not matches:
         names = set(reader.fieldnames or ())
-        near = [k for k, cols in COLUMNS.items() if {"sweep", "fingerprint", "cell"} <= names < set(cols)]
+        near = [k for k, cols in columns.items() if {"sweep", "fingerprint", "cell"} <= names < set(cols)]
         hint = (f" (a {near[0]} table from an older slth, which lacks columns "
-                f"{sorted(set(COLUMNS[near[0]]) - names)}: run its spec again into an empty folder)"
+                f"{sorted(set(columns[near[0]]) - names)}: run its spec again into an empty folder)"
                 if near else "")
         raise InputError(f"{path} is not a slth results table: its columns are {reader.fieldnames}{hint}")
+    types = dict(KINDS[matches[0]].COLUMNS)
     rows = []
     for n, raw in enumerate(reader, start=2):
         if None in raw or None in raw.values():
             raise InputError(f"{path} line {n} does not have the table's {len(reader.fieldnames)} fields")
         try:
-            rows.append({k: _typed(k, v) for k, v in raw.items()})
+            rows.append({k: typed(k, types[k], v) for k, v in raw.items()})
         except (TypeError, ValueError) as e:
             raise InputError(f"{path} line {n}: {e}") from None
     return rows
 
 
-def _typed(key: str, text: str):
+def typed(name: str, kind: type, text: str):
+    """The value of field ``name`` of column type ``kind`` (``int``, ``float``, ``bool``, ``str``, or
+    ``tuple`` for widths ``8,16,4``) from its text; empty is None."""
     if text == "" or text is None:
         return None
-    if key in _INT:
-        return int(text)
-    if key in _FLOAT:
-        return float(text)
-    if key in _BOOL:
+    if kind is bool:
         if text not in ("True", "False"):
-            raise ValueError(f"{key} {text!r} is not True or False")
+            raise ValueError(f"{name} {text!r} is not True or False")
         return text == "True"
-    if key == "dims":
+    if kind is tuple:
         return tuple(int(x) for x in text.split(","))
-    return text
+    return kind(text)

@@ -1,5 +1,7 @@
 """The two-sided error of a ticket in the ``l+1`` layout (Burkholz 2022, THEORY §4.5), and the entry
-points that measure a ticket of either layout.
+points that measure a ticket in its own layout, chosen by the layout's flags (:mod:`slth.nets.layouts`):
+pair maps and THEORY §3's certificate for a layout of layer pairs, copy maps and the certificate below
+for a layout of copies.
 
 Certificate of the ``l+1`` layout (THEORY §3's argument, redone for copies; a proof, float64).
 Write t_0 = x, t_i = σ(W_i t_{i-1}) for the target's hidden vectors (i < l), s_i = ‖W_i‖_2 and
@@ -43,6 +45,7 @@ from slth import nets
 from slth.errors import InputError
 from slth.measure.error import (LowerBound, PairMaps, certificate, lower_bound, lower_bound_key,
                                 pair_maps, weight_errors)
+from slth.nets import layouts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,10 +76,10 @@ def copy_maps(random: Sequence, masks: Sequence, spec: nets.RandomSpec) -> CopyM
     """The maps of a pruned ``l+1`` network of ``spec`` (float64; see :class:`CopyMaps`).
 
     Raises:
-      InputError: ``spec`` is not of layout ``l+1``, the layer count or shapes differ from
-        ``spec.shapes()``, or a layer-1 unit keeps more than one incoming weight.
+      InputError: ``spec``'s layout has no copies (only ``l+1`` has), the layer count or shapes differ
+        from ``spec.shapes()``, or a layer-1 unit keeps more than one incoming weight.
     """
-    if spec.layout != "l+1":
+    if not layouts.layout(spec).has_copies:
         raise InputError(f"copy_maps needs a spec of layout 'l+1'; got {spec.layout!r}")
     shapes = [tuple(np.shape(m)) for m in random]
     if len(random) != len(masks) or shapes != list(spec.shapes()) \
@@ -130,11 +133,20 @@ def _norm(m: np.ndarray) -> float:
     return float(np.linalg.norm(m, 2)) if m.size else 0.0
 
 
-# --------------------------------------------------------------------------- either layout
+# --------------------------------------------------------------------------- any layout
+
+def _copies(spec) -> bool:
+    """Whether ``spec``'s layout is measured with copy maps (it has copies, ``l+1``) rather than pair
+    maps (it has layer pairs, ``pairs``)."""
+    layout = layouts.layout(spec)
+    if not (layout.has_copies or layout.has_pairs):
+        raise InputError(f"no certificate is known for the {layout.name!r} layout (neither layer pairs nor copies)")
+    return layout.has_copies
+
 
 def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
     """The compact maps of ``ticket`` in its layout: pair maps (``pairs``) or copy maps (``l+1``)."""
-    if ticket.spec.layout == "l+1":
+    if _copies(ticket.spec):
         return copy_maps(ticket.random, ticket.masks, ticket.spec)
     return pair_maps(ticket.random, ticket.masks)
 
@@ -142,7 +154,7 @@ def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
 def ticket_certificate(ticket, maps=None) -> float:
     """THEORY §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known)."""
     maps = ticket_maps(ticket) if maps is None else maps
-    if isinstance(maps, CopyMaps):
+    if _copies(ticket.spec):
         return copy_certificate(ticket.target, maps)
     return certificate(ticket.target, maps)
 
@@ -151,7 +163,7 @@ def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:
     """Per-weight errors of ``ticket`` in its layout (:func:`~slth.measure.weight_errors` or
     :func:`copy_weight_errors`)."""
     maps = ticket_maps(ticket) if maps is None else maps
-    if isinstance(maps, CopyMaps):
+    if _copies(ticket.spec):
         return copy_weight_errors(ticket.target, maps)
     return weight_errors(ticket.target, maps)
 
@@ -168,5 +180,5 @@ def ticket_lower_bound(ticket, maps=None, *, key=None, **kwargs) -> LowerBound:
     collapse into one map per layer."""
     maps = ticket_maps(ticket) if maps is None else maps
     key = lower_bound_key(ticket.spec.seed) if key is None else key
-    compact = None if isinstance(maps, CopyMaps) else maps
+    compact = None if _copies(ticket.spec) else maps
     return lower_bound(ticket.target, ticket.pruned, key=key, maps=compact, **kwargs)

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from slth import nets
+from slth import checks
 from slth.errors import InputError
 
 #: Round-off allowed when comparing a lower bound with a certificate in float64: both are sums of a
@@ -120,7 +121,7 @@ def gap_at(target: Sequence, pruned: Sequence, x) -> np.ndarray:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
     pass in float64 (the masked random weights themselves). Rows are independent, so a batch wider
     than :func:`gap_rows` allows is evaluated in chunks of that many rows."""
-    _require_x64("gap_at")
+    checks.require_x64("gap_at")
     x = jnp.asarray(x, jnp.float64)
     target = [jnp.asarray(w, jnp.float64) for w in target]
     pruned = [jnp.asarray(w, jnp.float64) for w in pruned]
@@ -168,7 +169,7 @@ def lower_bound(target: Sequence, pruned: Sequence, *, key, maps: Sequence[PairM
     Returns:
       LowerBound(value, witness (d_0,)).
     """
-    _require_x64("lower_bound")
+    checks.require_x64("lower_bound")
     if starts < 1 or steps < 0 or random_points < starts:
         raise InputError(f"lower_bound needs starts >= 1, steps >= 0, random_points >= starts; got "
                          f"starts={starts}, steps={steps}, random_points={random_points}")
@@ -238,9 +239,3 @@ def lower_bound_key(seed: int):
     Pair i >= 1 of the random network uses fold_in(key(seed), i), so the search never reuses the
     network's randomness."""
     return jax.random.fold_in(jax.random.key(seed), 0)
-
-
-def _require_x64(what: str) -> None:
-    if not jax.config.jax_enable_x64:
-        raise InputError(f"{what} runs in float64 and needs jax_enable_x64 (set JAX_ENABLE_X64=1 or "
-                         "jax.config.update('jax_enable_x64', True))")

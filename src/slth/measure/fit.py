@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from slth.bounds import pensia_log_term
 from slth.errors import InputError
 from slth.measure.width import quantile_width
 
@@ -232,8 +233,7 @@ def fit_log_constant(cells: Sequence[Cell], *, n_resamples: int = 1000, confiden
         than :data:`MAX_UNDEFINED` of the resamples undefined.
     """
     cells = _check_fit_args(cells, n_resamples, confidence, seed)
-    x = np.array([math.log(max(a * b for a, b in zip(c.dims, c.dims[1:])) * c.depth / min(c.eps, c.delta))
-                  for c in cells])
+    x = np.array([pensia_log_term(c.dims, c.eps, c.delta) for c in cells])
     widths, defined = _bootstrap_widths(cells, n_resamples, seed)
     # Column 0 (the data) goes through the same array operations as the resamples, so a bootstrap
     # whose resamples all equal the data reproduces the estimate bit for bit.

@@ -117,22 +117,22 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
 
 
 def layout_of(construction: str) -> str:
-    """The random-network layout construction ``construction`` prunes (:data:`slth.nets.LAYOUTS`; its
-    registry entry's ``layout``)."""
+    """The random-network layout construction ``construction`` prunes (a key of :data:`slth.nets.LAYOUTS`):
+    its registry entry's ``layout``."""
     return constructions.info(construction).layout
 
 
 def network_spec(construction: str, spec: nets.RandomSpec) -> nets.RandomSpec:
     """``spec`` (dims, candidates, seed, law, dtype) in the layout construction ``construction``
-    prunes. Raises InputError where the settings do not apply to that layout (drop_negative with
-    ``l+1``)."""
-    layout = layout_of(construction)
-    return spec if spec.layout == layout else dataclasses.replace(spec, layout=layout)
+    prunes, its law left as given (:func:`slth.constructions.spec_for` with ``law=False``: a wrong law
+    is refused by the build, not rewritten). Raises InputError where the settings do not apply to that
+    layout (drop_negative with ``l+1``)."""
+    return constructions.spec_for(construction, spec, law=False)
 
 
 def default_distribution(construction: str, distribution: str | None) -> str:
     """The random weight law to use: ``distribution`` if given, else the one the construction's
-    theorem assumes, else U[-1, 1]."""
+    theorem assumes (its registry entry's ``distribution``), else U[-1, 1]."""
     return distribution or constructions.info(construction).distribution or "uniform"
 
 

@@ -18,7 +18,7 @@ import os
 import jax
 import numpy as np
 
-from slth import constructions, measure, nets, testing
+from slth import constructions, nets, testing
 from slth.theorems import plugin
 
 #: Target shapes of the pool (depth 1 and 2, rectangular and square).
@@ -67,8 +67,8 @@ def ticket(name: str, i: int):
 
 
 def network_spec(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
-    """``spec`` with the weight law and the layout construction ``name`` assumes; drop_negative is
-    dropped for a layout without it (``l+1``)."""
-    if measure.layout_of(name) != "pairs":
+    """``spec`` with the weight law and the layout construction ``name`` assumes (its registry entry,
+    :func:`slth.constructions.spec_for`); drop_negative is dropped for a layout without it (``l+1``)."""
+    if not nets.layouts.layout(constructions.info(name).layout).allows_drop_negative:
         spec = dataclasses.replace(spec, drop_negative=False)
-    return measure.network_spec(name, constructions.spec_for(name, spec))
+    return constructions.spec_for(name, spec)

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from slth import theorems
+from slth import nets, theorems
 from slth.theorems import _pool
 from slth.ticket import invariant_problems
 
@@ -30,9 +30,11 @@ def test_ticket_invariant(evidence, name):
 def check_invariant(ticket, i):
     spec = ticket.spec
     assert invariant_problems(ticket) == [], i
-    if spec.layout == "l+1":
+    layout = nets.layouts.layout(spec)
+    if layout.has_copies:
         check_l_plus_1_shapes(ticket)
         return
+    assert layout.has_pairs, f"no independent shape check for the {layout.name!r} layout"
     assert len(ticket.random) == len(ticket.masks) == 2 * spec.depth
     for i in range(1, spec.depth + 1):
         units = spec.candidates if (spec.drop_negative and i >= 2) else 2 * spec.candidates

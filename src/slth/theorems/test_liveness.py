@@ -89,7 +89,7 @@ def plants(ticket):
     if idle:
         r = idle[0]
         yield with_masks(ticket, masks, [(0, r, r // units)]), [(0, r, r // units)]
-    if spec.layout == "pairs" and spec.depth >= 2:
+    if nets.layouts.layout(spec).has_pairs and spec.depth >= 2:
         per = spec.units_per_block(2)
         negative = [r for r in range(masks[2].shape[0]) if random[2][r, r // per] < 0]
         if negative:

@@ -15,8 +15,10 @@ def theory_certificate(ticket) -> float:
     """THEORY §3 recomputed from scratch: Π_i (s_i + a_i) − Π_i s_i with s_i = ‖W_i‖_2 (SVD),
     a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2, a_i = ‖A⁺_i − W_i‖_2 (i >= 2), A± from unit-by-unit loops.
     The l+1 layout: :func:`theory_certificate_l_plus_1`."""
-    if ticket.spec.layout == "l+1":
+    layout = nets.layouts.layout(ticket.spec)
+    if layout.has_copies:
         return theory_certificate_l_plus_1(ticket)
+    assert layout.has_pairs, f"no independent certificate for the {layout.name!r} layout"
     s, a = [], []
     for i, w in enumerate(ticket.target):
         w = np.asarray(w, np.float64)
@@ -107,8 +109,8 @@ def test_a_reported_eps_ticket_has_certificate_at_most_eps(evidence, name, eps):
 def check_reported(name, target, seed, eps, c_max):
     tw = measure.trial_width(name, target, seed=seed, eps=eps, c_max=c_max)
     if tw.certified is not None:
-        spec = measure.network_spec(name, constructions.spec_for(
-            name, nets.RandomSpec(dims=nets.dims_of(target), candidates=tw.certified, seed=seed)))
+        spec = constructions.spec_for(
+            name, nets.RandomSpec(dims=nets.dims_of(target), candidates=tw.certified, seed=seed))
         ticket = constructions.build(name, target, spec)
         cert = measure.ticket_certificate(ticket)
         assert cert <= eps and abs(cert - tw.certificates[tw.certified]) <= 1e-12

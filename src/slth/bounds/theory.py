@@ -1,0 +1,103 @@
+"""Theory beside measurement: the one list of width bounds that is printed next to a measured width.
+
+``slth check``, a width sweep's summary and the width figures read :data:`BOUNDS` (and a
+construction's companion bound, named by its registry entry, ``Construction.bound``); none of them
+names a bound by hand. Each entry says how to evaluate the bound at a cell (dims, ε, δ), where it is
+defined, what ``slth check`` prints beside it, and how a measurement is read against it: its hidden
+constant fitted as C·(log term) (``fitted="log"``, Pensia et al.) or as K·(width at C = 1)
+(``fitted="scale"``, Malach et al.'s form), or not at all (explicit constants, lower bounds).
+
+Adding a bound: write its function in its own module of :mod:`slth.bounds` (plain Python and NumPy,
+no JAX), add a :class:`Bound` here, and, if it belongs to a construction, name it in that
+construction's registry entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+from slth.bounds.counting import counting_applies, counting_width
+from slth.bounds.malach import malach_width
+from slth.bounds.pensia import pensia_log_term, pensia_width
+from slth.bounds.selection import selection_width
+from slth.bounds.width import Width
+from slth.errors import InputError
+
+
+def _always(dims, eps) -> bool:
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """A width bound beside a measurement.
+
+    Attributes:
+      name: its :attr:`Width.name` (``pensia``, ``malach``, ``selection/frobenius``, ``counting``).
+      width: ``width(dims, eps, delta) -> Width`` at its placeholder constants.
+      note: the line ``slth check`` prints under its table for this bound.
+      applies: ``applies(dims, eps) -> bool``: where the bound is defined (the counting bound's ε).
+      fitted: how a measured width is read against it: ``"log"`` (c = C·:attr:`log_term`), ``"scale"``
+        (c = K·width at C = 1, in log scale) or None (no constant to fit).
+      log_term: ``log_term(dims, eps, delta)``, the factor of the hidden C (``fitted="log"`` only).
+      exponents: the exponents of its form in d, l and 1/ε (``fitted="scale"``), or None.
+      reading: how a power law fitted to the widths compares with its form, e.g. "logarithmic".
+      legend: the figures' label of its fitted curve, with ``{constant}`` for the fitted constant.
+    """
+
+    name: str
+    width: Callable[..., Width]
+    note: str
+    applies: Callable[..., bool] = _always
+    fitted: str | None = None
+    log_term: Callable[..., float] | None = None
+    exponents: Mapping[str, int] | None = None
+    reading: str = ""
+    legend: str = ""
+
+    def at(self, dims, eps: float, delta: float) -> Width | None:
+        """The bound at (dims, ε, δ), or None where it is not defined."""
+        return self.width(dims, eps, delta) if self.applies(dims, eps) else None
+
+    def paper_exponent(self, variable: str) -> str:
+        """What its form says about the exponent of ``variable`` (d, l, inv_eps) of a power law."""
+        if self.exponents is not None and variable in self.exponents:
+            return f"{self.reading}: {self.exponents[variable]}"
+        if self.fitted == "log" and variable in ("d", "l", "inv_eps"):
+            return self.reading
+        return "no paper value"
+
+
+BOUNDS: tuple[Bound, ...] = (
+    Bound("pensia", lambda dims, eps, delta: pensia_width(dims, eps, delta),
+          "Pensia et al. 2020 Thm 1, C ln(d_{i-1} d_i l / min(ε, δ)); C hidden, 1 is a placeholder",
+          fitted="log", log_term=pensia_log_term, reading="Pensia et al.: logarithmic, exponent -> 0",
+          legend="Pensia et al.: C·ln(d²l/min(ε,δ)), C = {constant:.2f} (fit)"),
+    Bound("malach", lambda dims, eps, delta: malach_width(dims, eps, delta),
+          "Malach et al. 2020 Thm 2.1 as d⁴ l² (1/ε)² ln(1/δ); C and exponents hidden, C = 1",
+          fitted="scale", exponents={"d": 4, "l": 2, "inv_eps": 2}, reading="Malach et al.'s form",
+          legend="Malach et al.: K·d⁴l²(1/ε)²ln(1/δ), K = {constant:.2g} (fit)"),
+    Bound("selection/frobenius", lambda dims, eps, delta: selection_width(dims, eps, delta),
+          "selection construction, explicit union bound over q(w, η) (no hidden constant)"),
+    Bound("counting", lambda dims, eps, delta: counting_width(dims, eps),
+          "Pensia et al. 2020 Thm 2 (sub-class argument for l >= 2): no network with fewer parameters can "
+          "serve a random target of the class with probability >= 1/2", applies=counting_applies),
+)
+
+#: name -> Bound.
+BY_NAME: dict[str, Bound] = {b.name: b for b in BOUNDS}
+#: The bound whose hidden constant a summary reports per cell (``pensia_C_needed``).
+LOG_BOUND = next(b for b in BOUNDS if b.fitted == "log")
+#: No companion: :meth:`Bound.paper_exponent` of a construction without one.
+NONE = Bound("none", lambda dims, eps, delta: None, "")
+
+
+def bound(name: str) -> Bound:
+    """The entry of :data:`BOUNDS` called ``name``."""
+    if name not in BY_NAME:
+        raise InputError(f"unknown bound {name!r}; allowed: {', '.join(BY_NAME)}")
+    return BY_NAME[name]
+
+
+__all__ = ["BOUNDS", "BY_NAME", "Bound", "LOG_BOUND", "NONE", "bound"]

@@ -1,0 +1,96 @@
+"""The ``pairs`` layout: the 2l-deep random network of THEORY §1-2 (Malach et al. 2020, Pensia et al. 2020).
+
+Layer pair i (1-based) realises target layer i: M_{2i-1} has shape (h_i, d_{i-1}) and M_{2i} has shape
+(d_i, h_i). Its hidden units come in d_{i-1} blocks of ``units_per_block(i)`` units; block j's units are
+the candidates for input j (THEORY §2), unit r of block j is row j·U + r. Every hidden unit r of block j
+of pair i draws its incoming row and its outgoing column from the two halves of
+``split(fold_in(fold_in(fold_in(key(seed), i), j), r))``, so a wider network (larger ``candidates``)
+extends a narrower one: nested candidate prefixes from one stream per block.
+
+``drop_negative``: for pairs i >= 2 the negative candidates are useless (their input is a ReLU output);
+with the flag those blocks hold c units whose first-layer weights are drawn as |D|, halving the inner
+widths.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from slth.errors import InputError
+from slth.nets.laws import DISTRIBUTIONS
+
+
+class Pairs:
+    """The ``pairs`` layout (see the module docstring; members: :mod:`slth.nets.layouts`)."""
+
+    name = "pairs"
+    depth_formula = "2l"
+    has_pairs = True
+    has_copies = False
+    allows_drop_negative = True
+
+    def check(self, spec) -> None:
+        """Nothing beyond RandomSpec's own checks."""
+
+    def random_depth(self, spec) -> int:
+        return 2 * spec.depth
+
+    def units_per_block(self, spec, i: int) -> int:
+        return spec.candidates if (spec.drop_negative and i >= 2) else 2 * spec.candidates
+
+    def copies(self, spec, i: int) -> int:
+        raise InputError(f"copies is defined for the 'l+1' layout; this spec has layout {spec.layout!r}")
+
+    def hidden_widths(self, spec) -> tuple[int, ...]:
+        """h_1..h_l, h_i = d_{i-1}·units_per_block(i)."""
+        return tuple(spec.dims[i - 1] * self.units_per_block(spec, i) for i in range(1, spec.depth + 1))
+
+    def widths(self, spec) -> tuple[int, ...]:
+        """d_0, h_1, d_1, h_2, ..., h_l, d_l."""
+        out = [spec.dims[0]]
+        for i, h in enumerate(self.hidden_widths(spec), start=1):
+            out += [h, spec.dims[i]]
+        return tuple(out)
+
+    def block_layers(self, spec) -> tuple[int, ...]:
+        """Every pair."""
+        return tuple(range(1, spec.depth + 1))
+
+    def block_units(self, spec, i: int) -> int:
+        return self.units_per_block(spec, i)
+
+    def generate(self, spec, root, dtype) -> tuple:
+        layers = []
+        for i in range(1, spec.depth + 1):
+            d_in, d_out, u = spec.dims[i - 1], spec.dims[i], self.units_per_block(spec, i)
+            positive = spec.drop_negative and i >= 2
+            first, second = pair_layers(root, i, d_in, d_out, u, spec.distribution, dtype, positive)
+            layers += [first, second]
+        return tuple(layers)
+
+    def target_neuron_layers(self, spec) -> set[int]:
+        """The outputs of pairs 1..l−1: unit layers 2, 4, ..., 2(l−1)."""
+        return {2 * i for i in range(1, spec.depth)}
+
+
+LAYOUT = Pairs()
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
+    """M_{2i-1}, M_{2i} of pair i: d_in blocks of ``units`` units (the ``l+1`` layout's layer 1 too)."""
+    law = DISTRIBUTIONS[distribution]
+    pair_key = jax.random.fold_in(root, i)
+
+    def unit(j, r):
+        k_in, k_out = jax.random.split(jax.random.fold_in(jax.random.fold_in(pair_key, j), r))
+        row = law(k_in, (d_in,), dtype)
+        return (jnp.abs(row) if positive else row), law(k_out, (d_out,), dtype)
+
+    js = jnp.repeat(jnp.arange(d_in), units)
+    rs = jnp.tile(jnp.arange(units), d_in)
+    rows, cols = jax.vmap(unit)(js, rs)
+    return rows, cols.T

@@ -1,0 +1,144 @@
+"""Random networks: the spec that regenerates one bit for bit, and the generation itself."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from slth import checks
+from slth.errors import InputError
+from slth.nets import layouts
+from slth.nets.laws import check_distribution
+from slth.nets.targets import parse_dims
+
+#: Float dtypes of a random network.
+DTYPES = ("float64", "float32")
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomSpec:
+    """Everything needed to regenerate a random network bit for bit.
+
+    The layout says how the random network realises the target and how each entry is keyed: ``pairs``,
+    the 2l-deep layout of THEORY §1-2 (:mod:`slth.nets.layouts.pairs`), or ``l+1``, the (l+1)-deep
+    layout of Burkholz 2022 (:mod:`slth.nets.layouts.l_plus_1`). In every layout each entry depends on
+    its unit indices only, never on c: a wider network extends a narrower one bit for bit (nested
+    candidate prefixes). The shape methods below answer through the layout
+    (:func:`slth.nets.layouts.layout`).
+
+    Attributes:
+      dims: target widths d_0..d_l.
+      candidates: c, candidates per block and sign (each block has 2c units, about c per sign); in the
+        ``l+1`` layout also ρ, the copies of each hidden target neuron.
+      seed: integer seed of the random network.
+      distribution: entry law, a key of :data:`~slth.nets.DISTRIBUTIONS`.
+      drop_negative: ``pairs`` only: for pairs i >= 2 the negative candidates are useless (their
+        input is a ReLU output); with this flag those blocks hold c units whose first-layer weights
+        are drawn as |D|, halving the inner widths. Off by default so the papers' widths are
+        reproduced. A layout without it (``l+1``: sign blocks in layer 1 only) refuses it.
+      dtype: "float64" or "float32".
+      layout: a key of :data:`~slth.nets.LAYOUTS`; ``pairs`` (:data:`slth.nets.layouts.DEFAULT`) by
+        default, which :meth:`to_json` leaves out, so fingerprints and files of the ``pairs`` layout are
+        those of specs without the field.
+    """
+
+    dims: tuple[int, ...]
+    candidates: int
+    seed: int
+    distribution: str = "uniform"
+    drop_negative: bool = False
+    dtype: str = "float64"
+    layout: str = layouts.DEFAULT.name
+
+    def __post_init__(self):
+        object.__setattr__(self, "dims", parse_dims(self.dims))
+        candidates = checks.count("candidates", self.candidates)
+        seed = checks.seed("seed", self.seed)
+        check_distribution(self.distribution)
+        checks.choice("dtype", self.dtype, DTYPES)
+        layout = layouts.layout(self.layout)
+        object.__setattr__(self, "candidates", candidates)
+        object.__setattr__(self, "seed", seed)
+        layout.check(self)
+
+    @property
+    def depth(self) -> int:
+        """Target depth l."""
+        return len(self.dims) - 1
+
+    @property
+    def random_depth(self) -> int:
+        """Depth L of the random network: 2l (``pairs``) or l + 1 (``l+1``)."""
+        return layouts.layout(self).random_depth(self)
+
+    def copies(self, i: int) -> int:
+        """``l+1`` layout: ρ_i, the copies of each neuron of target layer i (1-based): c for i < l, 1
+        for the output layer i = l. A layout without copies refuses."""
+        return layouts.layout(self).copies(self, i)
+
+    def units_per_block(self, i: int) -> int:
+        """Hidden units per block of pair i (1-based), ``pairs`` layout. A layout without layer pairs
+        (``l+1``: blocks of 2c units in layer 1 only, :func:`block_inputs`) refuses, so a construction
+        of the ``pairs`` layout that asks is refused here."""
+        return layouts.layout(self).units_per_block(self, i)
+
+    def hidden_widths(self) -> tuple[int, ...]:
+        """The l hidden widths: h_1..h_l (``pairs``), or 2c·d_0, ρ·d_1, ..., ρ·d_{l-1} (``l+1``)."""
+        return layouts.layout(self).hidden_widths(self)
+
+    def widths(self) -> tuple[int, ...]:
+        """Widths of the random network: d_0, h_1, d_1, h_2, ..., h_l, d_l (``pairs``), or d_0, then the
+        hidden widths, then d_l (``l+1``)."""
+        return layouts.layout(self).widths(self)
+
+    def shapes(self) -> tuple[tuple[int, int], ...]:
+        w = self.widths()
+        return tuple((w[k + 1], w[k]) for k in range(len(w) - 1))
+
+    def random_params(self) -> int:
+        return sum(a * b for a, b in self.shapes())
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["dims"] = list(self.dims)
+        if layouts.is_default(self):
+            del d["layout"]
+        return d
+
+
+def random_network(spec: RandomSpec) -> tuple:
+    """Generate the random matrices M_1..M_L of ``spec`` (i.i.d. entries; see the layout's module for
+    how each entry is keyed)."""
+    if spec.dtype == "float64":
+        checks.require_x64("a random network of dtype float64")
+    dtype = jnp.dtype(spec.dtype)
+    root = jax.random.key(spec.seed)
+    return layouts.layout(spec).generate(spec, root, dtype)
+
+
+def block_inputs(spec: RandomSpec, i: int) -> np.ndarray:
+    """For block layer i (1-based; random layer 2i − 1), the input index j served by each hidden unit
+    (its block): every pair in the ``pairs`` layout, i = 1 only in the ``l+1`` layout (layer 1's 2c
+    univariate units per input)."""
+    units = layouts.layout(spec).block_units(spec, i)
+    return np.repeat(np.arange(spec.dims[i - 1]), units)
+
+
+def block_layers(spec: RandomSpec) -> tuple[int, ...]:
+    """The pairs i (1-based) whose first layer (random layer 2i−1) has the block structure: every
+    pair in the ``pairs`` layout, layer 1 alone in the ``l+1`` layout."""
+    return layouts.layout(spec).block_layers(spec)
+
+
+def spec_from_json(d: dict) -> RandomSpec:
+    fields = {f.name for f in dataclasses.fields(RandomSpec)}
+    unknown = set(d) - fields
+    if unknown:
+        raise InputError(f"random network spec has unknown keys {sorted(unknown)}; allowed: {sorted(fields)}")
+    missing = {"dims", "candidates", "seed"} - set(d)
+    if missing:
+        raise InputError(f"random network spec lacks {sorted(missing)}")
+    return RandomSpec(**{**d, "dims": tuple(d["dims"])})

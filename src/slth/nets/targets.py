@@ -1,0 +1,182 @@
+"""Targets: widths, the forward pass, spectral norms, the theorems' assumptions, random and stored targets.
+
+Conventions (THEORY §1): a network is a tuple of weight matrices of shape (out, in); the maths uses
+column vectors, the code takes a batch of row vectors ``x`` of shape (batch, d_0) and returns
+(batch, d_L). f(x) = W_l σ(W_{l-1} ··· σ(W_1 x)), σ = ReLU after every layer but the last, no biases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from slth import checks
+from slth.errors import InputError
+from slth.nets.laws import sample
+
+#: Slack :func:`check_target` allows above the largest spectral norm, in units of a layer's storage
+#: rounding ε·√min(m, n) (ε the machine epsilon of its dtype); see :func:`norm_tolerance`.
+SPECTRAL_NORM_TOL = 2.0
+
+
+# --------------------------------------------------------------------------- dims
+
+def parse_dims(text: str | Sequence[int]) -> tuple[int, ...]:
+    """Parse ``"8,16,16,4"`` (or a sequence) into widths d_0..d_l; at least two, all positive
+    (:func:`slth.checks.dims`)."""
+    return checks.dims(text)
+
+
+def dims_of(layers: Sequence) -> tuple[int, ...]:
+    """Widths d_0..d_l of a chain of (out, in) matrices."""
+    return (int(layers[0].shape[1]),) + tuple(int(w.shape[0]) for w in layers)
+
+
+# --------------------------------------------------------------------------- forward pass
+
+def forward(layers: Sequence, x):
+    """Evaluate the ReLU network on a batch ``x`` of shape (batch, d_0); returns (batch, d_L)."""
+    h = x
+    for k, w in enumerate(layers):
+        h = h @ w.T
+        if k < len(layers) - 1:
+            h = jax.nn.relu(h)
+    return h
+
+
+# --------------------------------------------------------------------------- targets
+
+def spectral_norms(layers: Sequence) -> np.ndarray:
+    """Spectral norm ‖W_i‖_2 of each layer, computed in float64 with numpy."""
+    return np.array([np.linalg.norm(np.asarray(w, np.float64), 2) for w in layers])
+
+
+def norm_tolerance(shape: tuple[int, int], dtype) -> float:
+    """Relative slack τ above a spectral-norm bound for an (m, n) layer stored in ``dtype``:
+    τ = SPECTRAL_NORM_TOL·ε·√min(m, n) + (m + n)·ε₆₄, ε the machine epsilon of ``dtype`` and ε₆₄ that
+    of float64. :func:`check_target` accepts ‖W‖₂ <= max_norm·(1 + τ).
+
+    Why. A layer normalised to norm exactly 1 and stored in ``dtype``, whether cast after a float64
+    normalisation (one rounding, relative u = ε/2 per entry) or scaled in ``dtype`` (two, the factor
+    and the product: at most ε(1 + ε/4)), is W + Δ with |Δ_ij| <= ε(1 + ε/4)·|W_ij|, so
+    ‖Δ‖₂ <= ε(1 + ε/4)·‖ |W| ‖₂ <= ε(1 + ε/4)·‖W‖_F <= ε(1 + ε/4)·√min(m, n) (‖ |W| ‖₂ = √n‖W‖₂
+    for an n×n Hadamard matrix: the square root is needed). The norm itself is measured by a
+    float64 SVD (LAPACK), whose largest singular value is off by p(m, n)·ε₆₄ with p "a modestly
+    growing function" (LAPACK Users' Guide §4.9): (m + n)·ε₆₄ covers it (the measured norm of a
+    float64 layer normalised to 1 exceeded 1 by at most 10·ε₆₄ at 784×500 and 5·ε₆₄ at 3×3,
+    rounding included). The factor SPECTRAL_NORM_TOL = 2 leaves twice the storage rounding: over
+    20,000 layers per shape (1×1 to 16×16; Gaussian, ±1, rank 1, sparse; both dtypes, both ways of
+    storing) the largest excess seen was 0.59·τ.
+
+    What it refuses: float64, 3×3: τ = 2.1e-15, so 1 + 1e-12 is refused; float32, 3×3: τ = 4.1e-7,
+    so 1 + 1e-6 is refused and a float32 copy of a norm-1 float64 layer (excess about 6e-8) passes.
+    No absolute slack serves both dtypes: 1e-12 refuses that float32 layer, and any slack that
+    accepts it accepts a float64 layer 1e-8 above the bound.
+    """
+    m, n = shape
+    return SPECTRAL_NORM_TOL * float(np.finfo(dtype).eps) * float(np.sqrt(min(m, n))) \
+        + (m + n) * float(np.finfo(np.float64).eps)
+
+
+def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:
+    """Check the theorems' assumptions on a target: a chain of finite 2-D layers, ‖W_i‖_2 <= 1.
+
+    The norm is measured in float64 and allowed the rounding of the layer's own dtype:
+    ‖W_i‖_2 <= max_norm·(1 + τ_i), τ_i = :func:`norm_tolerance` of its shape and dtype, so a layer
+    normalised to 1 and stored in float32 or float64 passes, and one a few τ above is refused.
+
+    Raises:
+      InputError: naming the first violated assumption, the layer and its value.
+    """
+    if len(layers) == 0:
+        raise InputError("target has no layers")
+    for i, w in enumerate(layers):
+        w = np.asarray(w)
+        if w.ndim != 2 or 0 in w.shape:
+            raise InputError(f"target layer {i} has shape {w.shape}; expected a non-empty (out, in) matrix")
+        if not np.issubdtype(w.dtype, np.floating):
+            raise InputError(f"target layer {i} has dtype {w.dtype}; expected floating point")
+        if not np.all(np.isfinite(w)):
+            n_bad = int(np.size(w) - np.isfinite(w).sum())
+            raise InputError(f"target layer {i} has {n_bad} NaN or infinite entries; all must be finite")
+        if i > 0 and w.shape[1] != np.shape(layers[i - 1])[0]:
+            raise InputError(
+                f"target layer {i} has shape {w.shape} but layer {i - 1} outputs "
+                f"{np.shape(layers[i - 1])[0]} values: shapes must chain (d_i, d_(i-1))"
+            )
+    from slth import nets   # the package's name, so that patching slth.nets.norm_tolerance reaches here
+
+    for i, (w, s) in enumerate(zip(layers, spectral_norms(layers))):
+        w = np.asarray(w)
+        tol = nets.norm_tolerance(w.shape, w.dtype)
+        if s > max_norm * (1 + tol):
+            raise InputError(
+                f"target layer {i} has spectral norm {float(s)!r} > {max_norm:g} (by more than the relative "
+                f"{tol:.2g} a {w.dtype} layer of shape {w.shape} is allowed for rounding), outside the "
+                "theorems' assumption ||W_i||_2 <= 1; rescale it explicitly (slth prune --rescale-target)"
+            )
+
+
+def rescale(layers: Sequence, *, norm: float = 1.0, only_above: bool = False) -> tuple:
+    """Rescale each layer by a positive factor to spectral norm ``norm``.
+
+    With ``only_above`` only layers whose norm exceeds ``norm`` are scaled. Positive scaling of a
+    ReLU network scales its output by the product of the factors and keeps every argmax.
+    """
+    out = []
+    for w, s in zip(layers, spectral_norms(layers)):
+        if s == 0 or (only_above and s <= norm):
+            out.append(w)
+        else:
+            out.append(w * (norm / s))
+    return tuple(out)
+
+
+def random_target(dims: Sequence[int], *, key, distribution: str = "gaussian", norm: float = 1.0,
+                  dtype=None) -> tuple:
+    """A random target with widths ``dims``: i.i.d. entries of ``distribution``, each layer
+    rescaled to spectral norm ``norm`` (default 1, the theorems' boundary case)."""
+    dims = parse_dims(dims)
+    if not 0 < norm <= 1:
+        raise InputError(f"target norm {norm} is outside (0, 1], the theorems' assumption")
+    keys = jax.random.split(key, len(dims) - 1)
+    layers = [sample(distribution, k, (dims[i + 1], dims[i]), dtype) for i, k in enumerate(keys)]
+    return rescale(layers, norm=norm)
+
+
+def load_target(path: str | Path, *, rescale_to_unit: bool = False) -> tuple:
+    """Load a target from an ``.npz`` with arrays ``target_0..target_{l-1}`` (the ticket format's
+    names, so a ticket file is also a target file). Checks the assumptions; with
+    ``rescale_to_unit`` a layer above norm 1 is scaled down to 1 instead of rejected."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
+            names = sorted((n for n in z.files if n.startswith("target_")), key=_layer_index)
+            layers = tuple(np.asarray(z[n]) for n in names)
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"cannot read target file {str(path)!r}: {e}") from None
+    if not layers:
+        raise InputError(f"target file {str(path)!r} has no arrays target_0, target_1, ...")
+    expected = [f"target_{i}" for i in range(len(layers))]
+    if names != expected:
+        raise InputError(f"target file {str(path)!r} has arrays {names}; expected {expected}")
+    for i, w in enumerate(layers):
+        if w.ndim != 2:
+            raise InputError(f"target file {str(path)!r}: target_{i} has shape {w.shape}; expected 2-D (out, in)")
+    if rescale_to_unit:
+        for i, w in enumerate(layers):
+            if not np.all(np.isfinite(w)):
+                raise InputError(f"target layer {i} has NaN or infinite entries; all must be finite")
+        layers = rescale(layers, only_above=True)
+    check_target(layers)
+    return tuple(np.asarray(w, np.float64) for w in layers)
+
+
+def _layer_index(name: str) -> int:
+    try:
+        return int(name.split("_", 1)[1])
+    except ValueError:
+        return -1
