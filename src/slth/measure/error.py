@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +18,9 @@ import scipy.sparse
 from slth import nets
 from slth import checks
 from slth.errors import InputError
+
+if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
+    from jaxtyping import ArrayLike, Float
 
 #: Round-off allowed when comparing a lower bound with a certificate in float64: both are sums of a
 #: few thousand products of numbers of size <= 1, so their rounding error is far below this.
@@ -82,7 +86,7 @@ def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray
     return errs
 
 
-def certificate(target: Sequence, maps: Sequence[PairMaps]) -> float:
+def certificate(target: Sequence[Float[ArrayLike, "d_out d_in"]], maps: Sequence[PairMaps]) -> float:
     """Exact upper bound on E(S) for inputs in the unit ball (THEORY §3):
 
         E(S) <= Π_i (s_i + a_i) − Π_i s_i,   s_i = ‖W_i‖_2,  a_i = ‖pair error map‖_2,
@@ -103,7 +107,7 @@ class LowerBound:
     """A lower bound on E(S) and the input that attains it (‖witness‖ = 1)."""
 
     value: float
-    witness: np.ndarray
+    witness: Float[np.ndarray, " d_0"]
 
 
 #: Most activations (batch rows × the widest layer) :func:`gap_at` holds at once: 2^24 float64, 128 MiB.
@@ -117,7 +121,8 @@ def gap_rows(widest: int) -> int:
     return max(1, GAP_CHUNK_ELEMENTS // max(1, widest))
 
 
-def gap_at(target: Sequence, pruned: Sequence, x) -> np.ndarray:
+def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]],
+           x: Float[ArrayLike, "batch d_0"]) -> Float[np.ndarray, " batch"]:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
     pass in float64 (the masked random weights themselves). Rows are independent, so a batch wider
     than :func:`gap_rows` allows is evaluated in chunks of that many rows."""
@@ -147,8 +152,9 @@ def compact_forward(maps: Sequence[PairMaps], x):
     return h
 
 
-def lower_bound(target: Sequence, pruned: Sequence, *, key, maps: Sequence[PairMaps] | None = None,
-                starts: int = 32, steps: int = 200, random_points: int = 2048) -> LowerBound:
+def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]], *,
+                key, maps: Sequence[PairMaps] | None = None, starts: int = 32, steps: int = 200,
+                random_points: int = 2048) -> LowerBound:
     """Adversarial lower bound on E(S): projected gradient ascent of ‖f(x) − g_S(x)‖ over the unit
     sphere from the ``starts`` best of ``random_points`` uniform points on the sphere.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -16,6 +17,9 @@ import numpy as np
 from slth import checks
 from slth.errors import InputError
 from slth.nets.laws import sample
+
+if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
+    from jaxtyping import Array, ArrayLike, Float
 
 #: Slack :func:`check_target` allows above the largest spectral norm, in units of a layer's storage
 #: rounding ε·√min(m, n) (ε the machine epsilon of its dtype); see :func:`norm_tolerance`.
@@ -37,7 +41,8 @@ def dims_of(layers: Sequence) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- forward pass
 
-def forward(layers: Sequence, x):
+def forward(layers: Sequence[Float[ArrayLike, "d_out d_in"]], x: Float[ArrayLike, "batch d_0"]
+            ) -> Float[Array, "batch d_L"]:
     """Evaluate the ReLU network on a batch ``x`` of shape (batch, d_0); returns (batch, d_L)."""
     h = x
     for k, w in enumerate(layers):

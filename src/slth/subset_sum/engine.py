@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jax
 import numpy as np
 
+from slth import checks
 from slth.errors import InputError
 from slth.subset_sum import _common, _numpy_kernels
 from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumResult
@@ -145,11 +146,7 @@ def _devices(sharded: bool | None) -> list | None:
     """JAX devices to run on, or None for the NumPy float64 path (see `solve`, back ends)."""
     x64 = bool(jax.config.read("jax_enable_x64"))
     if sharded is True:
-        if not x64:
-            raise InputError(
-                "sharded=True runs the float64 search in JAX and needs jax_enable_x64=True; got "
-                "jax_enable_x64=False (enable it, or pass sharded=None/False for the NumPy path)"
-            )
+        checks.require_x64("sharded=True (the search in JAX; sharded=None/False is the NumPy path)")
         return jax.local_devices()
     if sharded is not None and sharded is not False:
         raise InputError(f"sharded must be None, True or False; got sharded={sharded!r}")
