@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.stats  # noqa: E402
 
+from slth import checks  # noqa: E402
 from slth.errors import InputError  # noqa: E402
 from slth.experiments.store import atomic_write  # noqa: E402
 
@@ -137,8 +138,8 @@ def quantile_band(values: Sequence[float | None], q: float, confidence: float = 
     n = len(x)
     if n == 0:
         raise InputError("quantile_band needs at least one value")
-    if not 0 < q < 1 or not 0 < confidence < 1:
-        raise InputError(f"quantile_band needs q and confidence in (0, 1); got q={q}, confidence={confidence}")
+    checks.open_unit("quantile_band's q", q)
+    checks.open_unit("quantile_band's confidence", confidence)
     alpha = (1 - confidence) / 2
     m = int(scipy.stats.binom.ppf(alpha, n, q))
     big_m = int(scipy.stats.binom.ppf(1 - alpha, n, q))

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from slth.bounds import pensia_log_term
+from slth import checks
 from slth.errors import InputError
 from slth.measure.width import quantile_width
 
@@ -91,8 +92,7 @@ class Cell:
                              "positive integers d_0..d_l")
         for name in ("eps", "delta"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < 1:
-                raise InputError(f"cell {self.cell!r}: {name} {value!r} must be a number in (0, 1)")
+            checks.open_unit(f"cell {self.cell!r}: {name}", value)
         widths = self.widths
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or not widths:
             raise InputError(f"cell {self.cell!r}: widths {widths!r} must be a non-empty sequence")
@@ -346,12 +346,9 @@ def _check_fit_args(cells, n_resamples, confidence, seed) -> list[Cell]:
     repeated = sorted(i for i, n in collections.Counter(c.cell for c in cells).items() if n > 1)
     if repeated:
         raise InputError(f"cells: ids {repeated} occur more than once; each cell must appear once")
-    if not _is_int(n_resamples) or n_resamples < 1:
-        raise InputError(f"n_resamples {n_resamples!r} must be an integer >= 1")
-    if not isinstance(confidence, numbers.Real) or isinstance(confidence, bool) or not 0 < confidence < 1:
-        raise InputError(f"confidence {confidence!r} must be a number in (0, 1)")
-    if not _is_int(seed) or seed < 0:
-        raise InputError(f"seed {seed!r} must be an integer >= 0")
+    checks.integer("n_resamples", n_resamples, low=1)
+    checks.open_unit("confidence", confidence)
+    checks.integer("seed", seed, low=0)
     for c in cells:
         width, reached = quantile_width(c.widths, c.delta)
         if width is None:

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.stats
 
 from slth import constructions, nets
+from slth import checks
 from slth.errors import InputError
 from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps
 
@@ -196,12 +197,9 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     if c_max is None:
         c_max = constructions.search_limit(construction)
     dims = nets.parse_dims(dims)
-    for name, value in (("eps", eps), ("delta", delta)):
-        if not 0 < value < 1:
-            raise InputError(f"{name} {value!r} must be in (0, 1)")
-    for name, value, low in (("trials", trials, 1), ("c_max", c_max, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InputError(f"{name} {value!r} must be an integer >= {low}")
+    eps, delta = checks.open_unit("eps", eps), checks.open_unit("delta", delta)
+    trials, c_max, seed = (checks.integer("trials", trials, low=1), checks.integer("c_max", c_max, low=1),
+                           checks.seed("seed", seed))
     nets.check_distribution(target_distribution)
     distribution = default_distribution(construction, distribution)
     constructions.check_candidates(construction, c_max, what="c_max")
