@@ -94,11 +94,12 @@ def measure_stages(st: Stages, job: str, tk: ticket.Ticket) -> dict:
     """``pipeline.measure_ticket`` split into its stages."""
     maps = st.run(job, "pair maps", measure.ticket_maps, tk)
     cert = st.run(job, "certificate", measure.ticket_certificate, tk, maps)
+    norms = st.run(job, "certificate (product of norms)", measure.ticket_norm_certificate, tk, maps)
     lb = st.run(job, "lower bound", measure.ticket_lower_bound, tk, maps,
                 key=measure.lower_bound_key(tk.spec.seed))
     mwe = st.run(job, "max weight error", measure.ticket_max_weight_error, tk, maps)
     live = st.run(job, "liveness", liveness.live_params, tk)
-    return {"certificate": cert, "lower_bound": lb.value, "witness": lb.witness, "max_weight_error": mwe,
+    return {"certificate": cert, "certificate_norms": norms, "lower_bound": lb.value, "witness": lb.witness, "max_weight_error": mwe,
             "random_params": tk.random_params(), "kept_params": tk.kept_params(), "live_params": live}
 
 

@@ -84,14 +84,26 @@ def suboptimal_solver():
 def certificate_drops_a_layer():
     """The certificate forgets the last layer: Π over layers 1..l−1 only."""
     import slth.measure as measure
-    from slth.measure import deep, error
+    from slth.measure import deep, error, propagate
 
     original = error.certificate
 
     def mutated(target, maps):
         return original(list(target)[:-1], list(maps)[:-1]) if len(target) > 1 else 0.0
 
-    error.certificate = measure.certificate = deep.certificate = mutated
+    error.certificate = measure.certificate = deep.certificate = propagate.certificate = mutated
+
+
+def certificate_one_percent_low():
+    """The tighter certificate's bound propagation returns 1% less than it proves (issue 15)."""
+    from slth.measure import propagate
+
+    original = propagate.propagation_bound
+
+    def mutated(*args, **kwargs):
+        return 0.99 * original(*args, **kwargs)
+
+    propagate.propagation_bound = mutated
 
 
 def mask_keeps_modified_weight():
@@ -158,6 +170,7 @@ MUTATIONS = {
     "off-by-one-block": off_by_one_block,
     "suboptimal-solver": suboptimal_solver,
     "certificate-drops-a-layer": certificate_drops_a_layer,
+    "certificate-one-percent-low": certificate_one_percent_low,
     "mask-keeps-modified-weight": mask_keeps_modified_weight,
     "solver-wrong-at-odd-counts": solver_wrong_at_odd_counts,
     "later-pairs-keep-negatives": later_pairs_keep_negatives,

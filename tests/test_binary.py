@@ -170,7 +170,7 @@ def test_the_width_search_reports_a_true_eps_ticket():
     tw = measure.trial_width(binary.NAME, target, seed=3, eps=eps, c_max=4)
     assert tw.certified is not None and tw.certified > 1 and tw.optimistic <= tw.certified
     ticket = constructions.build(binary.NAME, target, spec(tw.certified, seed=3, dims=(2, 2)))
-    cert = certificate(ticket)
+    cert = measure.ticket_certificate(ticket)
     assert cert <= eps and cert == tw.certificates[tw.certified] and tw.certificates[tw.certified - 1] > eps
     assert tw.lower_bounds[tw.certified] <= cert + measure.ROUNDOFF
 

@@ -152,7 +152,7 @@ def test_prune_save_verify_cli_and_width_search(ticket, tmp_path, capsys):
     assert ": VALID" in capsys.readouterr().out
     res = measure.min_width("fixed-size", DIMS, 1e-9, 0.5, trials=1, seed=SEED, c_max=C)
     assert res.certified is None
-    direct = measure.certificate(ticket.target, measure.pair_maps(ticket.random, ticket.masks))
+    direct = measure.ticket_certificate(ticket)
     assert res.trials[0].certificates == {C: pytest.approx(direct, rel=1e-12)}
 
 

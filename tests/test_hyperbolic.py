@@ -170,5 +170,4 @@ def test_min_width_runs(ticket):
     assert res.certified is None and res.optimistic is None and res.construction == "hyperbolic"
     direct = constructions.build("hyperbolic", ticket.target, dataclasses.replace(ticket.spec, candidates=1),
                                  active=1)   # the search's compiled shape (active is traced)
-    maps = measure.pair_maps(direct.random, direct.masks)
-    assert res.trials[0].certificates == {1: pytest.approx(measure.certificate(direct.target, maps), rel=1e-12)}
+    assert res.trials[0].certificates == {1: pytest.approx(measure.ticket_certificate(direct), rel=1e-12)}

@@ -32,6 +32,7 @@ class _Parser(argparse.ArgumentParser):
 _positive_int = checks.arg(checks.count)
 _seed = checks.arg(checks.seed)
 _unit_float = checks.arg(checks.open_unit)
+_positive_float = checks.arg(checks.positive)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-negative", action="store_true",
                    help="for layer pairs i >= 2, drop the useless negative candidates (c units per "
                         "block, halving inner widths); off by default to reproduce the papers' widths")
+    p.add_argument("--exact", type=_positive_float, nargs="?", const=60.0, default=None, metavar="SECONDS",
+                   help="also compute the exact error of a small ticket (slth.measure.exact: both ends proven "
+                        "to a relative 1e-3) within this time limit (default when given: 60 s); a ticket "
+                        "too large for it is refused before any work")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_prune)
 
@@ -111,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--c-max", type=_positive_int, default=None,
                    help="largest c searched (default: the construction's search limit, "
                         "slth.constructions.search_limit)")
+    c.add_argument("--exact", type=_positive_float, nargs="?", const=60.0, default=None, metavar="SECONDS",
+                   help="also search the exact width (the exact error's proven upper end <= eps, "
+                        "slth.measure.exact) within this time limit per ticket (default when given: 60 s); "
+                        "targets too large for the exact method are refused before any work")
     c.add_argument("--json", action="store_true", help="print JSON instead of the table")
     c.set_defaults(func=cmd_check)
 
@@ -289,7 +298,7 @@ def cmd_prune(args) -> int:
         tseed = args.seed if args.target_seed is None else args.target_seed
         target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
                                     norm=args.target_norm)
-    tk, meta, witness = pipeline.prune(args.construction, target, spec)
+    tk, meta, witness = pipeline.prune(args.construction, target, spec, exact=args.exact)
     ticket.save(tk, out, meta, witness=witness)
     if args.json:
         print(json.dumps(meta | {"out": str(out)}, indent=2, sort_keys=True))
@@ -310,7 +319,9 @@ def _summary(meta: dict, out: Path) -> str:
         f"live {meta['live_params']:,} (kept weights that can change the output)",
         f"  max weight error  {meta['max_weight_error']:.3e}",
         f"  sup error E       {meta['lower_bound']:.3e} (lower bound) <= E <= "
-        f"{meta['certificate']:.3e} (certificate)",
+        f"{meta['certificate']:.3e} (certificate; product of norms {meta['certificate_norms']:.3e})",
+        *([f"  exact error       {meta['exact_lower']:.6e} <= E <= {meta['exact_upper']:.6e} "
+           f"({meta['exact_status']}, limit {meta['exact_time_limit_s']:g} s)"] if "exact_upper" in meta else []),
         f"  time              construction {meta['construction_time_s']:.2f} s, "
         f"measurement {meta['measure_time_s']:.2f} s",
         f"  wrote             {out}",
@@ -345,7 +356,9 @@ def cmd_verify(args) -> int:
         if rec:
             print(f"  construction {report['construction']}, dims {'-'.join(map(str, report['dims']))}, "
                   f"random widths {'-'.join(map(str, report['random_widths']))}")
-            print(f"  recomputed: certificate {rec['certificate']:.3e}, lower bound {rec['lower_bound']:.3e}, "
+            exact = (f", exact [{rec['exact_lower']:.6e}, {rec['exact_upper']:.6e}]" if "exact_upper" in rec else "")
+            print(f"  recomputed: certificate {rec['certificate']:.3e} (product of norms "
+                  f"{rec['certificate_norms']:.3e}){exact}, lower bound {rec['lower_bound']:.3e}, "
                   f"max weight error {rec['max_weight_error']:.3e}, kept {rec['kept_params']:,} of "
                   f"{rec['random_params']:,} parameters")
         for p in report["problems"]:
@@ -376,19 +389,22 @@ def _progress_bar(unit: str):
 
 def cmd_check(args) -> int:
     from slth import constructions
+    from slth.errors import InputError
     from slth.experiments import check, compare
 
     names = args.construction or [check.DEFAULTS["construction"]]
     if "all" in names:
         names = list(constructions.REGISTRY)
     if len(names) > 1:
+        if args.exact is not None:
+            raise InputError("--exact measures one construction; give a single --construction")
         result = compare.compare(names, args.dims, args.eps, args.delta, trials=args.trials, seed=args.seed,
                                  c_max=args.c_max, progress=_progress_bar("construction"))
         print(json.dumps(result.to_json(), indent=2, sort_keys=True) if args.json
               else compare.format_comparison(result))
         return EXIT_OK
     report = check.check(names[0], args.dims, args.eps, args.delta, trials=args.trials,
-                         seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"))
+                         seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"), exact=args.exact)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

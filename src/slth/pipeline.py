@@ -20,13 +20,18 @@ from slth.ticket import Ticket
 CLAIM_RTOL = 1e-9
 
 
-def measure_ticket(ticket: Ticket) -> dict:
-    """Certificate, lower bound (with its witness), max per-weight error and parameter counts, each in
-    the ticket's layout (THEORY §3 for ``pairs``, :mod:`slth.measure.deep` for ``l+1``)."""
+def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
+    """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and THEORY §3's product of
+    norms beside it as ``certificate_norms``), lower bound (with its witness), max per-weight error and
+    parameter counts, each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
+    exact error's bracket (:func:`slth.measure.exact.exact_error`): ``exact_lower``, ``exact_upper``,
+    ``exact_status``; its witness replaces the search's where its gap is larger, so ``lower_bound`` is
+    always the gap at the stored witness."""
     maps = measure.ticket_maps(ticket)
     lb = measure.ticket_lower_bound(ticket, maps, key=measure.lower_bound_key(ticket.spec.seed))
-    return {
+    out = {
         "certificate": measure.ticket_certificate(ticket, maps),
+        "certificate_norms": measure.ticket_norm_certificate(ticket, maps),
         "lower_bound": lb.value,
         "witness": lb.witness,
         "max_weight_error": measure.ticket_max_weight_error(ticket, maps),
@@ -34,6 +39,14 @@ def measure_ticket(ticket: Ticket) -> dict:
         "kept_params": ticket.kept_params(),
         "live_params": liveness.live_params(ticket),
     }
+    if exact is not None:
+        from slth.measure import exact as exact_mod       # SCIP loads only when asked for
+        e = exact_mod.exact_error(ticket, time_limit=exact)
+        out |= {"exact_lower": e.lower, "exact_upper": e.upper, "exact_status": e.status,
+                "exact_time_limit_s": float(exact)}
+        if e.lower > out["lower_bound"]:
+            out["lower_bound"], out["witness"] = e.lower, e.witness
+    return out
 
 
 class Pruned(NamedTuple):
@@ -45,21 +58,26 @@ class Pruned(NamedTuple):
     witness: np.ndarray
 
 
-def prune(construction: str, target: Sequence, spec: nets.RandomSpec) -> Pruned:
+def prune(construction: str, target: Sequence, spec: nets.RandomSpec, *, exact: float | None = None) -> Pruned:
     """Build the ticket of ``construction`` for ``target`` and measure it from both sides.
 
     ``spec`` gives the random network's dims, candidates, seed, law and dtype; its layout is the one
     the construction prunes (:func:`slth.measure.network_spec`), so a ``pairs`` spec asks a depth-l+1
     ticket for the ``l+1`` network of the same settings. The file records the spec actually used.
+    ``exact``: a time limit in seconds for the exact error (:func:`measure_ticket`); the ticket's size is
+    checked against the exact method's limit before anything is built.
     """
     constructions.get(construction)
     spec = measure.network_spec(construction, spec)
     nets.check_target(target)
     start = time.perf_counter()
+    if exact is not None:
+        from slth.measure import exact as exact_mod
+        exact_mod.check_affordable(nets.dims_of(target), spec, time_limit=exact)
     ticket = constructions.build(construction, target, spec)
     jax.block_until_ready(ticket.masks)
     built = time.perf_counter()
-    m = measure_ticket(ticket)
+    m = measure_ticket(ticket, exact=exact)
     done = time.perf_counter()
     meta = {
         "format": ticket_mod.FORMAT,
@@ -84,8 +102,10 @@ def verify(path) -> dict:
     1. the invariant: the random network regenerated from the recorded seed and settings equals the
        file's bit for bit, and every mask keeps the block structure;
     2. the target's assumptions (:func:`slth.nets.check_target`);
-    3. certificate, max per-weight error, parameter counts, random widths and depth are recomputed and
-       compared with the claims;
+    3. both certificates (the tighter ``certificate`` and THEORY §3's ``certificate_norms``; a file
+       written before slth had the tighter one claims only the latter, under ``certificate``), max
+       per-weight error, parameter counts, random widths and depth are recomputed and compared with the
+       claims;
     4. the lower bound: a claim above the recomputed certificate is false whatever else the file holds;
        with a witness, the witness must be finite and in the unit ball (‖x‖ <= 1 + ROUNDOFF) and the
        gap there must be the claim; without one, the claim must be reached by verify's own search (the
@@ -96,7 +116,11 @@ def verify(path) -> dict:
        construction step cost, training included for edge-popup (deterministic per seed on one
        platform). A mismatch in a file that records another slth revision, jax, jaxlib or device
        platform is reported unverified instead of false: the construction's code or its floating point
-       may differ there.
+       may differ there;
+    6. the exact error's bracket, where the file claims one (``slth prune --exact``): it is recomputed
+       under the recorded time limit; a claimed upper end below the recomputed lower end (a witnessed
+       gap) is false, one at or above the recomputed upper end is proved, one in between is unverified;
+       the claimed lower end must be at most the recomputed upper end.
 
     Returns:
       dict with ``status`` in {"valid", "invalid", "unverifiable"}; ``problems``, the false claims
@@ -111,8 +135,9 @@ def verify(path) -> dict:
         ticket, meta, witness = ticket_mod.load(path)
     except ticket_mod.Unverifiable as e:
         return {"path": str(path), "status": "unverifiable", "problems": [], "unverified": [str(e)]}
-    claimed = {k: meta.get(k) for k in ("certificate", "lower_bound", "max_weight_error", "random_params",
-                                        "kept_params", "live_params", "random_widths", "depth")}
+    claimed = {k: meta.get(k) for k in ("certificate", "certificate_norms", "lower_bound", "max_weight_error",
+                                        "random_params", "kept_params", "live_params", "random_widths", "depth",
+                                        "exact_lower", "exact_upper")}
     report = {"path": str(path), "construction": meta["construction"], "dims": list(ticket.spec.dims),
               "random_widths": list(ticket.spec.widths()), "claimed": claimed, "recomputed": {},
               "unchecked": ticket_file.unchecked_keys(meta)}
@@ -123,15 +148,19 @@ def verify(path) -> dict:
     if problems:
         note = _provenance_note(meta)
         return report | _status(problems + ([f"({note}, whose random bits may differ)"] if note else []), [])
+    exact_claimed = claimed["exact_upper"] is not None or claimed["exact_lower"] is not None
     try:
         nets.check_target(ticket.target)
-        m = measure_ticket(ticket)
+        m = measure_ticket(ticket, exact=meta.get("exact_time_limit_s", 60.0) if exact_claimed else None)
     except InputError as e:
         return report | _status([str(e)], [])
     rec = {k: v for k, v in m.items() if k != "witness"}
     rec["random_widths"], rec["depth"] = list(ticket.spec.widths()), ticket.spec.random_depth
     problems, unverified = _lower_bound_check(ticket, claimed["lower_bound"], witness, rec)
     problems = _claim_problems(claimed, rec) + problems
+    if exact_claimed:
+        p, u = _exact_claims(claimed, rec)
+        problems, unverified = problems + p, unverified + u
     if rec["lower_bound"] > rec["certificate"] + measure.ROUNDOFF:
         problems.append(f"lower bound {rec['lower_bound']:.6g} exceeds certificate {rec['certificate']:.6g}: "
                         "the certificate is wrong")
@@ -153,10 +182,37 @@ def _claim_problems(claimed: dict, rec: dict) -> list[str]:
             continue                       # optional: files written before slth recorded them
         if claimed[k] != rec[k]:
             out.append(f"meta claims {k} = {claimed[k]} but the network and masks give {rec[k]}")
-    for k in ("certificate", "max_weight_error"):
-        if not np.isclose(claimed[k], rec[k], rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
-            out.append(f"meta claims {k} = {claimed[k]!r} but recomputation gives {rec[k]:.12g}")
+    pairs = [("certificate", "certificate"), ("certificate_norms", "certificate_norms"),
+             ("max_weight_error", "max_weight_error")]
+    if claimed.get("certificate_norms") is None:     # written before the tighter certificate: §3's was the one
+        pairs = [("certificate", "certificate_norms"), ("max_weight_error", "max_weight_error")]
+    for k, r in pairs:
+        if not np.isclose(claimed[k], rec[r], rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
+            out.append(f"meta claims {k} = {claimed[k]!r} but recomputation gives {rec[r]:.12g}")
     return out
+
+
+def _exact_claims(claimed: dict, rec: dict) -> tuple[list[str], list[str]]:
+    """Problems and unverified claims of a claimed exact bracket against the recomputed one."""
+    problems, unverified = [], []
+    lo, hi = claimed["exact_lower"], claimed["exact_upper"]
+    if lo is None or hi is None:
+        return [f"meta claims one end of the exact bracket ({'exact_lower' if hi is None else 'exact_upper'}) "
+                "without the other"], []
+    if hi < rec["lower_bound"] - measure.ROUNDOFF:
+        problems.append(f"meta claims exact upper end {hi!r} below a witnessed gap {rec['lower_bound']:.12g}")
+    elif hi < rec["exact_upper"] * (1 - CLAIM_RTOL) - measure.ROUNDOFF:
+        unverified.append(f"meta claims exact upper end {hi!r}; the recomputed bracket is "
+                          f"[{rec['exact_lower']:.12g}, {rec['exact_upper']:.12g}] ({rec['exact_status']}), which "
+                          "neither proves nor refutes it")
+    if rec["exact_upper"] + measure.ROUNDOFF >= lo > max(rec["lower_bound"], rec["exact_lower"]) + measure.ROUNDOFF:
+        unverified.append(f"meta claims exact lower end {lo!r}, above every gap verify witnessed "
+                          f"({max(rec['lower_bound'], rec['exact_lower']):.12g})")
+    if lo > rec["exact_upper"] + measure.ROUNDOFF:
+        problems.append(f"meta claims exact lower end {lo!r} above the recomputed upper end {rec['exact_upper']:.12g}")
+    if lo > hi:
+        problems.append(f"meta claims an exact bracket with lower end {lo!r} above its upper end {hi!r}")
+    return problems, unverified
 
 
 def _lower_bound_check(ticket: Ticket, claim: float, witness, rec: dict) -> tuple[list[str], list[str]]:

@@ -67,6 +67,8 @@ META_FIELDS = {
     "dims": "widths", "distribution": "string", "drop_negative": "bool", "dtype": "string",
     "layout": "string", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
     "random_params": "count", "kept_params": "count", "live_params": "count", "random_widths": "widths", "depth": "positive",
+    "certificate_norms": "number", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
+    "exact_time_limit_s": "number",
     "construction_time_s": "number", "measure_time_s": "number", "versions": "strings",
     "device": "string", "git_revision": "string",
 }

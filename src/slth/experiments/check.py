@@ -64,7 +64,10 @@ class CheckReport:
             "measured": {
                 "certified": m.certified, "optimistic": m.optimistic, "fraction": m.fraction,
                 "fraction_interval": list(m.fraction_interval), "random_params": m.random_params,
-                "per_trial": [{"seed": t.seed, "certified": t.certified, "optimistic": t.optimistic}
+                "exact": m.exact,
+                "per_trial": [{"seed": t.seed, "certified": t.certified, "optimistic": t.optimistic,
+                               "exact": t.exact,
+                               "exact_brackets": {str(c): list(b) for c, b in t.exact_brackets.items()}}
                               for t in m.trials],
             },
             "bounds": [dataclasses.asdict(b) for b in self.bounds],
@@ -76,10 +79,11 @@ class CheckReport:
 
 def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], eps: float = DEFAULTS["eps"],
           delta: float = DEFAULTS["delta"], *, trials: int = DEFAULTS["trials"], seed: int = DEFAULTS["seed"],
-          c_max: int | None = None, progress=None) -> CheckReport:
+          c_max: int | None = None, progress=None, exact: float | None = None) -> CheckReport:
     """Measure :func:`slth.measure.min_width` and evaluate every bound at the same arguments.
 
-    Args: as :func:`slth.measure.min_width`; ``progress``: optional callable(done, total) per trial.
+    Args: as :func:`slth.measure.min_width`; ``progress``: optional callable(done, total) per trial;
+      ``exact``: a time limit per ticket (seconds) for the exact width (:mod:`slth.measure.exact`).
     Returns: a :class:`CheckReport`.
     Raises: :class:`slth.budget.BudgetError` before any work when the search at ``c_max`` would not fit
     in memory (:func:`slth.budget.check_width`).
@@ -88,7 +92,7 @@ def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], e
     budget.check_width([construction], dims, c_max=c_max)
     start = time.perf_counter()
     measured = min_width(construction, dims, eps, delta, trials=trials, seed=seed, c_max=c_max,
-                         progress=progress)
+                         progress=progress, exact=exact)
     wall = time.perf_counter() - start
     dims = measured.dims
     ref = measured.certified
@@ -139,6 +143,13 @@ def format_report(r: CheckReport) -> str:
              m.optimistic / m.certified if m.certified else None)
     else:
         line(f"measured, optimistic (> {m.c_max})", None, None, None, None)
+    searched_exact = any(t.exact_brackets for t in m.trials)
+    if m.exact:
+        ex = constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.exact, seed=m.seed))
+        line("measured, exact", m.exact, ex.hidden_widths()[0], ex.random_params(),
+             m.exact / m.certified if m.certified else None)
+    elif searched_exact:
+        line("measured, exact (not proven)", None, None, None, None)
     for b in r.bounds:
         label = b.name + (f" (C = {b.constant:g})" if b.constant is not None else f" ({b.kind})")
         line(label, b.candidates, b.hidden_width, b.random_params, b.ratio)
@@ -150,6 +161,9 @@ def format_report(r: CheckReport) -> str:
         f"{need}/{t} trials reach ε within c_max",
         "  optimistic: the same with the adversarial lower bound in place of the certificate",
     ]
+    if searched_exact:
+        lines.append("  exact: the same with the exact error's proven upper end (slth.measure.exact, relative "
+                     "tolerance 1e-3), searched between the two")
     if r.pensia_C_needed is not None:
         lines.append(f"  pensia: the measurement needs C = {r.pensia_C_needed:.3f} "
                      f"(measured c / ln(max d_(i-1) d_i · l / min(ε, δ)) = {m.certified} / "

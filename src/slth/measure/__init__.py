@@ -1,7 +1,10 @@
-"""Measurement: the two-sided error of a ticket (``error`` for the 2l ``pairs`` layout, ``deep`` for the
-``l+1`` layout and the ``ticket_*`` entry points of either), the smallest width that reaches a given ε
-(``width``), and the fits of the constants and exponents the theorems hide (``fit``). The true error
-lies in [lower_bound, certificate] (THEORY §3)."""
+"""Measurement: the two-sided error of a ticket (``error`` for the 2l ``pairs`` layout and the lower
+bound, ``deep`` for the ``l+1`` layout and the ``ticket_*`` entry points of either, ``propagate`` for the
+tighter certificate, ``exact`` and ``exact_program`` for the exact error of small tickets), the smallest
+width that reaches a given ε (``width``), and the fits of the constants and exponents the theorems hide
+(``fit``). The true error lies in [lower_bound, certificate]; ``ticket_certificate`` is the tighter
+certificate (bound propagation, never above THEORY §3's product of norms, ``ticket_norm_certificate``),
+and ``exact.exact_error`` brackets the error itself to a relative 1e-3 where it is affordable."""
 
 from slth.measure.error import (
     ROUNDOFF,
@@ -25,6 +28,7 @@ from slth.measure.deep import (
     copy_weight_errors,
     ticket_certificate,
     ticket_lower_bound,
+    ticket_norm_certificate,
     ticket_maps,
     ticket_max_weight_error,
     ticket_weight_errors,
@@ -62,6 +66,7 @@ __all__ = [
     "quantile_width",
     "ticket_certificate",
     "ticket_lower_bound",
+    "ticket_norm_certificate",
     "ticket_maps",
     "ticket_max_weight_error",
     "ticket_weight_errors",

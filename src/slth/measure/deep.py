@@ -151,12 +151,20 @@ def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
     return pair_maps(ticket.random, ticket.masks)
 
 
+def ticket_norm_certificate(ticket, maps=None) -> float:
+    """THEORY §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
+    product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
+    (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic."""
+    from slth.measure import propagate
+    return propagate.norm_certificate(ticket, maps)
+
+
 def ticket_certificate(ticket, maps=None) -> float:
-    """THEORY §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known)."""
-    maps = ticket_maps(ticket) if maps is None else maps
-    if _copies(ticket.spec):
-        return copy_certificate(ticket.target, maps)
-    return certificate(ticket.target, maps)
+    """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
+    propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
+    sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward."""
+    from slth.measure import propagate
+    return propagate.tight_certificate(ticket, maps)
 
 
 def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:

@@ -154,37 +154,50 @@ def compact_forward(maps: Sequence[PairMaps], x):
 
 def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]], *,
                 key, maps: Sequence[PairMaps] | None = None, starts: int = 32, steps: int = 200,
-                random_points: int = 2048) -> LowerBound:
-    """Adversarial lower bound on E(S): projected gradient ascent of ‖f(x) − g_S(x)‖ over the unit
-    sphere from the ``starts`` best of ``random_points`` uniform points on the sphere.
+                random_points: int = 2048, scouts: int | None = None, scout_steps: int = 30,
+                perturb: float = 1.0) -> LowerBound:
+    """Adversarial lower bound on E(S): a multi-start ascent of ‖f(x) − g_S(x)‖ over the unit sphere.
 
     Both networks are positively homogeneous (ReLU, no biases), so ‖f(x) − g(x)‖ = ‖x‖·‖f(x̂) − g(x̂)‖
     and the supremum over the ball is attained on the sphere: projecting onto the sphere loses nothing.
-    The ascent takes normalised gradient steps with a geometrically decaying step size. With ``maps``
-    it runs on the compact form of the ticket (:func:`compact_forward`, much cheaper for wide random
-    networks); either way the value returned is the reference gap (the masked random weights
-    themselves, :func:`gap_at`) at the best point found, random points included, so it is a true
-    lower bound. With ``maps`` only the points whose compact gap is within :data:`NEAR_TIE` of the
-    best go through the reference pass (the same argmax, at a fraction of the cost), and the value is
-    :func:`gap_at` of the witness alone, the number ``slth verify`` recomputes.
+    The search (:func:`_ascend`) draws ``random_points`` points on the sphere, the ± coordinate
+    directions among them; the ``scouts`` best (default min(4·starts, random_points)) take
+    ``scout_steps`` short ascent steps; the ``starts`` best of those ascend ``steps`` more. Each step
+    is a normalised gradient step with a geometrically decaying step size, raced (with ``perturb`` > 0) against a random step of ``perturb`` times that
+    size from the start's best point so far; the best point of all trajectories is kept. The gap is
+    piecewise linear with many kinks where gradient steps alone stall, so the random steps matter
+    (``perturb=0`` turns them off). With ``maps`` the search runs on the compact form of the ticket
+    (:func:`compact_forward`, much cheaper for wide random networks); either way the value returned is
+    the reference gap (the masked random weights themselves, :func:`gap_at`) at the best point found,
+    random points included, so it is a true lower bound. With ``maps`` only the points whose compact
+    gap is within :data:`NEAR_TIE` of the best go through the reference pass (the same argmax, at a
+    fraction of the cost), and the value is :func:`gap_at` of the witness alone, the number
+    ``slth verify`` recomputes. The same key gives the same bits.
 
     Args:
       target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
       key: a JAX PRNG key. maps: optional pair maps of the same ticket (:func:`pair_maps`).
-      starts >= 1, steps >= 0, random_points >= starts.
+      starts >= 1, steps >= 0, random_points >= scouts >= starts, scout_steps >= 0, perturb >= 0
+      (scouts = starts or scout_steps = 0 skips the scouting stage).
     Returns:
       LowerBound(value, witness (d_0,)).
     """
     checks.require_x64("lower_bound")
-    if starts < 1 or steps < 0 or random_points < starts:
-        raise InputError(f"lower_bound needs starts >= 1, steps >= 0, random_points >= starts; got "
-                         f"starts={starts}, steps={steps}, random_points={random_points}")
+    if scouts is None:
+        scouts = max(starts, min(4 * starts, random_points))
+    if (starts < 1 or steps < 0 or random_points < starts or scouts < starts or random_points < scouts
+            or scout_steps < 0 or not perturb >= 0):
+        raise InputError(f"lower_bound needs starts >= 1, steps >= 0, random_points >= scouts >= starts, "
+                         f"scout_steps >= 0, perturb >= 0; got starts={starts}, steps={steps}, "
+                         f"random_points={random_points}, scouts={scouts}, scout_steps={scout_steps}, "
+                         f"perturb={perturb}")
     target = tuple(jnp.asarray(w, jnp.float64) for w in target)
     if maps is None:
         model = tuple(jnp.asarray(w, jnp.float64) for w in pruned)
     else:
         model = tuple(PairMaps(jnp.asarray(m.plus), jnp.asarray(m.minus)) for m in maps)
-    x = _ascend(target, model, key, starts, steps, random_points, maps is not None)
+    x = _ascend(target, model, key, starts, steps, random_points, maps is not None, scouts, scout_steps,
+                float(perturb))
     x = np.asarray(x)
     if maps is not None:
         # The compact form is the masked network (THEORY §2) up to round-off far below NEAR_TIE, so the
@@ -213,8 +226,21 @@ def _compact_gaps(target, maps, x):
     return jnp.linalg.norm(nets.forward(target, x) - compact_forward(maps, x), axis=1)
 
 
-@jax.jit(static_argnums=(3, 4, 5, 6))
-def _ascend(target, model, key, starts, steps, random_points, compact):
+def _ascend(target, model, key, starts, steps, random_points, compact, scouts=None, scout_steps=30, perturb=1.0):
+    """The points :func:`lower_bound` chooses its answer from, (1 + random_points, d_0): the best point
+    the ascents visited, then the initial points on the sphere. Only one ascent point is returned:
+    the ascents often converge to one point, and copies of it whose gaps differ by round-off alone
+    would make the reference argmax depend on the batch the gaps are computed in."""
+    scouts = max(starts, min(4 * starts, random_points)) if scouts is None else scouts
+    return _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb)
+
+
+def _sphere(x):
+    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-300)
+
+
+@jax.jit(static_argnums=(3, 4, 5, 6, 7, 8, 9))
+def _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb):
     d0 = target[0].shape[1]
     approx = compact_forward if compact else nets.forward
 
@@ -222,22 +248,38 @@ def _ascend(target, model, key, starts, steps, random_points, compact):
         diff = nets.forward(target, x[None]) - approx(model, x[None])
         return jnp.sum(diff**2)
 
-    def sphere(x):
-        return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-300)
-
-    pts = sphere(jax.random.normal(key, (random_points, d0), jnp.float64))
-    values = jax.vmap(gap2)(pts)
-    x0 = pts[jnp.argsort(-values)[:starts]]
+    gaps2 = jax.vmap(gap2)
     grad = jax.vmap(jax.grad(gap2))
+    points_key, step_key = jax.random.split(key)
+    # The ± coordinate directions (where a target's single input is read alone) and uniform points.
+    axes = jnp.concatenate([jnp.eye(d0), -jnp.eye(d0)]) if random_points >= 2 * d0 + scouts else jnp.zeros((0, d0))
+    uniform = _sphere(jax.random.normal(points_key, (random_points - len(axes), d0), jnp.float64))
+    pts = jnp.concatenate([axes, uniform])
+    values = gaps2(pts)
+    order = jnp.argsort(-values)[:scouts]
+    best, best_v = pts[order], values[order]
+    stages = ((scouts, scout_steps), (starts, steps)) if scouts > starts and scout_steps > 0 else ((starts, steps),)
+    for stage, (n, count) in enumerate(stages):
+        keep = jnp.argsort(-best_v)[:n]
+        best, best_v = best[keep], best_v[keep]
+        lrs = 0.5 * (1e-3 / 0.5) ** (jnp.arange(count, dtype=jnp.float64) / max(count - 1, 1))
+        keys = jax.random.split(jax.random.fold_in(step_key, stage), count)
 
-    def step(x, lr):
-        g = grad(x)
-        g = g / jnp.maximum(jnp.linalg.norm(g, axis=-1, keepdims=True), 1e-300)
-        return sphere(x + lr * g), None
+        def step(carry, inputs):
+            x, best, best_v = carry
+            lr, k = inputs
+            g = grad(x)
+            x = _sphere(x + lr * g / jnp.maximum(jnp.linalg.norm(g, axis=-1, keepdims=True), 1e-300))
+            v = gaps2(x)
+            if perturb > 0:     # a random step from the best point so far, taken when it beats the gradient step
+                y = _sphere(best + perturb * lr * jax.random.normal(k, best.shape, jnp.float64))
+                vy = gaps2(y)
+                x, v = jnp.where((vy > v)[:, None], y, x), jnp.maximum(v, vy)
+            better = v > best_v
+            return (x, jnp.where(better[:, None], x, best), jnp.where(better, v, best_v)), None
 
-    lrs = 0.5 * (1e-3 / 0.5) ** (jnp.arange(steps, dtype=jnp.float64) / max(steps - 1, 1))
-    x, _ = jax.lax.scan(step, x0, lrs)
-    return jnp.concatenate([x, pts])
+        (_, best, best_v), _ = jax.lax.scan(step, (best, best, best_v), (lrs, keys))
+    return jnp.concatenate([best[jnp.argmax(best_v)][None], pts])
 
 
 def lower_bound_key(seed: int):

@@ -18,7 +18,7 @@ import scipy.stats
 from slth import constructions, nets
 from slth import checks
 from slth.errors import InputError
-from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps
+from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps, ticket_norm_certificate
 
 #: Confidence level of the Clopper-Pearson interval reported for the success fraction.
 CONFIDENCE = 0.95
@@ -34,9 +34,15 @@ class TrialWidth:
         up to c_max.
       optimistic: smallest c found whose ticket has adversarial lower bound <= ε (the optimistic end:
         no width below it can be an ε-ticket by this search's evidence); None if c_max does not.
-      certificates: {c: certificate} for every c the certified search evaluated; lower_bounds:
-        {c: lower bound} for every c the optimistic search evaluated (a subset: the ascent is
-        only run where that search needs it).
+      certificates: {c: certificate} for every c the certified search evaluated (the tighter
+        certificate, :func:`~slth.measure.ticket_certificate`); lower_bounds: {c: lower bound} for every
+        c the optimistic search evaluated (a subset: the ascent is only run where that search needs it).
+      norm_certificates: {c: THEORY §3's product-of-norms certificate} at the same c as ``certificates``,
+        for comparison (:func:`~slth.measure.ticket_norm_certificate`).
+      exact: with an exact search (``trial_width(..., exact=seconds)``), the smallest c between the
+        optimistic and the certified width whose exact error (:mod:`slth.measure.exact`) is proven
+        <= ε (its upper end), found by bisection; None without one or when no c is proven.
+      exact_brackets: {c: (lower, upper)} of every exact error that search computed.
     """
 
     seed: int
@@ -44,6 +50,9 @@ class TrialWidth:
     optimistic: int | None
     certificates: dict
     lower_bounds: dict
+    norm_certificates: dict = dataclasses.field(default_factory=dict)
+    exact: int | None = None
+    exact_brackets: dict = dataclasses.field(default_factory=dict)
 
 
 def _smallest(pred, hi: int) -> int:
@@ -71,7 +80,8 @@ def shape_bucket(c: int, c_max: int) -> int:
 
 
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
-                distribution: str | None = None, drop_negative: bool = False) -> TrialWidth:
+                distribution: str | None = None, drop_negative: bool = False,
+                exact: float | None = None) -> TrialWidth:
     """Certified and optimistic minimal candidates per block for one target and one random stream.
 
     Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
@@ -83,10 +93,12 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     that does not promise monotonicity (THEORY §5.5; its registry properties) gets an upward scan
     over c = 1..c_max for the certified width instead of the bisection, so ``certified`` is the
     smallest certifying c there too (c_max builds at most, each cheap next to one lower bound).
+    With ``exact`` (a time limit per ticket, seconds), the exact width is searched between the two by
+    bisection on "the exact error's upper end is <= ε" (:class:`TrialWidth`).
     """
     dims = nets.dims_of(target)
     distribution = default_distribution(construction, distribution)
-    certs, lbs = {}, {}
+    certs, lbs, norms = {}, {}, {}
 
     def build(c):
         spec = network_spec(construction, nets.RandomSpec(
@@ -94,7 +106,9 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
             drop_negative=drop_negative))
         ticket = constructions.build(construction, target, spec, active=c)
         maps = ticket_maps(ticket)
-        certs.setdefault(c, ticket_certificate(ticket, maps))
+        if c not in certs:
+            certs[c] = ticket_certificate(ticket, maps)
+            norms[c] = ticket_norm_certificate(ticket, maps)
         return ticket, maps
 
     def cert(c):
@@ -114,7 +128,23 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
         certified = next((c for c in range(1, c_max + 1) if cert(c) <= eps), None)
     top = certified or c_max
     optimistic = _smallest(lambda c: lower(c) <= eps, top) if lower(top) <= eps else None
-    return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())))
+    brackets, exact_c = {}, None
+    if exact is not None and certified is not None:
+        from slth.measure import exact as exact_mod       # SCIP loads only when asked for
+
+        def proven(c):
+            if c not in brackets:
+                e = exact_mod.exact_error(build(c)[0], time_limit=exact)
+                brackets[c] = (e.lower, e.upper)
+            return brackets[c][1] <= eps
+
+        # the certified ticket's certificate is <= ε, so its exact upper end is too (the exact method's
+        # upper end never exceeds the certificate); below the optimistic width a witnessed gap exceeds ε
+        lo = optimistic or 1
+        exact_c = lo - 1 + _smallest(lambda k: proven(lo - 1 + k), certified - lo + 1) \
+            if proven(certified) else None
+    return TrialWidth(seed, certified, optimistic, dict(sorted(certs.items())), dict(sorted(lbs.items())),
+                      dict(sorted(norms.items())), exact_c, dict(sorted(brackets.items())))
 
 
 def layout_of(construction: str) -> str:
@@ -175,11 +205,12 @@ class MinWidth:
     fraction_interval: tuple
     random_params: int | None
     trials: tuple
+    exact: int | None = None
 
 
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
               c_max: int | None = None, target_distribution: str = "gaussian", distribution: str | None = None,
-              drop_negative: bool = False, progress=None) -> MinWidth:
+              drop_negative: bool = False, progress=None, exact: float | None = None) -> MinWidth:
     """Measure the smallest number of candidates per block and sign that yields ε-tickets with
     probability >= 1 − δ (the quantity Theorem 1 of Pensia et al. 2020 bounds by C log(d² l / min(ε, δ))
     and Malach et al. 2020 by a polynomial), for random targets of widths ``dims``.
@@ -189,6 +220,9 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
       eps, delta: in (0, 1). trials: T >= 1 independent (target, network) pairs. seed: >= 0.
       c_max: >= 1, the largest width searched (default: the construction's search_limit in the registry).
       progress: optional callable(done, total), called after every trial.
+      exact: a time limit per ticket (seconds) to also search the exact width (:func:`trial_width`);
+        ``MinWidth.exact`` is then its (1 − δ) quantile. The ticket size is checked against the exact
+        method's limit first.
       The rest: as ``slth prune``.
     Returns:
       MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction.
@@ -203,14 +237,17 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     nets.check_distribution(target_distribution)
     distribution = default_distribution(construction, distribution)
     constructions.check_candidates(construction, c_max, what="c_max")
-    network_spec(construction, nets.RandomSpec(dims=dims, candidates=c_max, seed=seed,
-                                               distribution=distribution, drop_negative=drop_negative))
+    top = network_spec(construction, nets.RandomSpec(dims=dims, candidates=c_max, seed=seed,
+                                                     distribution=distribution, drop_negative=drop_negative))
+    if exact is not None:
+        from slth.measure import exact as exact_mod
+        exact_mod.check_affordable(dims, top, time_limit=exact)
     results = []
     for t in range(trials):
         s = seed + t
         target = nets.random_target(dims, key=jax.random.key(s), distribution=target_distribution)
         results.append(trial_width(construction, target, seed=s, eps=eps, c_max=c_max,
-                                   distribution=distribution, drop_negative=drop_negative))
+                                   distribution=distribution, drop_negative=drop_negative, exact=exact))
         if progress is not None:
             progress(t + 1, trials)
     certified, k = quantile_width([r.certified for r in results], delta)
@@ -218,5 +255,6 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")
     params = None if certified is None else network_spec(construction, nets.RandomSpec(
         dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative)).random_params()
+    exact_c = None if exact is None else quantile_width([r.exact for r in results], delta)[0]
     return MinWidth(construction, dims, float(eps), float(delta), seed, c_max, certified, optimistic,
-                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results))
+                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results), exact_c)

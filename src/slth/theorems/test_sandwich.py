@@ -70,22 +70,37 @@ def theory_certificate_l_plus_1(ticket) -> float:
 @pytest.mark.parametrize("name", NAMES)
 def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence, name):
     """Statement (THEORY §3 and §5.3): for inputs in the unit ball,
-    sup ‖f(x) − g(x)‖ <= Π(s_i + a_i) − Π s_i (the certificate, a proof by induction over layers),
-    so the adversarial lower bound and the gap at any sampled input never exceed it, and the
-    certificate equals the formula recomputed independently. Rule: float64, slack
-    :data:`slth.measure.ROUNDOFF`; formula to relative 1e-12; every pool case."""
+    sup ‖f(x) − g(x)‖ <= Π(s_i + a_i) − Π s_i (the product-of-norms certificate, a proof by induction
+    over layers, rounded upward) and <= the tighter certificate (bound propagation, :mod:`slth.measure.propagate`),
+    so the adversarial lower bound, the gap at any sampled input and, for d_0 = 2, the largest gap on
+    a dense grid of the unit circle never exceed either; the product-of-norms certificate equals the
+    formula recomputed independently, and the tighter one never exceeds it. Rule: float64, slack
+    :data:`slth.measure.ROUNDOFF`; formula from below to relative 1e-12 and from above to 1e-10 (the
+    upward rounding); every pool case."""
     for i in range(_pool.size()):
         ticket = _pool.ticket(name, i)
         spec = ticket.spec
+        norms = measure.ticket_norm_certificate(ticket)
+        # rounded upward (slth.measure.propagate.round_up) by far less than 1e-10
+        theory = theory_certificate(ticket)
+        assert theory - 1e-12 * max(1.0, theory) <= norms <= theory + 1e-10 * max(1.0, theory), i
         cert = measure.ticket_certificate(ticket)
-        assert abs(cert - theory_certificate(ticket)) <= 1e-12 * max(1.0, abs(cert)), i
+        assert cert <= norms, i
         lb = measure.lower_bound(ticket.target, ticket.pruned, key=jax.random.key(i), steps=40, starts=8)
         assert lb.value <= cert + measure.ROUNDOFF, i
         assert abs(np.linalg.norm(lb.witness) - 1) < 1e-12
         x = np.random.default_rng(i).normal(size=(256, spec.dims[0]))
         x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1.0)
         assert measure.gap_at(ticket.target, ticket.pruned, x).max() <= cert + measure.ROUNDOFF, i
+        if spec.dims[0] == 2:
+            angles = np.linspace(0.0, 2 * np.pi, CIRCLE_POINTS, endpoint=False)
+            circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+            assert measure.gap_at(ticket.target, ticket.pruned, circle).max() <= cert + measure.ROUNDOFF, i
         evidence.example()
+
+
+#: Points of the unit circle at which the d_0 = 2 pool cases are checked against the certificate.
+CIRCLE_POINTS = 4096
 
 
 @pytest.mark.theorem("§5.3 sandwich")

@@ -44,7 +44,7 @@ COLUMNS = shared.SWEEP + (
     + shared.UNIT + (
     ("train_accuracy", float), ("target_accuracy", float), ("ticket_accuracy", float), ("agreement", float),
     ("certificate", float), ("lower_bound", float), ("guaranteed_fraction", float), ("guaranteed_disagree", int),
-    ("random_params", int), ("kept_params", int)) + shared.PROVENANCE
+    ("certificate_norms", float), ("guaranteed_fraction_norms", float), ("random_params", int), ("kept_params", int)) + shared.PROVENANCE
 SUMMARY_COLUMNS = study.SUMMARY_COLUMNS
 
 

@@ -56,7 +56,8 @@ COLUMNS = shared.SWEEP + (
     ("construction", str), ("dims", tuple), ("d", int), ("l", int), ("eps", float), ("delta", float),
     ("c_max", int), ("target_distribution", str), ("distribution", str), ("drop_negative", bool)) + shared.UNIT + (
     ("certified", int), ("optimistic", int), ("certificate", float), ("lower_bound", float),
-    ("lower_bound_at_certified", float), ("certificate_at_optimistic", float)) + shared.PROVENANCE
+    ("lower_bound_at_certified", float), ("certificate_at_optimistic", float),
+    ("certificate_norms", float), ("certificate_norms_at_optimistic", float)) + shared.PROVENANCE
 SUMMARY_COLUMNS = ("cell", "construction", "dims", "eps", "delta", "trials", "reached", "certified",
                    "optimistic", "fraction", "fraction_low", "fraction_high", "pensia_c_at_C1",
                    "pensia_C_needed", "malach_c_at_C1", "selection_explicit_c", "counting_lower_c",
@@ -180,6 +181,10 @@ def _row(spec, cell, t: int, meta: dict) -> dict:
             # and certifies every ticket it builds
             "lower_bound_at_certified": None if tw.certified is None else float(tw.lower_bounds[tw.certified]),
             "certificate_at_optimistic": None if tw.optimistic is None else float(tw.certificates[tw.optimistic]),
+            # THEORY §3's product of norms at the same two tickets, for comparison with the certificate
+            "certificate_norms": None if tw.certified is None else float(tw.norm_certificates[tw.certified]),
+            "certificate_norms_at_optimistic": (None if tw.optimistic is None
+                                                else float(tw.norm_certificates[tw.optimistic])),
             "wall_s": round(wall, 4), **meta}
 
 

@@ -15,7 +15,8 @@ from slth.studies.digits.study import DigitsReport
 #: Columns of :func:`sweep_summary`'s table (a sweep's ``summary.csv``).
 SUMMARY_COLUMNS = ("cell", "construction", "c", "trials", "target_accuracy", "ticket_accuracy_mean",
                    "ticket_accuracy_min", "agreement_mean", "agreement_min", "certificate_median",
-                   "lower_bound_median", "guaranteed_fraction_mean", "guaranteed_disagree_total",
+                   "lower_bound_median", "guaranteed_fraction_mean", "guaranteed_fraction_norms_mean",
+                   "guaranteed_disagree_total",
                    "random_params", "kept_params_mean")
 
 
@@ -46,19 +47,20 @@ def format_report(r: DigitsReport) -> str:
         f"  random networks: seed {r.network_seed}, uniform[-1,1], c candidates per block and sign",
         "",
         f"  {'construction':12s} {'c':>4s} {'random':>11s} {'kept':>9s} {'target acc':>10s} {'ticket acc':>10s} "
-        f"{'agree':>7s} {'lower bd':>9s} {'certificate':>11s} {'guaranteed':>10s} {'time':>7s}",
+        f"{'agree':>7s} {'lower bd':>9s} {'certificate':>11s} {'guaranteed':>10s} {'(norms)':>8s} {'time':>7s}",
     ]
     for row in r.rows:
         lines.append(
             f"  {row.construction:12s} {row.candidates:>4d} {row.random_params:>11,} {row.kept_params:>9,} "
             f"{_pct(row.target_accuracy):>10s} {_pct(row.ticket_accuracy):>10s} {_pct(row.agreement):>7s} "
             f"{row.lower_bound:>9.3g} {row.certificate:>11.3g} {_pct(row.guaranteed_fraction):>10s} "
-            f"{row.time_s:>6.1f}s")
+            f"{_pct(row.guaranteed_fraction_norms):>8s} {row.time_s:>6.1f}s")
     lines += [
         "",
         "  agree: test points where ticket and target predict the same label. lower bd, certificate: the true",
         "  sup_{|x|<=1} |f(x) − g(x)|_2 lies between them. guaranteed: test points with margin > √2·certificate,",
-        "  whose agreement is proven (|(f_a − f_b) − (g_a − g_b)| <= √2 |f − g|_2).",
+        "  whose agreement is proven (|(f_a − f_b) − (g_a − g_b)| <= √2 |f − g|_2); (norms): the same with",
+        "  THEORY §3's product-of-norms certificate, the certificate before the bound propagation.",
     ]
     bad = [row for row in r.rows if row.guaranteed_disagree]
     for row in bad:
@@ -92,16 +94,19 @@ def sweep_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
             "certificate_median": float(np.median(col("certificate"))),
             "lower_bound_median": float(np.median(col("lower_bound"))),
             "guaranteed_fraction_mean": float(col("guaranteed_fraction").mean()),
+            "guaranteed_fraction_norms_mean": float(col("guaranteed_fraction_norms").mean()),
             "guaranteed_disagree_total": int(col("guaranteed_disagree").sum()),
             "random_params": r0["random_params"], "kept_params_mean": float(col("kept_params").mean()),
         })
     lines = [f"{'construction':12s} {'c':>5s} {'T':>3s} {'target':>7s} {'ticket (mean/min)':>18s} "
-             f"{'agree (mean/min)':>17s} {'certificate':>11s} {'lower bd':>9s} {'proven':>7s} {'random':>11s}"]
+             f"{'agree (mean/min)':>17s} {'certificate':>11s} {'lower bd':>9s} {'proven':>7s} {'(norms)':>7s} "
+             f"{'random':>11s}"]
     for r in table:
         lines.append(f"{r['construction']:12s} {r['c']:>5d} {r['trials']:>3d} {r['target_accuracy']:>7.1%} "
                      f"{r['ticket_accuracy_mean']:>9.1%}/{r['ticket_accuracy_min']:<8.1%} "
                      f"{r['agreement_mean']:>8.1%}/{r['agreement_min']:<8.1%} {r['certificate_median']:>11.3g} "
-                     f"{r['lower_bound_median']:>9.3g} {r['guaranteed_fraction_mean']:>7.1%} {r['random_params']:>11,}")
+                     f"{r['lower_bound_median']:>9.3g} {r['guaranteed_fraction_mean']:>7.1%} "
+                     f"{r['guaranteed_fraction_norms_mean']:>7.1%} {r['random_params']:>11,}")
     bad = [r["cell"] for r in table if r["guaranteed_disagree_total"]]
     if bad:
         lines.append(f"FINDING: test points with margin > √2·certificate disagree in cells {bad}")

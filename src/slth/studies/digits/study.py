@@ -42,7 +42,8 @@ class DigitsRow:
         ticket predicts the target's label. certificate, lower_bound: the two ends of
         sup_{‖x‖<=1} ‖f(x) − g(x)‖_2. guaranteed_fraction: fraction of test points with margin > √2·certificate
         (agreement proven, :func:`guaranteed`). guaranteed_disagree: how many of those disagree
-        (the theorem says 0). random_params, kept_params: sizes of the random network and the ticket.
+        (the theorem says 0). certificate_norms, guaranteed_fraction_norms: THEORY §3's product-of-norms
+        certificate and the fraction it proves, for comparison. random_params, kept_params: sizes of the random network and the ticket.
       time_s: pruning, measuring and evaluating this row.
     """
 
@@ -55,6 +56,8 @@ class DigitsRow:
     lower_bound: float
     guaranteed_fraction: float
     guaranteed_disagree: int
+    certificate_norms: float
+    guaranteed_fraction_norms: float
     random_params: int
     kept_params: int
     time_s: float
@@ -253,5 +256,7 @@ def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> DigitsRow:
         agreement=float(np.mean(agree)),
         certificate=float(pruned.meta["certificate"]), lower_bound=float(pruned.meta["lower_bound"]),
         guaranteed_fraction=float(np.mean(sure)), guaranteed_disagree=int(np.sum(sure & ~agree)),
+        certificate_norms=float(pruned.meta["certificate_norms"]),
+        guaranteed_fraction_norms=float(np.mean(guaranteed(p.margin, pruned.meta["certificate_norms"]))),
         random_params=int(pruned.meta["random_params"]), kept_params=int(pruned.meta["kept_params"]),
         time_s=time.perf_counter() - t1)

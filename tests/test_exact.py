@@ -1,0 +1,187 @@
+"""The exact error of small tickets (:mod:`slth.measure.exact`): its bracket against a proven brute-force
+bracket on d_0 = 2 (a dense grid of the unit circle plus a Lipschitz margin), against the certificate and
+the adversarial search, the soundness of its pre-activation bounds, its bad inputs and its time limit.
+
+Every ticket here is small (d_0 = 2 or 3, widths <= 4, c <= 8): each SCIP run takes well under a second
+or two. Targets include hand-made adversarial layers (weights ±1, spectral norm exactly 1) and the
+``corner`` layers of :func:`slth.testing.adversarial_layer`.
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+import pytest
+
+from slth import constructions, measure, nets
+from slth import testing as slt
+from slth.errors import InputError
+from slth.measure import exact as X
+
+RTOL = 1e-3
+
+
+def build(name, target, c, seed=0):
+    dims = (np.shape(target[0])[1],) + tuple(np.shape(w)[0] for w in target)
+    spec = nets.RandomSpec(dims=dims, candidates=c, seed=seed)
+    s = measure.network_spec(name, constructions.spec_for(name, spec))
+    return constructions.build(name, tuple(np.asarray(w, np.float64) for w in target), s)
+
+
+def random_target(dims, seed=0):
+    return tuple(np.asarray(w) for w in nets.random_target(dims, key=jax.random.key(seed)))
+
+
+#: Hand-made adversarial layers: entries ±1 (or 0), spectral norm exactly 1 (signed permutations).
+SWAP = np.array([[0.0, 1.0], [-1.0, 0.0]])
+FLIP = np.array([[-1.0, 0.0], [0.0, 1.0]])
+
+
+def corner(dims, seed):
+    """Targets whose every layer is :func:`slth.testing.adversarial_layer`'s ``corner`` (one entry ±1)."""
+    rng = np.random.default_rng(seed)
+    return tuple(slt.adversarial_layer(w, "corner", 0.0, rng) for w in random_target(dims, seed))
+
+
+def grid_bracket(ticket, points=200_000):
+    """A proven bracket of E(S) for d_0 = 2: [max gap on N equally spaced points of the unit circle,
+    that + L·π/N]. Every point of the circle lies within chord 2 sin(π/2N) <= π/N of a grid point, and
+    the gap is L-Lipschitz with L = Π‖W_i‖ + Π‖R_k‖ (f and g_S are compositions of linear maps and
+    1-Lipschitz ReLUs; ‖f − g‖ is Lipschitz with the sum of their constants)."""
+    theta = 2 * np.pi * np.arange(points) / points
+    x = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    gaps = measure.gap_at(ticket.target, ticket.pruned, x)
+    lip = float(np.prod(nets.spectral_norms(ticket.target)) +
+                np.prod([np.linalg.norm(np.asarray(w, np.float64), 2) for w in ticket.pruned]))
+    low = float(gaps.max())
+    return low, low + lip * np.pi / points + 1e-12
+
+
+CASES = [   # (construction, target, c): depths 1-3, four constructions, adversarial targets
+    ("subset-sum", random_target((2, 3)), 6),
+    ("subset-sum", random_target((2, 4, 2), 1), 6),
+    ("subset-sum", (SWAP, FLIP, SWAP), 6),
+    ("subset-sum", corner((2, 3, 3, 2), 3), 5),
+    ("selection", random_target((2, 4, 2), 2), 8),
+    ("selection", (FLIP, SWAP), 8),
+    ("fixed-size", random_target((2, 3, 2), 4), 6),
+    ("depth-l+1", random_target((2, 3, 2), 5), 3),
+    ("depth-l+1", (SWAP, FLIP, SWAP), 2),
+    ("depth-l+1", random_target((2, 3)), 4),
+]
+
+
+@pytest.mark.parametrize("name,target,c", CASES, ids=[f"{n}-{len(t)}-{i}" for i, (n, t, c) in enumerate(CASES)])
+def test_exact_brackets_the_brute_force_bracket(name, target, c):
+    ticket = build(name, target, c)
+    e = X.exact_error(ticket, rtol=RTOL, time_limit=30.0)
+    ref_low, ref_up = grid_bracket(ticket)
+    assert e.status == "optimal"
+    assert e.lower <= ref_up + 1e-12, (e.lower, ref_up)
+    assert e.upper >= ref_low - 1e-12, (e.upper, ref_low)
+    assert e.lower <= e.upper
+    assert e.upper <= e.lower * (1 + RTOL) or e.upper == e.lower == 0.0
+    assert e.witness.dtype == np.float64 and e.witness.shape == (2,)
+    assert abs(np.linalg.norm(e.witness) - 1) < 1e-12
+    assert e.lower == float(measure.gap_at(ticket.target, ticket.pruned, e.witness[None])[0])
+
+
+@pytest.mark.parametrize("name,dims,c", [("subset-sum", (3, 4, 3), 6), ("selection", (3, 3, 3, 2), 16),
+                                         ("depth-l+1", (3, 3, 2), 3), ("fixed-size", (3, 3), 4)])
+def test_exact_within_certificate_and_above_search(name, dims, c):
+    ticket = build(name, random_target(dims, 7), c)
+    e = X.exact_error(ticket, time_limit=30.0)
+    assert e.status == "optimal"
+    assert e.upper <= measure.ticket_certificate(ticket) * (1 + 1e-9)
+    assert e.lower >= measure.ticket_lower_bound(ticket).value - 1e-12
+
+
+@pytest.mark.parametrize("name,dims,c", [("subset-sum", (3, 4, 3, 2), 5), ("depth-l+1", (3, 3, 3, 2), 2),
+                                         ("selection", (2, 3), 5)])
+def test_program_network_and_bounds_are_the_ticket(name, dims, c):
+    """The stacked network the program encodes is the ticket (its gap equals the reference gap), and
+    every bound of the program holds at 20000 random points of the unit sphere."""
+    ticket = build(name, random_target(dims, 11), c)
+    net, b = X._stack(ticket), X._bounds(X._stack(ticket))
+    x = np.random.default_rng(0).standard_normal((20000, dims[0]))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ref = measure.gap_at(ticket.target, ticket.pruned, x)
+    np.testing.assert_allclose(np.linalg.norm(net.forward(x), axis=1), ref, rtol=1e-12, atol=1e-14)
+    for i, (zf, zg) in enumerate(net.pre_activations(x)):
+        for z, (lo, up) in ((zf, b.f[i]), (zg, b.g[i])):
+            assert np.all(z >= lo) and np.all(z <= up)
+        assert np.all(np.abs(zg - zf[:, net.partner[i]]) <= b.diff[i])
+
+
+def small_ticket():
+    return build("subset-sum", random_target((3, 4, 3), 3), 6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(rtol=0.0), "rtol 0.0 must be a number in \\(0, 1\\)"),
+    (dict(rtol=1.0), "rtol 1.0 must be a number in \\(0, 1\\)"),
+    (dict(rtol=float("nan")), "rtol nan must be a number in \\(0, 1\\)"),
+    (dict(time_limit=0.0), "time_limit 0.0 must be > 0"),
+    (dict(time_limit=-1), "time_limit -1 must be > 0"),
+])
+def test_bad_arguments_are_one_line_errors(kwargs, match):
+    with pytest.raises(InputError, match=match) as err:
+        X.exact_error(small_ticket(), **kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_too_large_ticket_is_refused_before_work(monkeypatch):
+    ticket = small_ticket()
+    monkeypatch.setattr(X, "_stack", lambda t: pytest.fail("work started"))
+    assert X.size(ticket.spec) == 3 + 4 + 4
+    monkeypatch.setattr(X, "MAX_BINARIES", 10)
+    with pytest.raises(InputError) as err:
+        X.exact_error(ticket)
+    msg = str(err.value)
+    assert "\n" not in msg and "size 11" in msg and "MAX_BINARIES = 10" in msg
+    assert "slth.measure.ticket_certificate" in msg
+
+
+def test_size_counts_copies_in_the_l_plus_1_layout():
+    spec = nets.RandomSpec(dims=(3, 4, 5, 2), candidates=6, seed=0, layout="l+1")
+    assert X.size(spec) == 3 + (4 + 5) + 6 * (4 + 5)
+    digits = nets.RandomSpec(dims=(64, 32, 10), candidates=8, seed=0)
+    with pytest.raises(InputError, match="size 128 binaries > MAX_BINARIES"):
+        X.check_affordable([np.zeros((32, 64)), np.zeros((10, 32))], digits)
+
+
+def test_layout_without_pairs_or_copies_is_refused(monkeypatch):
+    ticket = small_ticket()
+    flat = dataclasses.make_dataclass("Flat", ["name", "has_pairs", "has_copies"])("flat", False, False)
+    monkeypatch.setattr(X.layouts, "layout", lambda spec: flat)
+    with pytest.raises(InputError, match="layout of layer pairs or copies; got 'flat'") as err:
+        X.exact_error(ticket)
+    assert "\n" not in str(err.value)
+
+
+def test_no_block_structure_is_refused():
+    ticket = small_ticket()
+    masks = [np.asarray(m).copy() for m in ticket.masks]
+    unit = int(np.flatnonzero(masks[0].any(axis=1))[0])
+    masks[0][unit, :] = True                                   # one hidden unit keeps every input
+    bad = dataclasses.replace(ticket, masks=tuple(masks))
+    with pytest.raises(InputError, match="keeps 3 weights in hidden unit") as err:
+        X.exact_error(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_time_limit_returns_a_valid_bracket():
+    ticket = build("subset-sum", random_target((3, 4, 3), 5), 6)
+    e = X.exact_error(ticket, time_limit=0.01)
+    assert e.status == "time_limit"
+    assert 0 < e.lower <= e.upper
+    full = X.exact_error(ticket, time_limit=30.0)
+    assert full.status == "optimal"
+    assert e.lower <= full.upper and full.lower <= e.upper
+
+
+def test_exact_ticket_has_zero_error():
+    """A target of zeros: every pair map of subset-sum is exactly zero too, so E = 0 with both ends."""
+    ticket = build("subset-sum", (np.zeros((2, 2)), np.zeros((2, 2))), 4)
+    e = X.exact_error(ticket)
+    assert (e.lower, e.upper, e.status) == (0.0, 0.0, "optimal")
