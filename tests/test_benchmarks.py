@@ -32,3 +32,15 @@ def test_pensia_job_smoke(tmp_path):
     assert all(row["seconds"] >= 0 and row["peak_mb"] > 0 for row in result["stages"])
     assert 0 < result["results"]["lower_bound"] <= result["results"]["certificate"]
     assert 0 < result["results"]["live_params"] <= result["results"]["kept_params"]
+
+
+def test_sandwich_benchmark_smoke(tmp_path):
+    """The issue-15 benchmark runs end to end at a tiny size: exact brackets closed, no upper end below a
+    witnessed lower bound, and its table names every target."""
+    out = tmp_path / "sandwich.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sandwich.py"), "--smoke", "--out", str(out)],
+                          check=True, capture_output=True, text=True, timeout=600)
+    result = json.loads(out.read_text())
+    assert result["exact"]["violations"] == 0 and result["exact"]["closed"] >= 1
+    assert result["check"]["selection"]["certified"] is not None
+    assert "certificate / exact" in proc.stdout and "lower bound / exact" in proc.stdout

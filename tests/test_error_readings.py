@@ -94,3 +94,42 @@ def test_check_exact_width_lies_between_optimistic_and_certified(capsys):
             assert lo <= hi <= 0.1
     assert report["measured"]["exact"] is not None
     assert np.isfinite(report["measured"]["exact"])
+
+
+WIDTH_WITH_EXACT = """
+kind = "width"
+[grid]
+construction = ["subset-sum"]
+dims = ["3,3", "3,3,2"]
+eps = [0.1]
+delta = [0.5]
+[trials]
+count = 2
+seed = 0
+c_max = 12
+exact = 20
+exact_max_binaries = 8
+"""
+
+
+def test_width_rows_carry_the_exact_bracket_where_the_program_is_small(tmp_path):
+    """A width sweep with ``exact``: the l = 1 cells (3 binaries) carry the exact bracket of their
+    certified and optimistic tickets, which lies between the lower bound and the certificate; the
+    l = 2 cells (9 binaries > 8) carry none."""
+    from slth.experiments import runner, spec as specs
+
+    path = tmp_path / "w.toml"
+    path.write_text(WIDTH_WITH_EXACT)
+    rows = runner.run(specs.load(path), results=str(tmp_path / "r"), progress=False).rows
+    for r in rows:
+        if r["l"] == 1 and r["certified"] is not None:
+            assert r["lower_bound_at_certified"] <= r["exact_upper"] + measure.ROUNDOFF
+            assert r["exact_lower"] <= r["certificate"] + measure.ROUNDOFF
+            assert r["exact_upper"] <= r["exact_lower"] * (1 + 1e-3) + 1e-12
+        if r["l"] == 2:
+            assert r["exact_upper"] is None and r["exact_upper_at_optimistic"] is None
+    assert any(r["l"] == 1 and r["exact_upper"] is not None for r in rows)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(WIDTH_WITH_EXACT.replace("exact = 20", "exact = -1"))
+    with pytest.raises(Exception, match=r"\[trials\] exact -1"):
+        specs.load(bad)

@@ -539,13 +539,30 @@ def entry() -> None:
     final clean-up. A KeyboardInterrupt raised while the main thread waited for XLA leaves that work
     running on XLA's threads, and freeing the JAX client under it at interpreter exit can crash
     (SIGSEGV; the sweep runner defers SIGINT to between units for the same reason). Everything a
-    command writes is atomic or journaled, so nothing is lost by not cleaning up."""
+    command writes is atomic or journaled, so nothing is lost by not cleaning up.
+
+    A solver library may write to the C-level standard output on its own (SoPlex inside SCIP, for the
+    exact error, prints a note about its tolerances): the process's file descriptor 1 goes to standard
+    error and ``sys.stdout`` alone keeps the real standard output, so ``--json`` output stays parseable."""
+    _keep_stdout_for_python()
     code = main()
     if code == 130:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
     sys.exit(code)
+
+
+def _keep_stdout_for_python() -> None:
+    """Point file descriptor 1 at standard error and ``sys.stdout`` at a duplicate of the original one."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except (OSError, ValueError, AttributeError):     # no real descriptors (embedded): leave them
+        return
+    sys.stdout = open(saved, "w", encoding=sys.stdout.encoding or "utf-8", errors="backslashreplace",
+                      buffering=1 if sys.stdout.line_buffering else -1, closefd=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,19 @@ SAFETY = 10.0
 
 # --------------------------------------------------------------------------- the program
 
+def _model():
+    """A silent SCIP model with the tolerances of the margin argument and a fixed random seed."""
+    import pyscipopt
+
+    m = pyscipopt.Model()
+    m.hideOutput()
+    for name in ("numerics/feastol", "numerics/dualfeastol", "numerics/epsilon"):
+        m.setParam(name, TOLERANCE)
+    m.setParam("numerics/sumepsilon", 1e3 * TOLERANCE)
+    m.setParam("randomization/randomseedshift", 0)
+    return m
+
+
 class _Program:
     """The network program (module docstring) in a pyscipopt Model, with y' = y/σ; :meth:`support`
     solves it for one direction."""
@@ -28,12 +41,7 @@ class _Program:
         import pyscipopt
 
         self.net, self.sigma = net, sigma
-        m = pyscipopt.Model()
-        m.hideOutput()
-        for name in ("numerics/feastol", "numerics/dualfeastol", "numerics/epsilon"):
-            m.setParam(name, TOLERANCE)
-        m.setParam("numerics/sumepsilon", 1e3 * TOLERANCE)
-        m.setParam("randomization/randomseedshift", 0)
+        m = _model()
         m.setEmphasis(pyscipopt.SCIP_PARAMEMPHASIS.EASYCIP)
         self.model = m
         d0 = net.f[0].shape[1]
@@ -234,12 +242,7 @@ def _certify(cuts, box: np.ndarray, start: np.ndarray | None, *, gap: float,
     import pyscipopt
 
     dl = len(box)
-    m = pyscipopt.Model()
-    m.hideOutput()
-    for name in ("numerics/feastol", "numerics/dualfeastol", "numerics/epsilon"):
-        m.setParam(name, TOLERANCE)
-    m.setParam("numerics/sumepsilon", 1e3 * TOLERANCE)
-    m.setParam("randomization/randomseedshift", 0)
+    m = _model()
     m.setParam("limits/gap", gap)
     m.setParam("limits/time", max(time_limit, 1e-3))
     y = [m.addVar(lb=-float(b), ub=float(b)) for b in box]

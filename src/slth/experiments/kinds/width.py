@@ -17,6 +17,8 @@ Spec::
     target_distribution = "gaussian"     # optional, these three are the defaults
     distribution = "uniform"
     drop_negative = false
+    exact = 0                            # optional: seconds per ticket for the exact error (0: off) ...
+    exact_max_binaries = 8               # ... of the tickets whose program has at most this size
 
 A row is :func:`slth.measure.trial_width` for trial t with seed ``seed + t`` (target and network, as
 ``slth prune --seed``). The summary, per cell: the certified and optimistic (1 − δ)-quantile widths,
@@ -26,11 +28,15 @@ the selection construction's explicit width, the counting lower bound). Fits, pe
 constant C of the logarithmic bound (:data:`slth.bounds.LOG_BOUND`) and a power law in the grid
 variables that vary (d, l, 1/ε), each with a stratified bootstrap interval (:mod:`slth.measure.fit`);
 the exponents are printed beside what the construction's companion bound says
-(:func:`slth.constructions.companion`).
+(:func:`slth.constructions.companion`). With ``exact`` > 0, the row also holds the exact error's bracket
+(:func:`slth.measure.exact.exact_error`) of the certified and the optimistic ticket wherever the
+program's size (:func:`slth.measure.exact.size`) is at most ``exact_max_binaries``: figure 6 sets the
+three readings side by side on the same tickets.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import jax
@@ -41,11 +47,13 @@ from slth import bounds
 from slth.errors import InputError
 from slth.experiments.kinds import _shared as shared
 from slth.measure import fit as fits
-from slth.measure.width import CONFIDENCE, quantile_width, trial_width
+from slth.measure import exact as exact_mod
+from slth.measure.width import CONFIDENCE, network_spec, quantile_width, trial_width
 
 NAME = "width"
 GRID = ("construction", "dims", "d", "l", "eps", "delta")
-TRIALS = ("count", "seed", "c_max", "target_distribution", "distribution", "drop_negative")
+TRIALS = ("count", "seed", "c_max", "target_distribution", "distribution", "drop_negative", "exact",
+          "exact_max_binaries")
 #: [grid] keys that may be a table instead of a list: none.
 GRID_TABLES = ()
 #: Trials of a cell run one by one.
@@ -57,7 +65,9 @@ COLUMNS = shared.SWEEP + (
     ("c_max", int), ("target_distribution", str), ("distribution", str), ("drop_negative", bool)) + shared.UNIT + (
     ("certified", int), ("optimistic", int), ("certificate", float), ("lower_bound", float),
     ("lower_bound_at_certified", float), ("certificate_at_optimistic", float),
-    ("certificate_norms", float), ("certificate_norms_at_optimistic", float)) + shared.PROVENANCE
+    ("certificate_norms", float), ("certificate_norms_at_optimistic", float),
+    ("exact_lower", float), ("exact_upper", float), ("exact_lower_at_optimistic", float),
+    ("exact_upper_at_optimistic", float)) + shared.PROVENANCE
 SUMMARY_COLUMNS = ("cell", "construction", "dims", "eps", "delta", "trials", "reached", "certified",
                    "optimistic", "fraction", "fraction_low", "fraction_high", "pensia_c_at_C1",
                    "pensia_C_needed", "malach_c_at_C1", "selection_explicit_c", "counting_lower_c",
@@ -119,6 +129,14 @@ def _settings(trials: dict, cons: list, problems: list) -> dict:
     drop = trials.get("drop_negative", False)
     checks.collect(problems, checks.flag, "[trials] drop_negative", drop)
     out["drop_negative"] = drop
+    exact = trials.get("exact", 0)
+    checks.collect(problems, checks.nonnegative, "[trials] exact", exact)
+    out["exact"] = exact
+    out["exact_max_binaries"] = shared.integer(problems, trials.get("exact_max_binaries", exact_mod.MAX_BINARIES),
+                                               "[trials] exact_max_binaries", 1, exact_mod.MAX_BINARIES)
+    if isinstance(exact, (int, float)) and not isinstance(exact, bool) and exact > 0 \
+            and importlib.util.find_spec("pyscipopt") is None:
+        problems.append("[trials] exact needs SCIP, which is not installed: pip install 'slth[exact]' (pyscipopt)")
     raw = trials.get("c_max")
     c_max = {}
     for c in cons:
@@ -170,6 +188,7 @@ def _row(spec, cell, t: int, meta: dict) -> dict:
     target = nets.random_target(dims, key=jax.random.key(seed), distribution=s["target_distribution"])
     tw = trial_width(p["construction"], target, seed=seed, eps=p["eps"], c_max=p["c_max"],
                      distribution=s["distribution"], drop_negative=s["drop_negative"])
+    brackets = _exact(p, s, target, seed, tw)
     wall = time.perf_counter() - start
     return {**shared.base_row(spec, cell, t), "construction": p["construction"], "dims": p["dims"],
             "d": max(dims), "l": len(dims) - 1, "eps": p["eps"], "delta": p["delta"], "c_max": p["c_max"],
@@ -185,7 +204,30 @@ def _row(spec, cell, t: int, meta: dict) -> dict:
             "certificate_norms": None if tw.certified is None else float(tw.norm_certificates[tw.certified]),
             "certificate_norms_at_optimistic": (None if tw.optimistic is None
                                                 else float(tw.norm_certificates[tw.optimistic])),
-            "wall_s": round(wall, 4), **meta}
+            **brackets, "wall_s": round(wall, 4), **meta}
+
+
+def _exact(p: dict, s: dict, target, seed: int, tw) -> dict:
+    """The exact error's bracket of the certified and the optimistic ticket of a trial (columns
+    ``exact_lower``, ``exact_upper`` and their ``_at_optimistic`` twins; None where not computed)."""
+    out = dict.fromkeys(("exact_lower", "exact_upper", "exact_lower_at_optimistic", "exact_upper_at_optimistic"))
+    if not s["exact"]:
+        return out
+    dims = nets.parse_dims(p["dims"])
+    done = {}
+    for c, suffix in ((tw.certified, ""), (tw.optimistic, "_at_optimistic")):
+        if c is None:
+            continue
+        net = network_spec(p["construction"], nets.RandomSpec(dims=dims, candidates=c, seed=seed,
+                                                              distribution=s["distribution"],
+                                                              drop_negative=s["drop_negative"]))
+        if exact_mod.size(net) > s["exact_max_binaries"]:
+            continue
+        if c not in done:
+            done[c] = exact_mod.exact_error(constructions.build(p["construction"], target, net),
+                                            time_limit=float(s["exact"]))
+        out[f"exact_lower{suffix}"], out[f"exact_upper{suffix}"] = done[c].lower, done[c].upper
+    return out
 
 
 # --------------------------------------------------------------------------- summary
