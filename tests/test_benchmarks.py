@@ -2,6 +2,8 @@
 
 import json
 import pathlib
+
+import pytest
 import subprocess
 import sys
 
@@ -34,6 +36,7 @@ def test_pensia_job_smoke(tmp_path):
     assert 0 < result["results"]["live_params"] <= result["results"]["kept_params"]
 
 
+@pytest.mark.slow(reason="40 s; its parts (exact error, certificate, lower bound, check) have their own tests")
 def test_sandwich_benchmark_smoke(tmp_path):
     """The issue-15 benchmark runs end to end at a tiny size: exact brackets closed, no upper end below a
     witnessed lower bound, and its table names every target."""

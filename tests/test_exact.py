@@ -57,21 +57,29 @@ def grid_bracket(ticket, points=200_000):
     return low, low + lip * np.pi / points + 1e-12
 
 
+#: In CI (the suite's 15-minute budget): one case per construction and the adversarial targets; the
+#: others run with --run-slow.
+SLOW = pytest.mark.slow(reason="more brute-force cases of the same constructions; CI runs one per construction")
 CASES = [   # (construction, target, c): depths 1-3, four constructions, adversarial targets
     ("subset-sum", random_target((2, 3)), 6),
-    ("subset-sum", random_target((2, 4, 2), 1), 6),
+    pytest.param("subset-sum", random_target((2, 4, 2), 1), 6, marks=SLOW),
     ("subset-sum", (SWAP, FLIP, SWAP), 6),
-    ("subset-sum", corner((2, 3, 3, 2), 3), 5),
-    ("selection", random_target((2, 4, 2), 2), 8),
+    pytest.param("subset-sum", corner((2, 3, 3, 2), 3), 5, marks=SLOW),
+    pytest.param("selection", random_target((2, 4, 2), 2), 8, marks=SLOW),
     ("selection", (FLIP, SWAP), 8),
     ("fixed-size", random_target((2, 3, 2), 4), 6),
-    ("depth-l+1", random_target((2, 3, 2), 5), 3),
+    pytest.param("depth-l+1", random_target((2, 3, 2), 5), 3, marks=SLOW),
     ("depth-l+1", (SWAP, FLIP, SWAP), 2),
-    ("depth-l+1", random_target((2, 3)), 4),
+    pytest.param("depth-l+1", random_target((2, 3)), 4, marks=SLOW),
 ]
 
 
-@pytest.mark.parametrize("name,target,c", CASES, ids=[f"{n}-{len(t)}-{i}" for i, (n, t, c) in enumerate(CASES)])
+def _case_id(i, case):
+    values = case.values if hasattr(case, "values") else case
+    return f"{values[0]}-{len(values[1])}-{i}"
+
+
+@pytest.mark.parametrize("name,target,c", CASES, ids=[_case_id(i, c) for i, c in enumerate(CASES)])
 def test_exact_brackets_the_brute_force_bracket(name, target, c):
     ticket = build(name, target, c)
     e = X.exact_error(ticket, rtol=RTOL, time_limit=30.0)
@@ -86,8 +94,10 @@ def test_exact_brackets_the_brute_force_bracket(name, target, c):
     assert e.lower == float(measure.gap_at(ticket.target, ticket.pruned, e.witness[None])[0])
 
 
-@pytest.mark.parametrize("name,dims,c", [("subset-sum", (3, 4, 3), 6), ("selection", (3, 3, 3, 2), 16),
-                                         ("depth-l+1", (3, 3, 2), 3), ("fixed-size", (3, 3), 4)])
+@pytest.mark.parametrize("name,dims,c", [("subset-sum", (3, 4, 3), 6),
+                                         pytest.param("selection", (3, 3, 3, 2), 16, marks=SLOW),
+                                         ("depth-l+1", (3, 3, 2), 3),
+                                         pytest.param("fixed-size", (3, 3), 4, marks=SLOW)])
 def test_exact_within_certificate_and_above_search(name, dims, c):
     ticket = build(name, random_target(dims, 7), c)
     e = X.exact_error(ticket, time_limit=30.0)
