@@ -7,8 +7,9 @@
 Methods timed on the current JAX device:
 - ``exact-numpy``: `solve(method="exact", sharded=False, cpu_kernel="numpy")` on CPU (NumPy, threads over
   chunks);
-- ``exact-numba``: the same call with ``cpu_kernel="numba"`` (compiled Horowitz-Sahni merge, rows over
-  threads; same masks bit for bit), when numba is installed, timed next to exact-numpy in the same run;
+- ``exact-numba``: the same call with ``cpu_kernel="numba"`` (compiled meet in the middle that finds the
+  closest pair by hashing bucketed half sums, no sort; rows over threads; same masks bit for bit), when
+  numba is installed, timed next to exact-numpy in the same run;
 - ``exact-jax``: the same algorithm through JAX/XLA on the default device(s) (`sharded=True`);
 - ``exact-binomial``: exact on rows of 2c slots with a Binomial(2c, 1/2) number of valid candidates
   (mean c), the workload of Pensia et al.'s construction (``exact-binomial-numba``: with numba);

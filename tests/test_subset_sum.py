@@ -1,4 +1,4 @@
-"""Exactness and contract tests of the batched subset-sum engine (THEORY §5, property 4).
+"""Exactness and contract tests of the batched subset-sum engine (docs/theory.md §5, property 4).
 
 The guarantee under test: `solve(method="exact")` returns, for every row, a subset of the valid
 candidates whose float64 error equals the optimum over all 2^c subsets (brute force) to round-off.
@@ -234,13 +234,15 @@ def test_certificate_bad_input(call, pattern):
 
 def test_cpu_kernel_is_checked_and_falls_back_without_numba(monkeypatch):
     cand, targets = np.ones((2, 3)), np.zeros(2)
-    with pytest.raises(ValueError, match=r"cpu_kernel must be None or one of \('numpy', 'numba'\); got "
-                                         r"cpu_kernel='fortran'"):
+    with pytest.raises(ValueError, match=r"cpu_kernel must be None or one of \('auto', 'numpy', 'numba'\); "
+                                         r"got cpu_kernel='fortran'"):
         ss.solve(cand, targets, cpu_kernel="fortran")
     monkeypatch.setattr(engine, "HAVE_NUMBA", False)
     monkeypatch.setattr(engine, "DEFAULT_CPU_KERNEL", "numba")
     assert engine._cpu_kernel(None) == "numpy"
     with pytest.raises(ValueError, match='cpu_kernel="numba" needs numba'):
         ss.solve(cand, targets, cpu_kernel="numba")
+    with pytest.raises(ValueError, match='cpu_kernel="auto" needs numba'):
+        ss.solve(cand, targets, cpu_kernel="auto")
     monkeypatch.setattr(engine, "HAVE_NUMBA", True)
     assert engine._cpu_kernel(None) == "numba"

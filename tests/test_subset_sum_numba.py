@@ -29,6 +29,8 @@ def _numpy_indices(x, t):
 
 def _rows(rng, kind, rows, n):
     """Rows of n candidates and targets: continuous, or on a coarse grid with many exact ties."""
+    if kind in EXTRA_KINDS:
+        return _extra_rows(rng, kind, rows, n)
     if kind == "uniform":
         return rng.uniform(-1, 1, (rows, n)), rng.uniform(-1, 1, rows)
     if kind == "grid":  # quarters: many subsets share a sum, many targets are hit exactly or halfway
@@ -73,11 +75,12 @@ def test_solve_with_numba_equals_numpy_with_invalid_slots(c):
     cand[~valid] = rng.choice([np.nan, np.inf, 7.0], int((~valid).sum()))
     targets = rng.uniform(-1, 1, rows)
     for method in ("exact", "first-within"):
-        got = ss.solve(cand, targets, valid=valid, method=method, tol=1e-2, cpu_kernel="numba")
         want = ss.solve(cand, targets, valid=valid, method=method, tol=1e-2, cpu_kernel="numpy")
-        np.testing.assert_array_equal(got.mask, want.mask)
-        np.testing.assert_array_equal(got.error, want.error)
-        assert not (got.mask & ~valid).any()
+        for kernel in ("numba", "auto", None):
+            got = ss.solve(cand, targets, valid=valid, method=method, tol=1e-2, cpu_kernel=kernel)
+            np.testing.assert_array_equal(got.mask, want.mask)
+            np.testing.assert_array_equal(got.error, want.error)
+            assert not (got.mask & ~valid).any()
     assert len(np.unique(valid.sum(axis=1))) > c // 2
 
 
@@ -91,3 +94,94 @@ def test_numba_solve_equals_brute_force():
         ref = ss.brute_force(cand, targets, valid=valid)
         np.testing.assert_allclose(got.error, ref.error, rtol=0, atol=ROUND_OFF)
 
+
+
+# Further row kinds for the large comparison: integer values (many subsets tie exactly, so the tie rule
+# decides), a fine grid (a few pairs tie at the minimum, the kernel's own tie resolution), products of
+# uniforms (the construction's candidates), targets beyond every sum (the two sets do not overlap),
+# zeros of both signs, denormal values (bucket widths beyond float range), sums that overflow to inf.
+EXTRA_KINDS = ("integers", "fine-grid", "products", "far", "zeros", "denormal", "overflow")
+
+
+def _extra_rows(rng, kind, rows, n):
+    if kind == "integers":
+        return rng.integers(-3, 4, (rows, n)).astype(float), rng.integers(-6, 7, rows).astype(float)
+    if kind == "fine-grid":
+        return rng.integers(-512, 513, (rows, n)) / 64.0, rng.integers(-256, 257, rows) / 128.0
+    if kind == "products":
+        return rng.uniform(-1, 1, (rows, n)) * rng.uniform(-1, 1, (rows, n)), rng.uniform(-0.5, 0.5, rows)
+    if kind == "far":
+        x = rng.uniform(-1, 1, (rows, n))
+        reach = np.abs(x).sum(axis=1) + rng.uniform(0.0, 2.0, rows)
+        return x, np.where(rng.random(rows) < 0.5, -reach, reach)
+    if kind == "zeros":
+        x = rng.uniform(-1, 1, (rows, n))
+        x[rng.random((rows, n)) < 0.4] = 0.0
+        x[rng.random((rows, n)) < 0.2] = -0.0
+        return x, rng.choice([0.0, -0.0, 0.5, -0.25], rows)
+    if kind == "denormal":
+        return rng.uniform(-1, 1, (rows, n)) * 1e-310, rng.uniform(-1, 1, rows) * 1e-309
+    x = rng.uniform(-1, 1, (rows, n))
+    x[:, : max(1, n // 3)] *= 1.5e308  # overflow: some subset sums are +-inf, some differences NaN
+    return x, rng.uniform(-1, 1, rows)
+
+
+def _large_comparison_rows(n):
+    """Rows per kind and count n in the large comparison (about 220,000 rows over all kinds)."""
+    if n <= 12:
+        return 3000
+    if n <= 16:
+        return 1500
+    if n <= 20:
+        return 400
+    return 100 if n <= 23 else 30
+
+
+@pytest.mark.parametrize("kind", ["uniform", "grid", "duplicates", "scales", *EXTRA_KINDS])
+def test_numba_kernel_equals_numpy_kernel_on_many_rows(kind):
+    """Counts n from 1 to 26, every row kind, negative and positive targets: same index as NumPy."""
+    rng = np.random.default_rng([11, len(kind), ord(kind[0])])
+    for n in range(1, 27):
+        x, t = _rows(rng, kind, _large_comparison_rows(n), n)
+        t = np.where(rng.random(t.size) < 0.5, -t, t)
+        got = _numba_kernels.solve_indices(x, t)
+        with np.errstate(invalid="ignore", over="ignore"):
+            want = _numpy_indices(x, t)
+        bad = np.flatnonzero(got != want)
+        assert bad.size == 0, (kind, n, bad[:5], got[bad[:5]], want[bad[:5]])
+
+
+def test_kernel_resolves_ties_between_non_adjacent_pairs():
+    """Rows where several (q', b') pairs share the smallest difference, adjacent or not.
+
+    Values on a 2^-6 grid moved by a few units of 2^-50: many pairs tie exactly or after rounding, so
+    the first adjacent pair in sorted order must win, not the first pair the hashing pass meets.
+    """
+    rng = np.random.default_rng(5)
+    for n in (7, 8, 11, 14, 17):
+        base = rng.integers(-64, 65, (4000, n)) / 64.0
+        jitter = rng.integers(-2, 3, (4000, n)) * 2.0**-50
+        x, t = base + jitter, rng.integers(-64, 65, 4000) / 128.0
+        got = _numba_kernels.solve_indices(x, t)
+        np.testing.assert_array_equal(got, _numpy_indices(x, t))
+
+
+def test_numba_kernel_matches_brute_force_optimum_exactly_on_small_rows():
+    """n = 7..14: the meet-in-the-middle answer is an optimal subset (errors within round-off)."""
+    rng = np.random.default_rng(3)
+    for n in range(7, 15):
+        x, t = rng.uniform(-1, 1, (2000, n)), rng.normal(0, 2, 2000)
+        index = _numba_kernels.solve_indices(x, t)
+        mask = _common.bits_to_mask(index, n)
+        error = _common.subset_error(x, t, mask)
+        best = _common.subset_error(x, t, _common.bits_to_mask(_numpy_kernels.brute_force_indices(x, t), n))
+        np.testing.assert_allclose(error, best, rtol=0, atol=ROUND_OFF)
+
+
+def test_numba_kernel_is_independent_of_threads_and_row_order():
+    """Rows are solved one at a time: a permuted batch gives the permuted answers."""
+    rng = np.random.default_rng(4)
+    x, t = rng.uniform(-1, 1, (3000, 15)), rng.uniform(-1, 1, 3000)
+    perm = rng.permutation(3000)
+    np.testing.assert_array_equal(_numba_kernels.solve_indices(x, t)[perm],
+                                  _numba_kernels.solve_indices(x[perm], t[perm]))

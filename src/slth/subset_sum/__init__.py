@@ -5,7 +5,7 @@ weights) whose sum is closest to it. This package solves millions of such proble
 
 - `solve`: exact (brute force / meet in the middle), first-within-tol, or the MILP reference;
 - `brute_force`: plain NumPy enumeration of all 2^c subsets, the test reference;
-- `coverage` and `subset_sums`: the universality certificate of THEORY §4.2.
+- `coverage` and `subset_sums`: the universality certificate of docs/theory.md §4.2.
 """
 
 from slth.subset_sum._common import (

@@ -1,28 +1,39 @@
-"""Compiled CPU kernels (numba): the NumPy kernels' answers, bit for bit, without a comparison sort.
+"""Compiled CPU kernels (numba): the NumPy kernels' answers, bit for bit, without sorting.
 
 `solve_indices` returns, for every row of ``x`` float64 (R, n) and ``t`` float64 (R,), the same int64
 subset index as `_numpy_kernels.brute_force_indices` (n <= `BRUTE_FORCE_MAX_COUNT`) or
 `_numpy_kernels.mitm_indices` (larger n), in parallel over rows (numba ``prange``).
 
-How the NumPy answer is reproduced exactly:
+Meet in the middle, as NumPy defines it: the labelled values ``q' = t - a`` (lowest mantissa bit 1) and
+``b'`` (lowest bit 0), with a, b NumPy's subset sums of the two halves (`_numpy_kernels.all_sums`, the
+same additions in the same order here), are merged in ascending order; the first adjacent (q', b') pair
+with the smallest difference ``fl(larger - smaller)`` wins, then the smallest half indices holding
+those two values. This kernel finds that pair without a sort:
 
-- Subset sums are the floats NumPy computes: `_numpy_kernels.all_sums` adds a doubling sum of the high
-  candidates to one of the low candidates, ``hi[m_hi] + lo[m_lo]``. Each half's sums are first put in
-  order by Horowitz and Sahni's merge (the sorted list s merged with s + x_j, linear per candidate),
-  whose own sums are rounded in another order; they are then replaced by NumPy's floats and the few
-  neighbours that rounding swapped are put back in order by an insertion pass (linear when, as for
-  real data, almost nothing moves).
-- Meet in the middle labels values as NumPy does (lowest mantissa bit 1 for ``q = t - a``, 0 for the
-  sums b of the second half). Both relabelings are monotone, so ascending q is the first half's sorted
-  sums read backwards; a two-pointer walk over q and b visits NumPy's merged sorted order, and the first
-  strictly smallest difference between neighbours of different labels is NumPy's ``argmin``.
-- Recovery: NumPy takes the first index whose labelled value equals the chosen q (b); equal values are
-  neighbours in sorted order, so the smallest index in that run is the same subset.
+- Closeness test by hashing. With a bucket width W, every q' goes into bucket ``floor((q' - m) / W)``
+  (m: the smallest value) and marks that bucket and the next in a bit table indexed by bucket number
+  modulo its size; every b' tests the one bucket ``floor((b' - m) / W + 1/2)`` and, on a hit (rare),
+  walks the hash chains of that bucket and the one before. Every pair with ``|q' - b'| <= 0.45 W`` is
+  met (the bucket arithmetic is monotone, and its rounding stays below 2^-11 of a bucket because bucket
+  numbers stay below 2^40), plus some farther ones. W comes from the normal approximation of the two
+  sets of sums, so that about `_PAIRS` pairs lie within it; when no pair met lies within 0.45 W, W
+  grows 16-fold and the pass is repeated.
+- Same answer as the sort. Subtraction is monotone, so the smallest difference D over all (q', b')
+  pairs is attained by an adjacent pair, and every pair with difference D lies within 0.45 W, so the
+  pass has met all of them. Among those, take the smallest lower end u and then the smallest upper end
+  v; the values strictly between u and v all carry u's label (another label would make a pair with a
+  smaller v), so NumPy's pair is v and the largest value of u's label below v that pairs with v at D.
+  The smallest indices holding those two values are among the pairs met too.
+- Rows the pass cannot settle cheaply (non-finite sums, many pairs tied at the minimum, long hash
+  chains from repeated values, overlapping sets with no close pair) take `_sorted_row`, NumPy's sort,
+  adjacent differences and first-index recovery transcribed; sets that do not overlap are settled
+  directly (their only adjacent pair is at the boundary).
 - Brute force: the first smallest ``|s_m - t|`` in index order, as NumPy's ``argmin``.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numba
@@ -37,75 +48,55 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 # kernels at once; calls from several Python threads therefore take turns.
 _ONE_CALL = threading.Lock()
 
+# Expected number of (q', b') pairs within the bucket width W: large enough that a repeated pass is rare
+# (no pair within 0.45 W has probability about exp(-0.9 * _PAIRS); measured 1 row in 1,000 at n = 21),
+# small enough that few b' leave the fast loop.
+_PAIRS = 8.0
+# Bits of the occupancy table and slots of the hash table per q' value (powers of two). Each q' marks two
+# bits, so about 2 nb / _BITS_PER_Q b' meet a bucket by hash collision alone; 64 to 512 bits measured
+# within noise of each other at n = 16 to 28.
+_BITS_PER_Q = 128
+_SLOTS_PER_Q = 2
+# Pairs tied at the smallest difference that the pass keeps; more go to the sort.
+_TIED = 64
+# Bucket indices stay below 2^40, which bounds their rounding error by 2^-11 of a bucket.
+_MAX_BUCKETS = float(1 << 40)
+_CAPTURE = 0.45
+_RETRIES = 3
+
 
 @numba.njit(**_JIT)
 def _doubling(x, start, k, out):
     """out[:2^k] = all subset sums of x[start:start+k] by doubling, as `_numpy_kernels.doubling_sums`."""
+    # Loops over slices index from 0, which lets LLVM drop numba's negative-index wraparound and
+    # vectorize (measured 2.7x faster than indexing out[size + m]).
     out[0] = 0.0
     for j in range(k):
         size = 1 << j
         xj = x[start + j]
+        dst = out[size : 2 * size]
         for m in range(size):
-            out[size + m] = out[m] + xj
+            dst[m] = out[m] + xj
 
 
 @numba.njit(**_JIT)
-def _sorted_half(x, start, k, vals, idx, other_vals, other_idx, lo, hi):
-    """NumPy's subset sums of x[start:start+k] in ascending order, and their subset indices.
-
-    Works in two buffer pairs of 2^k + 1 slots (the last holds a +inf sentinel, which keeps the merge
-    free of bounds tests and of branches); returns the pair that holds the result.
-    """
-    vals[0] = 0.0
-    idx[0] = 0
-    size = 1
-    for j in range(k):
-        xj = x[start + j]
-        bit = 1 << j
-        # Two independent merges, from the front (smallest first, ties to s) and from the back
-        # (largest first, ties to s + x_j), each writing half of the output: the merged order is the
-        # same and the two dependency chains overlap in the CPU.
-        a = 0
-        b = 0
-        a_end = size - 1
-        b_end = size - 1
-        for o in range(size):
-            va = vals[a]
-            vb = vals[b] + xj
-            take = va <= vb
-            other_vals[o] = va if take else vb
-            other_idx[o] = idx[a] if take else idx[b] | bit
-            a += take
-            b += not take
-            wa = vals[a_end]
-            wb = vals[b_end] + xj
-            back_b = wb >= wa
-            other_vals[2 * size - 1 - o] = wb if back_b else wa
-            other_idx[2 * size - 1 - o] = idx[b_end] | bit if back_b else idx[a_end]
-            b_end -= back_b
-            a_end -= not back_b
-        size *= 2
-        vals, other_vals = other_vals, vals
-        idx, other_idx = other_idx, idx
+def _all_sums(x, start, k, out, lo, hi):
+    """out[:2^k] = NumPy's subset sums of x[start:start+k] (`_numpy_kernels.all_sums`): hi + lo."""
     k1 = k // 2
     _doubling(x, start, k1, lo)
     _doubling(x, start + k1, k - k1, hi)
-    low = (1 << k1) - 1
-    for i in range(size):
-        m = idx[i]
-        v = hi[m >> k1] + lo[m & low]
-        p = i
-        while p > 0 and vals[p - 1] > v:
-            vals[p] = vals[p - 1]
-            idx[p] = idx[p - 1]
-            p -= 1
-        vals[p] = v
-        idx[p] = m
-    return vals, idx
+    nlo = 1 << k1
+    low_sums = lo[:nlo]
+    for m_hi in range(1 << (k - k1)):
+        v = hi[m_hi]
+        dst = out[m_hi * nlo : (m_hi + 1) * nlo]
+        for m_lo in range(nlo):
+            dst[m_lo] = v + low_sums[m_lo]
 
 
 @numba.njit(**_JIT)
 def _brute_force_row(x, t, lo, hi):
+    """The first m with the smallest |s_m - t| (`_numpy_kernels.brute_force_indices`)."""
     n = x.shape[0]
     k1 = n // 2
     _doubling(x, 0, k1, lo)
@@ -122,64 +113,209 @@ def _brute_force_row(x, t, lo, hi):
 
 
 @numba.njit(**_JIT)
-def _mitm_row(x, t, values, indices, lo, hi):
+def _first_equal(values, count, v):
+    """First index i < count with values[i] == v, 0 when none (NumPy's argmax of an all-False mask)."""
+    for i in range(count):
+        if values[i] == v:
+            return i
+    return 0
+
+
+@numba.njit(**_JIT)
+def _sorted_row(q, na, b, nb, keys):
+    """`_numpy_kernels.mitm_indices` on one row of labelled values, step by step (sort and scan)."""
+    keys[:na] = q[:na]
+    keys[na : na + nb] = b[:nb]
+    merged = np.sort(keys[: na + nb])
+    bits = merged.view(np.int64)
+    # NumPy's argmin over gap + penalty: the first smallest, or the first NaN.
+    best_k = 0
+    best = np.inf
+    for k in range(na + nb - 1):
+        gap = merged[k + 1] - merged[k] + (0.0 if (bits[k + 1] ^ bits[k]) & 1 else np.inf)
+        if np.isnan(gap):
+            best_k = k
+            break
+        if k == 0 or gap < best:
+            best = gap
+            best_k = k
+    left = merged[best_k]
+    right = merged[best_k + 1]
+    left_is_q = bits[best_k] & 1 == 1
+    qv = left if left_is_q else right
+    bv = right if left_is_q else left
+    return _first_equal(q, na, qv), _first_equal(b, nb, bv)
+
+
+@numba.njit(**_JIT)
+def _closest_pairs(q, na, b, nb, low, inv_w, work):
+    """Hashing pass for one bucket width 1 / inv_w: the smallest |q' - b'| met, and the pairs at it.
+
+    Returns (D, count): count = -1 when the chains were too long (repeated values); the first
+    min(count, _TIED) pairs at D are in work[6] (q' indices) and work[7] (b' indices).
+    """
+    bitmap, head, nxt, fq, fb, hits, tied_q, tied_b = work
+    bit_mask = (bitmap.shape[0] - 1) * 64 - 1
+    slot_mask = head.shape[0] - 1
+    bitmap[:] = 0
+    head[:] = -1
+    # Bucket numbers are kept modulo the bit table's size (a multiple of the hash table's), in int32.
+    for i in range(na):
+        fq[i] = np.int64((q[i] - low) * inv_w) & bit_mask
+    for j in range(nb):
+        fb[j] = np.int64((b[j] - low) * inv_w + 0.5) & bit_mask
+    # q' in bucket f marks f and f + 1; b' looks at floor(g + 0.5), which is one of them for every q'
+    # within half a bucket of it.
+    for i in range(na):
+        s = np.int64(fq[i])
+        shift = s & 63
+        bitmap[s >> 6] |= np.int64(3) << shift
+        if shift == 63:  # bit f + 1 starts the next word (the spare last word stands for word 0)
+            bitmap[(s >> 6) + 1] |= 1
+        h = s & slot_mask
+        nxt[i] = head[h]
+        head[h] = i
+    bitmap[0] |= bitmap[bitmap.shape[0] - 1]
+    count = 0
+    for j in range(nb):
+        s = np.int64(fb[j])
+        hits[count] = j
+        count += (bitmap[s >> 6] >> (s & 63)) & 1
+    best = np.inf
+    tied = 0
+    steps = 0
+    for k in range(count):
+        j = hits[k]
+        bj = b[j]
+        f = np.int64(fb[j])
+        for slot in ((f - 1) & slot_mask, f & slot_mask):
+            i = head[slot]
+            while i >= 0:
+                d = abs(q[i] - bj)
+                if d <= best:
+                    if d < best:
+                        best = d
+                        tied = 0
+                    if tied < _TIED:
+                        tied_q[tied] = i
+                        tied_b[tied] = j
+                    tied += 1
+                i = nxt[i]
+                steps += 1
+        if steps > 4 * (na + nb) + 1024:
+            return best, -1
+    return best, tied
+
+
+@numba.njit(**_JIT)
+def _resolve(q, b, tied_q, tied_b, count):
+    """NumPy's (q index, b index) from all pairs tied at the smallest difference (module docstring)."""
+    u = np.inf
+    v = np.inf
+    u_is_q = False
+    for k in range(count):
+        x = q[tied_q[k]]
+        y = b[tied_b[k]]
+        lower = min(x, y)
+        upper = max(x, y)
+        if lower < u or (lower == u and upper < v):
+            u = lower
+            v = upper
+            u_is_q = x < y
+    # NumPy's pair: v, and the largest value below v with u's label that pairs with v.
+    other = -np.inf
+    for k in range(count):
+        x = q[tied_q[k]]
+        y = b[tied_b[k]]
+        if u_is_q and y == v and x < v:
+            other = max(other, x)
+        elif not u_is_q and x == v and y < v:
+            other = max(other, y)
+    q_value = other if u_is_q else v
+    b_value = v if u_is_q else other
+    ia = np.int64(1) << 62
+    ib = np.int64(1) << 62
+    for k in range(count):
+        if q[tied_q[k]] == q_value:
+            ia = min(ia, np.int64(tied_q[k]))
+        if b[tied_b[k]] == b_value:
+            ib = min(ib, np.int64(tied_b[k]))
+    return ia, ib
+
+
+@numba.njit(**_JIT)
+def _label(values, count, set_bit, ext):
+    """Set (set_bit) or clear the lowest bit of values[:count]; ext[0], ext[1] = their min and max.
+
+    The extremes come from integer keys (float order on the bit patterns), which vectorize where float
+    min/max with NumPy's NaN rules do not; a NaN shows as an extreme, and the caller tests the span.
+    """
+    bits = values.view(np.int64)
+    lowest = np.int64(set_bit)
+    keep = ~np.int64(1) if set_bit == 0 else np.int64(-1)
+    k_min = np.int64(0x7FFFFFFFFFFFFFFF)
+    k_max = -k_min - 1
+    for i in range(count):
+        v = (bits[i] & keep) | lowest
+        bits[i] = v
+        key = v ^ ((v >> 63) & 0x7FFFFFFFFFFFFFFF)
+        k_min = min(k_min, key)
+        k_max = max(k_max, key)
+    ext_bits = ext.view(np.int64)
+    ext_bits[0] = k_min ^ ((k_min >> 63) & 0x7FFFFFFFFFFFFFFF)
+    ext_bits[1] = k_max ^ ((k_max >> 63) & 0x7FFFFFFFFFFFFFFF)
+
+
+@numba.njit(**_JIT)
+def _mitm_row(x, t, q, b, lo, hi, ext, keys, work):
+    """NumPy's (first-half index, second-half index) for one row: hashing pass, else the sort."""
     n = x.shape[0]
     h = n // 2
     na = 1 << h
     nb = 1 << (n - h)
-    av, ai = _sorted_half(x, 0, h, values[0], indices[0], values[1], indices[1], lo, hi)
-    bv, bi = _sorted_half(x, h, n - h, values[2], indices[2], values[3], indices[3], lo, hi)
-    q = values[4]
+    _all_sums(x, 0, h, q, lo, hi)
+    _all_sums(x, h, n - h, b, lo, hi)
     for i in range(na):
-        q[i] = t - av[na - 1 - i]
-    q[:na].view(np.int64)[:] |= 1
-    bv[:nb].view(np.int64)[:] &= ~1
-    q[na] = np.inf
-    bv[nb] = np.inf
-    # Walk the merged ascending order; q and b never compare equal (different lowest bits, q != 0).
-    # prev = -inf makes the first difference +inf, which never counts as a minimum.
-    best = np.inf
-    best_q = 0
-    best_b = 0
-    i = 0
-    j = 0
-    prev = -np.inf
-    prev_is_q = False
-    for _ in range(na + nb):
-        qi = q[i]
-        bj = bv[j]
-        take_q = qi < bj
-        cur = qi if take_q else bj
-        d = cur - prev
-        if take_q != prev_is_q and d < best:
-            best = d
-            best_q = i if take_q else i - 1
-            best_b = j - 1 if take_q else j
-        prev = cur
-        prev_is_q = take_q
-        i += take_q
-        j += not take_q
-    qv = q[best_q]
-    ia = ai[na - 1 - best_q]
-    p = best_q - 1
-    while p >= 0 and q[p] == qv:
-        ia = min(ia, ai[na - 1 - p])
-        p -= 1
-    p = best_q + 1
-    while p < na and q[p] == qv:
-        ia = min(ia, ai[na - 1 - p])
-        p += 1
-    bval = bv[best_b]
-    ib = bi[best_b]
-    p = best_b - 1
-    while p >= 0 and bv[p] == bval:
-        ib = min(ib, bi[p])
-        p -= 1
-    p = best_b + 1
-    while p < nb and bv[p] == bval:
-        ib = min(ib, bi[p])
-        p += 1
-    return ia | (ib << h)
+        q[i] = t - q[i]
+    _label(q, na, 1, ext)
+    q_min = ext[0]
+    q_max = ext[1]
+    _label(b, nb, 0, ext)
+    b_min = ext[0]
+    b_max = ext[1]
+    low = min(q_min, b_min)
+    span = max(q_max, b_max) - low
+    if not np.isfinite(span):
+        return _sorted_row(q, na, b, nb, keys)
+    # Disjoint sets: the only adjacent (q', b') pair sits at the boundary.
+    if q_min > b_max:
+        return _first_equal(q, na, q_min), _first_equal(b, nb, b_max)
+    if q_max < b_min:
+        return _first_equal(q, na, q_max), _first_equal(b, nb, b_min)
+    # Normal approximation of both sets of sums (each candidate kept with probability 1/2): the
+    # density of q' - b' at 0 is exp(-mean^2 / 2 var) / sqrt(2 pi var).
+    mean = t
+    var = 0.0
+    for j in range(n):
+        mean -= 0.5 * x[j]
+        var += 0.25 * x[j] * x[j]
+    inv_w = np.inf
+    if var > 0.0:
+        density = math.exp(-min(0.5 * mean * mean / var, 30.0)) / math.sqrt(2.0 * math.pi * var)
+        inv_w = float(na) * float(nb) * density / _PAIRS
+    # At most a few q' per bucket on average, and bucket indices below 2^40.
+    inv_w = max(inv_w, 0.25 * na / (q_max - q_min + 1e-300 * na))
+    inv_w = min(inv_w, _MAX_BUCKETS / span)
+    for _ in range(_RETRIES):
+        if not (inv_w > 0.0 and np.isfinite(inv_w)):
+            break
+        best, count = _closest_pairs(q, na, b, nb, low, inv_w, work)
+        if count < 0 or count > _TIED:
+            break
+        if best * inv_w <= _CAPTURE:
+            return _resolve(q, b, work[6], work[7], count)
+        inv_w *= 1.0 / 16.0
+    return _sorted_row(q, na, b, nb, keys)
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -187,8 +323,10 @@ def _solve(x, t, blocks):
     rows, n = x.shape
     out = np.empty(rows, dtype=np.int64)
     h = n // 2
-    size = (1 << (n - h)) + 1
+    na = 1 << h
+    nb = 1 << (n - h)
     tab = 1 << ((n + 1) // 2)
+    bits = min(na * _BITS_PER_Q, 1 << 31)  # bucket numbers modulo bits are kept in int32
     for block in numba.prange(blocks):
         lo = np.empty(tab)
         hi = np.empty(tab)
@@ -196,25 +334,41 @@ def _solve(x, t, blocks):
             for r in range(block, rows, blocks):
                 out[r] = _brute_force_row(x[r], t[r], lo, hi)
         else:
-            # Value and index buffers of both halves, two of each (ping-pong merges), and q.
-            values = np.empty((5, size))
-            indices = np.empty((4, size), dtype=np.int64)
+            q = np.empty(na)
+            b = np.empty(nb)
+            ext = np.empty(2)
+            keys = np.empty(na + nb)
+            work = (
+                np.empty(bits // 64 + 1, dtype=np.int64),  # occupancy bits and a spare word
+                np.empty(na * _SLOTS_PER_Q, dtype=np.int32),  # chain heads
+                np.empty(na, dtype=np.int32),  # chain links
+                np.empty(na, dtype=np.int32),  # buckets of q'
+                np.empty(nb, dtype=np.int32),  # buckets of b'
+                np.empty(nb, dtype=np.int32),  # b' that met a marked bucket
+                np.empty(_TIED, dtype=np.int32),  # tied pairs: q' index
+                np.empty(_TIED, dtype=np.int32),  # tied pairs: b' index
+            )
             for r in range(block, rows, blocks):
-                out[r] = _mitm_row(x[r], t[r], values, indices, lo, hi)
+                ia, ib = _mitm_row(x[r], t[r], q, b, lo, hi, ext, keys, work)
+                out[r] = ia | (ib << h)
     return out
 
 
 def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Subset indices (R,) int64 for rows x (R, n) float64 and targets t (R,): see the module docstring.
 
-    Rows are dealt to a few blocks per thread; each block reuses one set of buffers (nine arrays of
-    2^ceil(n/2) + 1 slots, at most the engine's 48 bytes per subset sum of one row,
-    `_common.exact_bytes`), so memory grows with the threads, not with R.
+    Rows are dealt to blocks, one to four per thread; each block reuses one set of buffers (about 40
+    bytes per subset sum of one row, 48 while a row takes the sort: the engine's figure,
+    `_common.exact_bytes`), so memory grows with the threads, not with R. A block gets at least 16 rows
+    where there are enough: fresh buffers cost page faults, which measured several times the work of a
+    row at n = 31 when every row had its own block.
     """
     rows = x.shape[0]
     if rows == 0:
         return np.empty(0, dtype=np.int64)
     x = np.ascontiguousarray(x, dtype=np.float64)
     t = np.ascontiguousarray(t, dtype=np.float64)
+    threads = numba.get_num_threads()
+    blocks = min(rows, max(threads, min(4 * threads, rows // 16)))
     with _ONE_CALL:
-        return _solve(x, t, min(rows, 4 * numba.get_num_threads()))
+        return _solve(x, t, blocks)

@@ -1,4 +1,4 @@
-"""Universality certificates: sorted subset sums and the covering radius of a block (THEORY §4.2)."""
+"""Universality certificates: sorted subset sums and the covering radius of a block (docs/theory.md §4.2)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def coverage(candidates, valid=None, *, lo: float = -1.0, hi: float = 1.0,
     ``eta* = max_{z in [lo, hi]} f(z)``. f is piecewise linear with peaks at the midpoints of consecutive
     sorted sums, so ``eta* = max(f(lo), f(hi), max{(s_{i+1} - s_i) / 2 : lo <= (s_i + s_{i+1}) / 2 <= hi})``
     exactly (sums outside [lo, hi] count as neighbours). A block serves every target in [lo, hi] within
-    eta iff eta* <= eta (THEORY §4.2; Pensia et al. 2020 and Lueker 1998 bound eta* in probability, this
+    eta iff eta* <= eta (docs/theory.md §4.2; Pensia et al. 2020 and Lueker 1998 bound eta* in probability, this
     measures it). Computed in float64 from all 2^n sums of the n valid candidates, rows bucketed by n.
 
     Args:

@@ -18,13 +18,17 @@ from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumRes
 # numba is optional (the "numba" extra): without it the NumPy kernels are the only CPU path. It is
 # imported on first use only, so that importing slth does not pay for it.
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-CPU_KERNELS = ("numpy", "numba")
+#: CPU kernels: "auto" takes numba's for rows of at least `NUMBA_FROM_COUNT` valid candidates and
+#: NumPy's below; "numpy" and "numba" one of them for every row. All three give the same masks bit for
+#: bit.
+CPU_KERNELS = ("auto", "numpy", "numba")
 
-#: The CPU kernel `solve` uses by default (when numba is installed; NumPy otherwise). Both return the
-#: same masks bit for bit. Chosen by benchmarks/README.md, "CPU, 2026-12-01": the NumPy kernels (one
-#: AVX-512 values-only sort per row) ran 1.3-3.4x faster than the numba merge kernel at c = 12..32,
-#: and 1.9-4.6x on the Binomial(2c, 1/2) rows of the construction (exact-binomial).
-DEFAULT_CPU_KERNEL = "numpy"
+#: The CPU kernel `solve` uses by default where numba is installed (NumPy's otherwise). Chosen by
+#: benchmarks/README.md, "CPU, 2026-12-02": numba's hashing kernel (no sort) ran 4.4-4.9x NumPy's
+#: instances per second on one core at c = 21 and 2.6-3x at n = 16, but NumPy's AVX-512 sort is as fast
+#: or faster for n <= 12, hence the count threshold.
+DEFAULT_CPU_KERNEL = "auto"
+NUMBA_FROM_COUNT = 16
 
 # Extra candidates solved exactly beyond log2(1/tol) by "first-within" before falling back to the full
 # solve: with 6 extra, about 1% of U[-1, 1] rows miss tol (SUBSET_SUM.md).
@@ -82,10 +86,11 @@ def solve(
         sharded: None (shard when this process has more than one local JAX device and x64 is on),
             True (shard over all local devices) or False (one device). Only this process's devices
             are used, so processes of a ``jax.distributed`` run solve their own batches independently.
-        cpu_kernel: None (`DEFAULT_CPU_KERNEL`, or "numpy" when numba is missing), "numpy" or "numba":
-            the kernels of the CPU path (no effect when the search runs in JAX). "numba" compiles
-            Horowitz and Sahni's merge (no comparison sort), parallel over rows, and returns the
-            same masks as "numpy" bit for bit (`_numba_kernels`); it needs numba installed.
+        cpu_kernel: None (`DEFAULT_CPU_KERNEL`, or "numpy" when numba is missing), "auto", "numpy" or
+            "numba": the kernels of the CPU path (no effect when the search runs in JAX). "numba"
+            finds the closest pair by hashing bucketed half sums (no sort), parallel over rows, and
+            returns the same masks as "numpy" bit for bit (`_numba_kernels`); "auto" uses it for rows
+            of at least `NUMBA_FROM_COUNT` valid candidates. Both need numba installed.
 
     Returns:
         `SubsetSumResult` of host arrays: mask bool (B, c), error float64 (B,) recomputed from the mask by
@@ -137,8 +142,8 @@ def _cpu_kernel(name: str | None) -> str:
         return DEFAULT_CPU_KERNEL if HAVE_NUMBA else "numpy"
     if name not in CPU_KERNELS:
         raise InputError(f"cpu_kernel must be None or one of {CPU_KERNELS}; got cpu_kernel={name!r}")
-    if name == "numba" and not HAVE_NUMBA:
-        raise InputError('cpu_kernel="numba" needs numba (pip install "slth[numba]"); it is not installed')
+    if name in ("auto", "numba") and not HAVE_NUMBA:
+        raise InputError(f'cpu_kernel="{name}" needs numba (pip install "slth[numba]"); it is not installed')
     return name
 
 
@@ -165,7 +170,7 @@ def _exact_masks(cand, tgt, valid, budget, devices, kernel="numpy") -> np.ndarra
     for n, rows, cols in _common.buckets(valid):
         x = np.take_along_axis(cand[rows], cols, axis=1)
         t = tgt[rows]
-        if devices is None and kernel == "numba":
+        if devices is None and (kernel == "numba" or (kernel == "auto" and n >= NUMBA_FROM_COUNT)):
             from slth.subset_sum import _numba_kernels
 
             index = _numba_kernels.solve_indices(x, t)
