@@ -1,10 +1,35 @@
 """Test configuration: the theorem suite's plugin (float64 on, the ``ci`` and ``thorough``
-hypothesis profiles chosen with SLTH_PROFILE or ``--profile``, the ``evidence`` fixture), and the
-markers: ``slow`` tests run only with ``--run-slow``; ``gpu`` tests only when JAX sees a GPU.
+hypothesis profiles chosen with SLTH_PROFILE or ``--profile``, the ``evidence`` fixture), the
+markers (``slow`` tests run only with ``--run-slow``; ``gpu`` tests only when JAX sees a GPU), and
+JAX's persistent compilation cache for the whole run.
+
+Most of the suite's time is XLA compilation of the same small shapes, again in each pytest-xdist
+worker and in every subprocess a test starts (the CLI, ``slth selftest``, the mutation script, sweeps
+killed and resumed). The cache below is set through the environment before JAX is imported, so the
+workers and those subprocesses share one on-disk cache: a shape is compiled once per run (and kept
+for later runs on the same machine; entries are keyed by the computation, the compile options and
+the JAX version, so a stale hit cannot happen). JAX writes entries without a lock, so a process may
+read an entry another is still writing, or one a killed process left short; JAX then warns and compiles
+the shape itself, and those warnings are ignored (``filterwarnings`` in pyproject.toml for pytest,
+``PYTHONWARNINGS`` below for the subprocesses): a damaged entry costs a compilation, never a result.
+Set ``JAX_COMPILATION_CACHE_DIR`` yourself to move the cache; ``SLTH_TEST_JAX_CACHE=0`` turns it off.
 """
 
-import jax
-import pytest
+import os
+import tempfile
+
+#: The warnings JAX gives for a cache entry it could not read or write (it then compiles).
+CACHE_WARNINGS = ("ignore:Error reading persistent compilation cache entry:UserWarning",
+                  "ignore:Error writing persistent compilation cache entry:UserWarning")
+
+if os.environ.get("SLTH_TEST_JAX_CACHE", "1") != "0":
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                          os.path.join(tempfile.gettempdir(), f"slth-tests-jax-cache-{os.getuid()}"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *CACHE_WARNINGS]))
+
+import jax  # noqa: E402  (after the cache settings above)
+import pytest  # noqa: E402
 
 pytest_plugins = ["slth.theorems.plugin"]
 

@@ -147,7 +147,7 @@ def solver_wrong_at_odd_counts():
 
 def later_pairs_keep_negatives():
     """Pairs i >= 2 keep negative units too, which output 0 on their non-negative inputs."""
-    # same function and certificate, more kept weights (THEORY §2.3)
+    # same function and certificate, more kept weights (docs/theory.md §2.3)
     from slth.constructions import _blocks
 
     original = _blocks.pair_problems
@@ -192,6 +192,23 @@ def run_one(name: str) -> int:
                             "-x", "-q", "-rf", "--rootdir", root, "-c", os.devnull]))
 
 
+def run_isolated(name: str, pool: int = 4) -> tuple[int, list[str], str]:
+    """Run mutation ``name`` (or "none") in a fresh interpreter on a pool of ``pool`` cases.
+
+    Returns pytest's exit code, the failing tests in order, and the tail of the output.
+    """
+    env = dict(os.environ, SLTH_THEOREM_POOL=str(pool), SLTH_THEOREM_CONSTRUCTIONS="selection,subset-sum")
+    proc = subprocess.run([sys.executable, __file__, "--run", name], env=env, capture_output=True, text=True,
+                          timeout=900)
+    failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.M)
+    return proc.returncode, failed, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def caught(code: int, failed: list[str]) -> bool:
+    """A mutation is caught when the suite fails a test (exit code 1), not when it crashes."""
+    return code == 1 and bool(failed)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", help="run one mutation (or 'none') in this process")
@@ -206,28 +223,24 @@ def main(argv=None) -> int:
         if args.run != "none" and args.run not in MUTATIONS:
             parser.error(f"unknown mutation {args.run!r}; allowed: none, {', '.join(MUTATIONS)}")
         return run_one(args.run)
-    env = dict(os.environ, SLTH_THEOREM_POOL=str(args.pool), SLTH_THEOREM_CONSTRUCTIONS="selection,subset-sum")
-    plain = subprocess.run([sys.executable, __file__, "--run", "none"], env=env, capture_output=True, text=True,
-                           timeout=900)
-    print(f"{'(no mutation)':28s} {'passes' if plain.returncode == 0 else 'FAILS'}", flush=True)
-    if plain.returncode != 0:
-        print(plain.stdout[-3000:] + plain.stderr[-3000:])
+    code, _, tail = run_isolated("none", args.pool)
+    print(f"{'(no mutation)':28s} {'passes' if code == 0 else 'FAILS'}", flush=True)
+    if code != 0:
+        print(tail)
         return 1
-    caught = 0
+    count = 0
     for name in MUTATIONS:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--run", name], env=env,
-                              capture_output=True, text=True, timeout=900)
-        failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.M)
-        ok = proc.returncode == 1 and failed
-        caught += bool(ok)
-        by = failed[0] if failed else f"nothing (pytest exit code {proc.returncode})"
+        code, failed, tail = run_isolated(name, args.pool)
+        ok = caught(code, failed)
+        count += ok
+        by = failed[0] if failed else f"nothing (pytest exit code {code})"
         print(f"{name:28s} {'caught' if ok else 'SURVIVED':8s} by {by}  ({time.perf_counter() - start:.0f} s)",
               flush=True)
-        if not ok and proc.returncode not in (0, 1):
-            print(proc.stdout[-3000:] + proc.stderr[-3000:])
-    print(f"caught {caught} of {len(MUTATIONS)} mutations")
-    return 0 if caught == len(MUTATIONS) else 1
+        if not ok and code not in (0, 1):
+            print(tail)
+    print(f"caught {count} of {len(MUTATIONS)} mutations")
+    return 0 if count == len(MUTATIONS) else 1
 
 
 if __name__ == "__main__":
