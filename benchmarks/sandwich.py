@@ -12,7 +12,7 @@ Sections, each against the issue's target (met or not, with the numbers):
    bound / exact upper end (target >= 0.99 on every ticket);
 2. sweeps: the certificate / lower bound of every ticket of the quick-scale width sweeps (the tickets of
    figure 6, read from ``--results``, made by ``slth figures --scale quick``; target median <= 1.5,
-   max <= 10), beside THEORY §3's product of norms on the same tickets; and the digits rows at c = 16:
+   max <= 10), beside docs/theory.md §3's product of norms on the same tickets; and the digits rows at c = 16:
    the fraction of test points proven to agree, with the certificate and with the product of norms;
 3. check: ``slth check --construction selection --dims 8,8,8 --eps 0.01 --trials 5`` (certified /
    optimistic, target <= 1.3) and the default ``slth check`` (wall time, target under 2 minutes).

@@ -1,4 +1,4 @@
-"""Figure 1: random subset-sum coverage (THEORY §4.2). The probability that c random values
+"""Figure 1: random subset-sum coverage (docs/theory.md §4.2). The probability that c random values
 approximate every z in [-1, 1] within ε (covering radius η* <= ε), versus c, for several ε, for the
 candidate products a = v·|u| of a block and for plain samples v (u, v ~ U[-1, 1]), with 95%
 Clopper-Pearson intervals. Dashed: Lueker's c = C ln(2/ε) with C fitted per kind of values (least

@@ -1,4 +1,4 @@
-"""Figure 2: per-weight error versus the number of candidates c (THEORY §4.1-4.2), one block-and-sign
+"""Figure 2: per-weight error versus the number of candidates c (docs/theory.md §4.1-4.2), one block-and-sign
 problem with candidate products a = v·|u|, u, v ~ U[-1, 1], over a grid of target weights in [-1, 1]:
 the median error over the targets and the worst, each the median over random candidate lists with
 its 10%-90% band. Selection keeps one candidate (error ≈ 1/c), subset sum the best subset

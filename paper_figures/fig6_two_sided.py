@@ -1,6 +1,6 @@
-"""Figure 6: how tight the two-sided error is (THEORY §3). For every ticket the width searches settled
+"""Figure 6: how tight the two-sided error is (docs/theory.md §3). For every ticket the width searches settled
 on (the certified ticket and the optimistic one of every trial of the three width sweeps), its
-certificate (a proof that E <= certificate: the bound propagation of slth.measure.propagate), THEORY
+certificate (a proof that E <= certificate: the bound propagation of slth.measure.propagate), docs/theory.md
 §3's product-of-norms certificate (hollow) and, where the sweep computed it, the exact error's upper
 end (x, slth.measure.exact), against its adversarial lower bound (an input where the error is that
 large): the true sup error lies between. Points on the diagonal are exact; the gap above it is what
@@ -49,7 +49,7 @@ def main(results_dir, out_dir):
         if norms:
             ax.scatter([p["lower_bound"] for p in norms], [p["certificate_norms"] for p in norms], s=12, alpha=0.5,
                        marker=plotting.marker(con), facecolors="none", edgecolors=plotting.color(con),
-                       label=f"{con}: product of norms (THEORY §3), median / lower bound = "
+                       label=f"{con}: product of norms (docs/theory.md §3), median / lower bound = "
                              f"{np.median([p['ratio_norms'] for p in norms]):.2f}")
         exact = [p for p in mine if p["exact_upper"] is not None]
         if exact:

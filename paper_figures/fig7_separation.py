@@ -1,4 +1,4 @@
-"""Figure 7: neuron pruning versus weight pruning (THEORY §4.4) on one ReLU neuron σ(⟨w*, x⟩) over
+"""Figure 7: neuron pruning versus weight pruning (docs/theory.md §4.4) on one ReLU neuron σ(⟨w*, x⟩) over
 Gaussian inputs: relative L2 error (test error / ‖f‖_L2; 1 is the zero predictor) versus the random
 network's parameters, one panel per input dimension d. Random features (the least-squares output
 weights on the same random units) lower-bound every neuron-pruning subnetwork; subset-sum and

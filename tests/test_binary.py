@@ -1,5 +1,5 @@
 """The ``binary`` construction: Diffenderfer & Kailkhura 2021's binary random weights (±s, the law
-``binary-scaled``) under the subset-sum block structure (THEORY §2, §4.2, §4.5). The shared
+``binary-scaled``) under the subset-sum block structure (docs/theory.md §2, §4.2, §4.5). The shared
 properties (§5.1-5.3, 5.5, 5.8) run in the theorem suite through the registry; here: the law, the
 exact optimum against brute force over all 2^n subsets and against ``slth.subset_sum.solve`` (§5.4),
 the lattice floor, nested prefixes, bad input, and the prune -> verify path."""
@@ -61,7 +61,7 @@ def test_law_is_plus_minus_s_and_products_are_exact():
        goal=st.one_of(st.floats(-16 * S, 16 * S), st.integers(-16, 16).map(lambda m: (m + 0.5) * S),
                       st.integers(-16, 16).map(lambda m: m * S), st.sampled_from([-1.0, 1.0, 0.0])))
 def test_chooser_is_the_brute_force_optimum(signs, valid, goal):
-    """THEORY §5.4 for this law: the chooser's subset attains the optimum over all 2^n subsets of the
+    """docs/theory.md §5.4 for this law: the chooser's subset attains the optimum over all 2^n subsets of the
     valid candidates ±S (slth.testing.brute_force_best) and the optimum of the exact solver
     slth.subset_sum.solve, keeps the fewest weights among optimal subsets, and never an invalid
     slot. Rule: float64, 1e-12 (the sums are exact lattice points)."""
@@ -82,7 +82,7 @@ def test_chooser_is_the_brute_force_optimum(signs, valid, goal):
 @given(seed=st.integers(0, 2**31 - 1), c=st.sampled_from([1, 4]), drop=st.booleans(),
        kind=st.sampled_from(["lattice", "gaussian", "corner"]))
 def test_ticket_attains_the_brute_force_optimum(evidence, seed, c, drop, kind):
-    """THEORY §4.2 and §5.4: every (k, j, sign) problem of a binary ticket (read back from its masks by
+    """docs/theory.md §4.2 and §5.4: every (k, j, sign) problem of a binary ticket (read back from its masks by
     slth.testing.ticket_problems) attains the brute-force optimum over all 2^n subsets of that block's
     candidates of that sign, with the fewest kept weights among optima. Targets on and half-way
     between lattice points, below the floor, Gaussian at spectral norm 1, and a single entry at ±1.
@@ -121,7 +121,7 @@ def test_the_floor_is_reached_and_never_beaten():
 
 
 def test_nested_prefixes_and_monotonicity():
-    """THEORY §5.5 and the width search's contract: the ticket of width c built inside a wider network
+    """docs/theory.md §5.5 and the width search's contract: the ticket of width c built inside a wider network
     (``active=c``) is RandomSpec(c)'s ticket embedded (same kept weights, same pair maps), and no
     per-weight error grows with c. Rule: exact equality of the maps; errors compared to 1e-12."""
     target = tuple(np.asarray(w) for w in nets.random_target(DIMS, key=jax.random.key(5)))

@@ -1,4 +1,4 @@
-"""The theoretical bounds (THEORY §3-4): hand-computed values, slth's layout, monotonicity, the exact
+"""The theoretical bounds (docs/theory.md §3-4): hand-computed values, slth's layout, monotonicity, the exact
 hit probability of a candidate against quadrature and Monte Carlo, input checks and doctests."""
 
 import doctest

@@ -1,4 +1,4 @@
-"""The constructions on the README's example and through ``pipeline.prune``. THEORY §5's properties
+"""The constructions on the README's example and through ``pipeline.prune``. docs/theory.md §5's properties
 are the theorem suite, ``slth.theorems`` (collected under tests/theorems/)."""
 
 import jax
@@ -36,7 +36,7 @@ def test_prune_records_both_ends():
 
 
 def test_no_dead_weight_is_promised_by_the_block_constructions_only():
-    """Issue 13: every construction that prunes by the block structure (THEORY §2) keeps a hidden unit
+    """Issue 13: every construction that prunes by the block structure (docs/theory.md §2) keeps a hidden unit
     only with the candidate it supplies and promises ``no-dead-weight`` (the theorem suite checks it);
     edge-popup does not: its per-layer top-k scores keep outgoing weights of units whose incoming
     weight they pruned (never active), as the first pool case shows."""

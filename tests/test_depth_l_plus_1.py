@@ -1,4 +1,4 @@
-"""The depth l+1 construction (Burkholz 2022, THEORY §4.5): its ``l+1`` random-network layout, the
+"""The depth l+1 construction (Burkholz 2022, docs/theory.md §4.5): its ``l+1`` random-network layout, the
 ticket, the certificate of :mod:`slth.measure.deep`, and the prune / verify / width-search paths.
 
 Shapes are shared between tests (compilation costs far more than the checks): dims (3, 4, 2) at
@@ -93,7 +93,7 @@ def test_default_layout_leaves_json_and_old_files_unchanged():
 
 def test_depth_one_is_the_subset_sum_construction():
     """For l = 1 the two layouts are the same network and the two constructions the same ticket; the
-    certificate is THEORY §3's, (s_1 + a_1) − s_1 = a_1, to round-off."""
+    certificate is docs/theory.md §3's, (s_1 + a_1) − s_1 = a_1, to round-off."""
     for seed in range(3):
         w = target(DEPTH1, seed, ("plain", "corner", "tiny")[seed])
         deep = D.build(w, spec(DEPTH1, 3, seed=seed))
@@ -108,7 +108,7 @@ def test_depth_one_is_the_subset_sum_construction():
 # --------------------------------------------------------------------------- ticket
 
 def test_invariant_and_regeneration(tickets):
-    """THEORY §5.1 for the layout: depth l + 1, the shapes, layer 1 keeps at most each unit's block
+    """docs/theory.md §5.1 for the layout: depth l + 1, the shapes, layer 1 keeps at most each unit's block
     weight, kept weights are the regenerated random weights bit for bit; a changed weight is caught."""
     for t in tickets:
         assert T.invariant_problems(t) == []
@@ -129,7 +129,7 @@ def test_invariant_and_regeneration(tickets):
 
 def test_identity_of_the_copies(tickets):
     """What the pruned network computes, in float64 to round-off, from unit-by-unit loops: copy m of
-    neuron k in random layer 2 computes A⁺^(m)σ(z) − A⁻^(m)σ(−z) (THEORY §2.2 per copy), each later
+    neuron k in random layer 2 computes A⁺^(m)σ(z) − A⁻^(m)σ(−z) (docs/theory.md §2.2 per copy), each later
     copy's effective weight A^(m)[k, j] is the sum of the chosen raw weights over the copies of j, and
     the network equals its compact form x ↦ B_l σ(··· σ(A⁺σ(x) − A⁻σ(−x)))."""
     rng = np.random.default_rng(0)
@@ -193,7 +193,7 @@ def test_every_subset_is_the_brute_force_optimum(tickets):
 # --------------------------------------------------------------------------- certificate
 
 def test_certificate_is_above_every_lower_bound(tickets):
-    """The certificate of :mod:`slth.measure.deep` is a proof (THEORY §3's induction with copies), so
+    """The certificate of :mod:`slth.measure.deep` is a proof (docs/theory.md §3's induction with copies), so
     the adversarial lower bound (the masked network itself through nets.forward) and the gap at
     sampled points of the unit ball never exceed it. Rule: float64, slack ROUNDOFF, every ticket."""
     for n, t in enumerate(tickets):
@@ -206,7 +206,7 @@ def test_certificate_is_above_every_lower_bound(tickets):
 
 
 def test_one_copy_is_at_most_the_product_form():
-    """With ρ = c = 1 every hidden layer is one chain of units, and THEORY §3's Π(s_i + a_i) − Π s_i
+    """With ρ = c = 1 every hidden layer is one chain of units, and docs/theory.md §3's Π(s_i + a_i) − Π s_i
     (a_1 the layer-1 error map, a_i = ‖A_i − W_i‖_2) is itself a valid bound: the l+1 certificate,
     whose factor ‖B_i‖_2 = ‖A_i‖_2 <= s_i + a_i, never exceeds it."""
     for seed in range(6):

@@ -1,5 +1,5 @@
-"""Edge-popup (Ramanujan et al. 2020, arXiv 1911.13299; THEORY §4.5), the learned baseline: its ticket
-stays in the block hypothesis space of THEORY §2, is reproducible bit for bit, keeps exactly the
+"""Edge-popup (Ramanujan et al. 2020, arXiv 1911.13299; docs/theory.md §4.5), the learned baseline: its ticket
+stays in the block hypothesis space of docs/theory.md §2, is reproducible bit for bit, keeps exactly the
 documented top-k of every layer, is the narrow ticket inside a shape bucket, and training lowers the
 error of the mask it starts from. The §5 properties it lists in the registry run in the theorem suite."""
 
@@ -46,7 +46,7 @@ def eligible_counts(spec, i, active=None):
     pytest.param(dict(distribution="hyperbolic", candidates=2, dims=(2, 3, 2, 2)), marks=pytest.mark.slow),
 ])
 def test_ticket_stays_in_the_block_space(spec_args):
-    """THEORY §5.1 and §2: the invariant holds (kept weights are the regenerated random weights,
+    """docs/theory.md §5.1 and §2: the invariant holds (kept weights are the regenerated random weights,
     first-layer kept weights in their unit's block column), so every hidden unit keeps at most one
     incoming weight and the §3 certificate applies; nothing beyond the eligible units is kept."""
     target, spec = case(**spec_args)
@@ -146,7 +146,7 @@ def test_the_trained_network_is_the_ticket():
 
 
 def test_lower_bound_never_exceeds_the_certificate(built):
-    """THEORY §5.3 on an edge-popup ticket: the certificate is a proof for any block ticket."""
+    """docs/theory.md §5.3 on an edge-popup ticket: the certificate is a proof for any block ticket."""
     maps = measure.pair_maps(built.random, built.masks)
     cert = measure.certificate(built.target, maps)
     lb = measure.lower_bound(built.target, built.pruned, key=jax.random.key(0), maps=maps)

@@ -53,7 +53,7 @@ def test_verify_proves_an_honest_file_and_refutes_forged_claims(pruned, tmp_path
 
 
 def test_a_file_from_before_the_tighter_certificate_still_verifies(pruned, tmp_path):
-    """Files written before slth had the tighter certificate claim THEORY §3's under ``certificate``
+    """Files written before slth had the tighter certificate claim docs/theory.md §3's under ``certificate``
     and have no ``certificate_norms``: verify checks that claim against the product of norms."""
     m = pruned.meta
     legacy = save(tmp_path, pruned, "legacy.npz", certificate=m["certificate_norms"], certificate_norms=None,

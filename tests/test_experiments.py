@@ -158,7 +158,7 @@ def test_rows_carry_measurement_and_provenance(tiny_run):
         assert r["wall_s"] > 0
         if r["certified"] is not None:
             assert r["certificate"] <= r["eps"] and r["optimistic"] <= r["certified"]
-            # both ends of the same (certified) ticket: the sandwich of THEORY §3
+            # both ends of the same (certified) ticket: the sandwich of docs/theory.md §3
             assert r["lower_bound_at_certified"] <= r["certificate"] + 1e-12
         if r["optimistic"] is not None:
             assert r["lower_bound"] <= r["eps"] and r["lower_bound"] <= r["certificate_at_optimistic"] + 1e-12

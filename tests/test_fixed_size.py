@@ -1,4 +1,4 @@
-"""The fixed-size construction (Natale et al. 2024, random fixed-size subset sum; THEORY §4.5): the
+"""The fixed-size construction (Natale et al. 2024, random fixed-size subset sum; docs/theory.md §4.5): the
 exact solver against brute force over all k-subsets, monotonicity on nested prefixes, its limits,
 tickets (k = 1 is selection; the density guarantee), the acceptance path, and the sparse counting
 bounds of :mod:`slth.bounds.natale` against hand values."""
@@ -59,7 +59,7 @@ def test_chooser_attains_the_brute_force_optimum(k):
 
 
 def test_error_never_grows_on_nested_prefixes():
-    """THEORY §5.5 for the exact chooser: the k-subsets of a prefix of the candidate list are k-subsets
+    """docs/theory.md §5.5 for the exact chooser: the k-subsets of a prefix of the candidate list are k-subsets
     of every longer prefix (and ∅ is always allowed), so the optimum cannot get worse."""
     values, targets, _ = instances(11)
     previous = np.abs(targets)

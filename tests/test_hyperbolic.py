@@ -1,6 +1,6 @@
-"""The hyperbolic construction (Orseau, Hutter, Rivasplata 2020; THEORY §4.5): the greedy binary
+"""The hyperbolic construction (Orseau, Hutter, Rivasplata 2020; docs/theory.md §4.5): the greedy binary
 decomposition against a plain NumPy reference of the same rule, against the exact subset-sum optimum,
-on tickets, the product law it relies on, the nested-prefix counterexample that keeps THEORY §5.5 off
+on tickets, the product law it relies on, the nested-prefix counterexample that keeps docs/theory.md §5.5 off
 its registry entry, and the acceptance path (prune, save, verify; the CLI; the width search)."""
 
 import dataclasses
@@ -132,7 +132,7 @@ def test_registry_entry_and_weight_law(ticket):
 
 
 def test_error_can_grow_with_nested_candidates(ticket):
-    """THEORY §5.5 fails for the greedy: (a) by hand, candidates (0.3, 0.2) hit 0.5 exactly, and the
+    """docs/theory.md §5.5 fails for the greedy: (a) by hand, candidates (0.3, 0.2) hit 0.5 exactly, and the
     extended list (0.3, 0.2, 0.4) keeps 0.4 and then nothing fits: error 0.1; (b) in a real network,
     dims (3, 4, 2), target and network seed 8, c = 14 versus c = 15 candidates (nested prefixes of
     one stream, evaluated as the width search does, with ``active``): the error of pair 1's weight

@@ -58,7 +58,7 @@ def test_layer_one_units_see_inputs_of_both_signs():
 
 
 def test_negative_units_of_later_pairs_are_dead_in_both_scopes():
-    """THEORY §2.3: in pair 2 a unit with u_r < 0 receives the pair-1 outputs (>= 0) and never fires."""
+    """docs/theory.md §2.3: in pair 2 a unit with u_r < 0 receives the pair-1 outputs (>= 0) and never fires."""
     spec = nets.RandomSpec(dims=(2, 2, 2), candidates=3, seed=4)
     target = nets.random_target((2, 2, 2), key=jax.random.key(1))
     ticket = constructions.build("subset-sum", target, spec)

@@ -1,4 +1,4 @@
-"""Certificate, lower bound and per-weight errors (THEORY §3) on hand-built cases."""
+"""Certificate, lower bound and per-weight errors (docs/theory.md §3) on hand-built cases."""
 
 import jax
 import numpy as np
@@ -72,7 +72,7 @@ def test_lower_bound_rejects_bad_arguments():
 
 
 def test_compact_forward_equals_the_masked_network():
-    """The compact form z ↦ A⁺σ(z) − A⁻σ(−z) per pair computes the masked random network (THEORY §2),
+    """The compact form z ↦ A⁺σ(z) − A⁻σ(−z) per pair computes the masked random network (docs/theory.md §2),
     in float64 to round-off, for both constructions and both layouts."""
     from slth import constructions, nets
 

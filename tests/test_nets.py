@@ -1,4 +1,4 @@
-"""Targets, random networks and their checks (THEORY §1-2)."""
+"""Targets, random networks and their checks (docs/theory.md §1-2)."""
 
 import jax
 import numpy as np
@@ -111,7 +111,7 @@ def test_load_target(tmp_path):
 
 
 def test_widths_follow_the_block_layout():
-    """THEORY §2 with the issue's layout: block j of pair i has 2c units, so h_i = 2 d_{i-1} c;
+    """docs/theory.md §2 with the issue's layout: block j of pair i has 2c units, so h_i = 2 d_{i-1} c;
     dropping negative candidates halves the inner widths only."""
     spec = nets.RandomSpec(dims=(8, 16, 16, 4), candidates=20, seed=0)
     assert spec.widths() == (8, 320, 16, 640, 16, 640, 4)

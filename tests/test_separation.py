@@ -1,4 +1,4 @@
-"""Neuron pruning versus weight pruning (THEORY §4.4, §5.7): the relaxation sandwich, exactness of the
+"""Neuron pruning versus weight pruning (docs/theory.md §4.4, §5.7): the relaxation sandwich, exactness of the
 subset enumeration, the certificate as a sup bound, the L2 estimator, budgets, seeds and bad input."""
 
 import dataclasses
@@ -56,7 +56,7 @@ def tiny_cells(draw):
 
 @given(cell=tiny_cells(), seed=st.integers(0, 2**31 - 1), inputs=st.sampled_from(sep.INPUTS))
 def test_random_features_lower_bounds_exact_which_lower_bounds_greedy(cell, seed, inputs):
-    """THEORY §5.7 on the same random net and the same training sample: choosing any real output
+    """docs/theory.md §5.7 on the same random net and the same training sample: choosing any real output
     vector (random features) relaxes choosing a 0/1 mask over the fixed v_r (neuron pruning), whose
     exact optimum is at most what greedy forward selection reaches."""
     d, c = cell
@@ -97,7 +97,7 @@ def test_exact_and_greedy_on_a_hand_checked_case():
 @pytest.mark.parametrize("inputs", sep.INPUTS)
 @pytest.mark.parametrize("d, c", [(1, 2), (3, 1), (6, 3)])
 def test_weight_pruning_sup_over_the_sample_is_below_its_certificate(method, inputs, d, c):
-    """THEORY §3: the certificate bounds sup_{‖x‖<=1} |f − g_S|; by homogeneity |f − g_S|/‖x‖ at any
+    """docs/theory.md §3: the certificate bounds sup_{‖x‖<=1} |f − g_S|; by homogeneity |f − g_S|/‖x‖ at any
     sample point is a value of that sup's objective."""
     row = sep.row_for(method, d, c, inputs=inputs, seed=7, **SMALL)
     assert row.sup_bound is not None

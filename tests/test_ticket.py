@@ -1,4 +1,4 @@
-"""The Ticket pytree, its invariant and the portable file (THEORY §1, §5.1)."""
+"""The Ticket pytree, its invariant and the portable file (docs/theory.md §1, §5.1)."""
 
 import json
 

@@ -4,7 +4,7 @@ A random ReLU network of depth 2l that is wide enough contains, without training
 ticket) that approximates a given depth-l target. slth builds targets and random networks, applies
 the explicit constructions (selection: Malach et al. 2020; subset sum: Pensia et al. 2020),
 measures the error from both sides (a certificate and an adversarial lower bound) and checks the
-result against the bounds. See THEORY.md for the statements.
+result against the bounds. See docs/theory.md in the source repository for the statements.
 """
 
 import importlib
@@ -24,6 +24,11 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # the installed build's version (setuptools-scm), read without JAX
+        from slth.provenance import version
+
+        globals()[name] = value = version()
+        return value
     if name not in _LAZY:
         raise AttributeError(f"module 'slth' has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name])
@@ -33,10 +38,8 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CONSTRUCTIONS",

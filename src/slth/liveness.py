@@ -1,4 +1,4 @@
-"""Dead weights: kept weights that cannot change a ticket's output (THEORY §2.3).
+"""Dead weights: kept weights that cannot change a ticket's output (docs/theory.md §2.3).
 
 A kept weight of the pruned network g(x) = R_L σ(··· σ(R_1 x)) is *live* when it lies on a path from
 an input to an output through hidden units that can be active (output > 0 for some input), and
@@ -12,7 +12,7 @@ may call a weight live that no input ever needs):
   layer 1 can be active iff it keeps a non-zero incoming weight. A unit of a later layer receives
   ReLU outputs, which are >= 0 and are 0 for a unit that is never active, so it can be active iff
   it keeps a weight > 0 from a unit that can be active (its pre-activation is <= 0 otherwise). This
-  is how THEORY §2.3's useless negative candidates show up: in pair i >= 2 a unit with u_r < 0 is
+  is how docs/theory.md §2.3's useless negative candidates show up: in pair i >= 2 a unit with u_r < 0 is
   never active, and its kept weights are dead;
 - backward, "used": every output is used (no ReLU there); a hidden unit is used iff it can be active
   and keeps a non-zero weight to a used unit of the next layer (to an output, or to a used unit that

@@ -21,7 +21,7 @@ CLAIM_RTOL = 1e-9
 
 
 def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
-    """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and THEORY §3's product of
+    """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and docs/theory.md §3's product of
     norms beside it as ``certificate_norms``), lower bound (with its witness), max per-weight error and
     parameter counts, each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
     exact error's bracket (:func:`slth.measure.exact.exact_error`): ``exact_lower``, ``exact_upper``,
@@ -50,7 +50,7 @@ def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
 
 
 class Pruned(NamedTuple):
-    """A ticket, the JSON-able record its file stores (THEORY §3 quantities, settings, timings,
+    """A ticket, the JSON-able record its file stores (docs/theory.md §3 quantities, settings, timings,
     provenance), and the unit-norm input at which the lower bound was measured."""
 
     ticket: Ticket
@@ -102,7 +102,7 @@ def verify(path) -> dict:
     1. the invariant: the random network regenerated from the recorded seed and settings equals the
        file's bit for bit, and every mask keeps the block structure;
     2. the target's assumptions (:func:`slth.nets.check_target`);
-    3. both certificates (the tighter ``certificate`` and THEORY §3's ``certificate_norms``; a file
+    3. both certificates (the tighter ``certificate`` and docs/theory.md §3's ``certificate_norms``; a file
        written before slth had the tighter one claims only the latter, under ``certificate``), max
        per-weight error, parameter counts, random widths and depth are recomputed and compared with the
        claims;

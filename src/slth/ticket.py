@@ -1,7 +1,7 @@
 """The Ticket pytree, its invariant, and the portable ``.npz`` ticket file.
 
 A ticket is a target, the random network it was pruned from, and one boolean mask per random layer
-(THEORY §1). It changes no weight: the pruned network uses ``where(mask, random, 0)``. The invariant
+(docs/theory.md §1). It changes no weight: the pruned network uses ``where(mask, random, 0)``. The invariant
 "kept weights equal the random weights bit for bit" is checked by regenerating the random network
 from its recorded seed and settings (:func:`invariant_problems`), never assumed.
 
@@ -81,7 +81,7 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     mask shapes equal ``spec.shapes()``; masks are boolean with every byte 0 or 1 (NumPy counts any
     non-zero byte as kept where XLA reads the low bit, so no other byte has one meaning); every kept
     weight of a block layer (the odd layers M_{2i-1}; layer 1 alone in the ``l+1`` layout) lies in its
-    unit's block column (THEORY §2); and, with ``regenerate``, the random weights equal the network
+    unit's block column (docs/theory.md §2); and, with ``regenerate``, the random weights equal the network
     regenerated from ``spec`` bit for bit, so a ticket can only keep weights it was dealt.
     """
     spec, problems = ticket.spec, []

@@ -143,7 +143,7 @@ def read(path: str | Path) -> TicketFile:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error, NotImplementedError,
             RuntimeError) as e:           # zipfile's refusals: unsupported features, encryption
-        raise TicketError(f"{where} is not a readable ticket file (truncated or not an .npz): {e}") from None
+        raise TicketError(f"{where} is not a readable ticket file (not a slth .npz file, or a truncated one): {e}") from None
 
 
 def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
@@ -299,7 +299,7 @@ def _check_directory(fh, where: str) -> None:
     if at < 0 or tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
         at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _END.size > len(tail):
-        raise TicketError(f"{where} is not a readable ticket file (truncated or not an .npz): no zip end record")
+        raise TicketError(f"{where} is not a readable ticket file (not a slth .npz file, or a truncated one): no zip end record")
     entries, directory = _END.unpack_from(tail, at)[4:6]
     # zipfile takes the zip64 record from just before the locator, which is just before the end record.
     locator = size - tail_len + at - _END64_LOCATOR.size

@@ -1,4 +1,4 @@
-"""THEORY §1: the assumptions module of the installed theorem suite (`slth.theorems.test_assumptions`),
+"""docs/theory.md §1: the assumptions module of the installed theorem suite (`slth.theorems.test_assumptions`),
 collected here so that the repository's test command runs it; `slth selftest` runs the same tests from
 an installed package."""
 

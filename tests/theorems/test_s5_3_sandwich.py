@@ -1,4 +1,4 @@
-"""THEORY §5.3: the sandwich module of the installed theorem suite (`slth.theorems.test_sandwich`), collected
+"""docs/theory.md §5.3: the sandwich module of the installed theorem suite (`slth.theorems.test_sandwich`), collected
 here so that the repository's test command runs it; `slth selftest` runs the same tests from an
 installed package."""
 

@@ -1,4 +1,4 @@
-"""THEORY §5.6: the probability module of the installed theorem suite (`slth.theorems.test_probability`), collected
+"""docs/theory.md §5.6: the probability module of the installed theorem suite (`slth.theorems.test_probability`), collected
 here so that the repository's test command runs it; `slth selftest` runs the same tests from an
 installed package."""
 

@@ -1,4 +1,4 @@
-"""The counting lower bound of Pensia et al. 2020 (THEORY §4.3)."""
+"""The counting lower bound of Pensia et al. 2020 (docs/theory.md §4.3)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def counting_min_params(d: int, eps: float) -> float:
         N >= d² log2(1/(2ε)) − 1.
 
     A network with N prunable parameters has at most 2^N subnetworks, and the class needs at least
-    ½ (1/(2ε))^{d²} of them (Pensia et al. 2020, Theorem 2; THEORY §4.3). The constant is explicit.
+    ½ (1/(2ε))^{d²} of them (Pensia et al. 2020, Theorem 2; docs/theory.md §4.3). The constant is explicit.
 
     Args:
       d: target width, >= 1. eps: accuracy in (0, 1/2).
@@ -70,7 +70,7 @@ def counting_width(dims, eps: float) -> Width:
     construction with a per-target guarantee at δ <= ½), in the sup norm over the unit ball. The
     constants are explicit: kind ``lower-bound``.
 
-    One layer (Pensia et al. 2020, Theorem 2; THEORY §4.3, rectangular layers included because the
+    One layer (Pensia et al. 2020, Theorem 2; docs/theory.md §4.3, rectangular layers included because the
     volume argument never uses squareness): the class is K = {W ∈ R^{d_1×d_0}: ‖W‖_2 <= 1}. A
     subnetwork g serves targets within operator-norm diameter 2ε, a set inside a ball 2εK of volume
     (2ε)^n vol(K), n = d_1·d_0; the 2^N subnetworks must cover half of K, so 2^N (2ε)^n >= ½.

@@ -1,4 +1,4 @@
-"""The polynomial width of Malach et al. 2020 as a hypothesis with explicit exponents (THEORY §4.1).
+"""The polynomial width of Malach et al. 2020 as a hypothesis with explicit exponents (docs/theory.md §4.1).
 
 The paper's exact constants were not available to us. Pensia et al. read its Theorem 2.1 as "a
 random network a factor O(d⁴ l²) wider than a width-d target"; Natale et al. restate it as Õ(m²/ε²)
@@ -23,7 +23,7 @@ def malach_width(dims, eps: float, delta: float, *, C: float = 1.0, d_exponent: 
 
     the random network being ``factor`` times wider than the target. The log factor is the form of
     the high-probability term (the theorem's width is polynomial in log(1/δ)); the defaults are
-    Pensia et al.'s reading (d⁴ l²) times the 1/ε² per-weight cost of selection (THEORY §4.1).
+    Pensia et al.'s reading (d⁴ l²) times the 1/ε² per-weight cost of selection (docs/theory.md §4.1).
     C and all four exponents are hypotheses, not constants the paper states. Kind ``hidden-constant``.
 
     Convention (slth's layout): "factor times wider" is read per block. Pair i has d_{i-1} blocks,

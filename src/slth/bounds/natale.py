@@ -2,7 +2,7 @@
 2024, "On the Sparsity of the Strong Lottery Ticket Hypothesis", arXiv 2410.14754), and a ticket's
 density, so that a measured density can stand next to the bound.
 
-Both bounds refine the counting argument of Pensia et al. 2020, Theorem 2 (THEORY §4.3): a network
+Both bounds refine the counting argument of Pensia et al. 2020, Theorem 2 (docs/theory.md §4.3): a network
 with m prunable parameters whose subnetworks may keep only a few of them has far fewer than 2^m
 subnetworks, so it must be larger to serve the same class of targets.
 

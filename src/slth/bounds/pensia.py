@@ -1,4 +1,4 @@
-"""Subset sum widths: Pensia et al. 2020, Theorem 1, and Lueker's random subset sum (THEORY §4.2).
+"""Subset sum widths: Pensia et al. 2020, Theorem 1, and Lueker's random subset sum (docs/theory.md §4.2).
 
 Both bounds have a universal constant C that the papers prove exists but do not state numerically.
 slth does not invent it: C is a keyword argument (default 1, a placeholder, not a claim), and the
@@ -65,7 +65,7 @@ def pensia_random_params_asymptotic(d: int, l: int, eps: float, *, C: float = 1.
     l pairs has hidden width 2dn and 2d·2dn parameters, with n = C ln(d²l/ε). Natural logarithm; C
     as in :func:`pensia_width` (not given numerically by the paper). Kind ``asymptotic``.
 
-    References: Pensia et al. 2020, Theorem 1 and the discussion after it (THEORY §4.2).
+    References: Pensia et al. 2020, Theorem 1 and the discussion after it (docs/theory.md §4.2).
 
     Args:
       d: target width >= 1. l: target depth >= 1. eps: accuracy in (0, 1). C: hidden constant > 0.

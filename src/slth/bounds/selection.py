@@ -1,4 +1,4 @@
-"""The explicit width of the selection construction, from the exact law of a candidate (THEORY §2-4.1).
+"""The explicit width of the selection construction, from the exact law of a candidate (docs/theory.md §2-4.1).
 
 A candidate of the block structure is a product a = u·v of u ~ U(0, 1] (the first-layer weight's
 magnitude) and v ~ U[−1, 1] (the second-layer weight). Its density and the probability that it lands
@@ -27,7 +27,7 @@ _SERIES_TERMS = 40
 def product_density(t):
     """Density of a = u·v, u ~ U(0, 1], v ~ U[−1, 1]:  p(t) = −½ ln|t| on [−1, 1], 0 outside.
 
-    It is +inf at t = 0 and vanishes at ±1 (THEORY §2.4).
+    It is +inf at t = 0 and vanishes at ±1 (docs/theory.md §2.4).
 
     >>> float(product_density(math.exp(-2)))
     1.0
@@ -62,7 +62,7 @@ def _tail(x):
 
 
 def q_hit(w, eta):
-    """Probability that one candidate a = u·v lands within η of w (THEORY §4.1):
+    """Probability that one candidate a = u·v lands within η of w (docs/theory.md §4.1):
 
         q(w, η) = ∫_{w−η}^{w+η} p(t) dt = F(min(w + η, 1)) − F(max(w − η, −1)).
 
@@ -104,7 +104,7 @@ def q_min(eta: float) -> float:
 
 
 def selection_eta(dims, eps: float, *, split: str = "frobenius") -> tuple[float, ...]:
-    """Per-weight error budget η_i of pair i that makes the certificate <= ε (THEORY §3).
+    """Per-weight error budget η_i of pair i that makes the certificate <= ε (docs/theory.md §3).
 
     If every chosen candidate is within η_i of its target weight, a_i <= ‖E_i‖_F <= η_i·√N_i with
     N_1 = 2·d_1·d_0 (both signs: a_1 is the norm of the d_1 × 2d_0 concatenation) and
@@ -134,15 +134,15 @@ def selection_eta(dims, eps: float, *, split: str = "frobenius") -> tuple[float,
 
 
 def _problem_counts(dims) -> tuple[int, ...]:
-    """N_i: (k, j, sign) problems of pair i; both signs only for i = 1 (THEORY §2.3)."""
+    """N_i: (k, j, sign) problems of pair i; both signs only for i = 1 (docs/theory.md §2.3)."""
     return tuple((2 if i == 1 else 1) * dims[i] * dims[i - 1] for i in range(1, len(dims)))
 
 
 def selection_width(dims, eps: float, delta: float, *, split: str = "frobenius") -> Width:
-    """Explicit candidates per block and sign for the selection construction (THEORY §4.1):
+    """Explicit candidates per block and sign for the selection construction (docs/theory.md §4.1):
 
         c_i = ⌈ ln(P / δ) / (−2 ln(1 − q_min(η_i) / 2)) ⌉,
-        P = Σ_i N_i = 2 d_1 d_0 + Σ_{i>=2} d_i d_{i-1}     (problems, THEORY §2),
+        P = Σ_i N_i = 2 d_1 d_0 + Σ_{i>=2} d_i d_{i-1}     (problems, docs/theory.md §2),
 
     with η_i from :func:`selection_eta` and q_min(η) = q(1, η) ≈ η²/4 (:func:`q_min`). No hidden
     constant: kind ``explicit``.

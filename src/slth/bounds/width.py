@@ -1,4 +1,4 @@
-"""The one result type of the width bounds, in slth's layout (THEORY §2), and the argument checks
+"""The one result type of the width bounds, in slth's layout (docs/theory.md §2), and the argument checks
 they share.
 
 slth's layout (:class:`slth.nets.RandomSpec`): pair i (1-based) realises target layer i with

@@ -22,8 +22,8 @@ from slth.constructions._blocks import too_many
 from slth.errors import InputError
 from slth.ticket import Ticket
 
-#: Properties a construction may promise, by the name the theorem suite uses: THEORY §5's, and
-#: ``no-dead-weight`` (THEORY §2.3): no kept weight is dead within its target layer's realisation
+#: Properties a construction may promise, by the name the theorem suite uses: docs/theory.md §5's, and
+#: ``no-dead-weight`` (docs/theory.md §2.3): no kept weight is dead within its target layer's realisation
 #: (:func:`slth.liveness.dead_weights` with ``scope="layer"``), so the kept-parameter counts hold no
 #: weight the construction could have pruned.
 PROPERTIES = frozenset({"invariant", "identity", "sandwich", "exactness", "monotonicity", "counting",
@@ -44,7 +44,7 @@ class Construction:
       properties: the properties that hold for it (a subset of :data:`PROPERTIES`); the theorem
         suite checks exactly these.
       layout: the random network's layout it prunes, a key of :data:`slth.nets.LAYOUTS` (``pairs``, the
-        2l-deep network of THEORY §1, or ``l+1``, Burkholz's); with ``distribution``, the one answer to
+        2l-deep network of docs/theory.md §1, or ``l+1``, Burkholz's); with ``distribution``, the one answer to
         "which network does it prune": :func:`spec_for` sets both, :func:`build` checks the law.
       uses_engine: whether it calls the exact subset-sum engine (:func:`slth.subset_sum.solve`), whose
         tables the memory model counts.

@@ -1,4 +1,4 @@
-"""The block structure shared by the weight-pruning constructions (THEORY §2), built once.
+"""The block structure shared by the weight-pruning constructions (docs/theory.md §2), built once.
 
 For target layer i, pair (M_{2i-1}, M_{2i}) has d_{i-1} blocks of U units. Unit r of block j has
 first-layer weight u_r = M_{2i-1}[r, j]; for output k its candidate value is a = M_{2i}[k, r]·|u_r|.

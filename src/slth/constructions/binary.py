@@ -1,6 +1,6 @@
 """Binary random weights (Diffenderfer & Kailkhura 2021, "Multi-Prize Lottery Ticket Hypothesis: Finding
 Accurate Binary Neural Networks by Pruning a Randomly Weighted Network", ICLR 2021: binary-weight
-tickets, MPT-1/32), built with the subset-sum block structure of Pensia et al. 2020 (THEORY §2, §4.2,
+tickets, MPT-1/32), built with the subset-sum block structure of Pensia et al. 2020 (docs/theory.md §2, §4.2,
 §4.5).
 
 The random network's entries are ±s, s = :data:`slth.nets.BINARY_SCALE` (the law ``binary-scaled``).
@@ -10,7 +10,7 @@ ticket changes no weight and ``slth verify`` regenerates the network from its sp
 be part of the random law; it must also not depend on the width, or a wider network would not extend
 a narrower one (nested prefixes, which the width search relies on). Hence one fixed scale s.
 
-Consequence (THEORY §2): every candidate product a = v·|u| is ±s² exactly, so the subset sums of a
+Consequence (docs/theory.md §2): every candidate product a = v·|u| is ±s² exactly, so the subset sums of a
 (k, j, sign) problem are the lattice points m·s², −n₋ <= m <= n₊ (n± = its candidates of product
 sign ±), and the exact subset-sum optimum is the lattice point nearest the target in that range:
 m* = clip(round(t/s²), −n₋, n₊), realised by the first |m*| candidates of sign m*. This is what

@@ -1,10 +1,10 @@
 """Depth l+1 instead of 2l (Burkholz 2022, "Most Activation Functions Can Win the Lottery Without
 Excessive Depth", NeurIPS 2022, arXiv 2205.02321: the L + 1 construction of its Fig. 1(c) and main
-theorem, whose exact number and constants were not available to us; THEORY §4.5), for bias-free ReLU
+theorem, whose exact number and constants were not available to us; docs/theory.md §4.5), for bias-free ReLU
 targets, with Pensia et al.'s exact subset sums as the one-dimensional solver.
 
 The random network has the ``l+1`` layout of :class:`slth.nets.RandomSpec` (L = l + 1 layers, ρ = c
-copies): layer 1 holds, for each input j, 2c univariate units (the first layer of a block, THEORY §2);
+copies): layer 1 holds, for each input j, 2c univariate units (the first layer of a block, docs/theory.md §2);
 every later hidden layer holds ρ copies of each neuron of the target layer it realises; the output
 layer holds one copy of each output neuron. Copy m of neuron k is realised by subset sums:
 
@@ -12,7 +12,7 @@ layer holds one copy of each output neuron. Copy m of neuron k is realised by su
   construction on its own row, candidate values a_r = M_2[(k, m), r]·|u_r| over the units r of block j
   of the right sign, target W_1[k, j] (positive units, A⁺) or −W_1[k, j] (negative units, A⁻). The
   units of layer 1 are shared by every copy; only the second-layer entries differ, so copy m computes
-  z ↦ A⁺^(m) σ(z) − A⁻^(m) σ(−z) as in THEORY §2.2;
+  z ↦ A⁺^(m) σ(z) − A⁻^(m) σ(−z) as in docs/theory.md §2.2;
 - target layer i >= 2 (random layer i+1): copy (k, m) keeps, for every previous neuron j, the subset
   of the ρ weights M_{i+1}[(k, m), (j, m')], m' < ρ (plain samples of the law, not products) whose sum
   is closest to W_i[k, j]. If every copy of layer i−1 computed exactly t = σ(W_{i-1} ···), copy

@@ -1,10 +1,10 @@
 """Edge-popup (Ramanujan, Wortsman, Kembhavi, Farhadi, Rastegari 2020, "What's Hidden in a Randomly
 Weighted Neural Network?", CVPR 2020, arXiv 1911.13299, §3 and Algorithm 1), the learned baseline of
-THEORY §4.5: a practical score-based search for a mask, compared with the explicit constructions at
+docs/theory.md §4.5: a practical score-based search for a mask, compared with the explicit constructions at
 equal random network size.
 
 Hypothesis space. The random network is the one every construction prunes (``nets.random_network(spec)``,
-any weight law), and only the weights a block ticket (THEORY §2) may keep carry a score: in the first
+any weight law), and only the weights a block ticket (docs/theory.md §2) may keep carry a score: in the first
 layer M_{2i-1} of pair i, the block-column weight u_r = M_{2i-1}[r, j_r] of every hidden unit r (unit r
 of block j is row j·U + r, see :class:`~slth.nets.RandomSpec`); in the second layer M_{2i}, every
 weight. So the learned ticket lies in the same hypothesis space as selection and subset sum, keeps at
@@ -25,7 +25,7 @@ and padded width (:func:`padded_units`). The ticket is the top-``keep`` mask of 
 This is a heuristic with no approximation guarantee. The end-to-end loss leaves the hidden
 representation free (pair 1 may learn any map that pair 2 undoes), which the layer-by-layer §3
 certificate does not credit, so its certificate is typically far above its lower bound. Its error need
-not fall as c grows (THEORY §5.5 does not hold for it): with the random weights unscaled, a fixed keep
+not fall as c grows (docs/theory.md §5.5 does not hold for it): with the random weights unscaled, a fixed keep
 fraction keeps ever larger sums of products, and past a width the search collapses to a network that
 outputs (nearly) 0, error ‖f‖ (see :data:`KEEP`).
 """
@@ -82,7 +82,7 @@ MIN_PADDED = 16
 
 def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None, keep: float = KEEP,
           steps: int = STEPS) -> Ticket:
-    """Edge-popup ticket for ``target`` in the random network of ``spec`` (THEORY §4.5).
+    """Edge-popup ticket for ``target`` in the random network of ``spec`` (docs/theory.md §4.5).
 
     Args:
       target: l matrices (d_i, d_{i-1}) with spectral norm <= 1, widths ``spec.dims``.
@@ -157,7 +157,7 @@ def _check(target, spec, active, keep, steps) -> nets.RandomSpec:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise InputError(f"steps {steps!r} must be an integer >= 1")
     if not nets.layouts.layout(spec).has_pairs:
-        raise InputError(f"edge-popup prunes the 'pairs' layout (THEORY §2 blocks); the spec has layout "
+        raise InputError(f"edge-popup prunes the 'pairs' layout (docs/theory.md §2 blocks); the spec has layout "
                          f"{spec.layout!r}")
     check_build_inputs(target, spec, active)
     return spec if active is None else dataclasses.replace(spec, candidates=active)

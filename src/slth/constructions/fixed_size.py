@@ -1,5 +1,5 @@
 """Random fixed-size subset sum (Natale, Ferré, Giambartolomei, Giroire, Mallmann-Trenn 2024, "On the
-Sparsity of the Strong Lottery Ticket Hypothesis", arXiv 2410.14754; THEORY §4.5).
+Sparsity of the Strong Lottery Ticket Hypothesis", arXiv 2410.14754; docs/theory.md §4.5).
 
 Each (k_out, j, sign) problem keeps a subset of EXACTLY k of its candidates, the one whose product
 sum is closest to the target weight, or keeps nothing when the empty sum (0) is at least as close.

@@ -1,5 +1,5 @@
 """Hyperbolic weights and the greedy "binary" decomposition (Orseau, Hutter, Rivasplata 2020,
-"Logarithmic Pruning is All You Need", NeurIPS 2020, arXiv 2006.12156; THEORY §4.5).
+"Logarithmic Pruning is All You Need", NeurIPS 2020, arXiv 2006.12156; docs/theory.md §4.5).
 
 Malach et al. realise a target weight w by one random weight close to it, which needs about 1/ε
 samples. Orseau et al. instead write w as a sum of O(log 1/ε) random weights, a "binary"
@@ -26,7 +26,7 @@ ln|a| = ln|u| + ln|v| is the sum of two independent U[ln γ, 0] variables: its l
 [2^-i, 2^-i+1] with probability (2i − 1)/(2L²) for i <= L = log2(1/γ) = 12 and (4L + 1 − 2i)/(2L²)
 for L < i <= 2L (:func:`octave_probability`). For the decomposition this means: (1) the first
 halving steps of a target near ±1 are the rare ones, the top octave [½, 1] having probability
-1/288 per product, the same edge effect as the uniform product law of THEORY §2.4; (2) the octaves
+1/288 per product, the same edge effect as the uniform product law of docs/theory.md §2.4; (2) the octaves
 get likelier as the remainder shrinks, up to the two octaves next to γ (23/288 each), so once the
 first bits are placed the rest come cheaply; (3) no product is below γ² = 2^-24, which floors the
 reachable error far below any ε swept; (4) a typical product is near γ, so a block needs many
@@ -39,7 +39,7 @@ References: L. Orseau, M. Hutter, O. Rivasplata, "Logarithmic Pruning is All You
 weights). The greedy rule above is slth's statement of that decomposition; it is a heuristic next
 to the exact optimum (:func:`slth.subset_sum.solve`), never better, and it is not monotone in the
 number of candidates (a large candidate added to the list can displace a better combination of
-smaller ones), so the registry does not list THEORY §5.5 for it.
+smaller ones), so the registry does not list docs/theory.md §5.5 for it.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _greedy(values, target, valid):
 
 
 def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
-    """Hyperbolic-decomposition ticket for ``target`` in the random network of ``spec`` (THEORY §4.5,
+    """Hyperbolic-decomposition ticket for ``target`` in the random network of ``spec`` (docs/theory.md §4.5,
     Orseau et al. 2020); ``spec.distribution`` should be ``"hyperbolic"``, which
     :func:`slth.constructions.build` enforces. ``active``: see
     :func:`~slth.constructions._blocks.build_blocks`."""

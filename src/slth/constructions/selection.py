@@ -2,7 +2,7 @@
 Pruning is All You Need", Theorem 2.1 and its proof).
 
 Each (k, j, sign) keeps the single candidate whose product a_r = M_{2i}[k, r]·|u_r| is closest to the
-target weight ("find a random weight close to w"), THEORY §4.1, or keeps nothing when the target is
+target weight ("find a random weight close to w"), docs/theory.md §4.1, or keeps nothing when the target is
 closer to 0 than every candidate. The empty choice only lowers the error (the analysis needs one
 candidate within η, which then beats the empty choice whenever η < |w|), and it makes the error
 monotone in c: a first candidate of a sign that lands far from w would otherwise raise it. With c
@@ -55,6 +55,6 @@ def _choose(candidates, targets, valid):
 
 
 def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
-    """Selection ticket for ``target`` in the random network of ``spec`` (THEORY §4.1); ``active``: see
+    """Selection ticket for ``target`` in the random network of ``spec`` (docs/theory.md §4.1); ``active``: see
     :func:`~slth.constructions._blocks.build_blocks`."""
     return build_blocks(target, spec, choose, NAME, active=active)

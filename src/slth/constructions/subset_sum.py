@@ -2,7 +2,7 @@
 SubsetSum: Logarithmic Over-Parameterization is Sufficient", Theorem 1 and Lemma 1).
 
 Each (k, j, sign) keeps the subset of its candidates whose product sum is closest to the target weight,
-found exactly by :func:`slth.subset_sum.solve` (THEORY §4.2). By Lueker's theorem
+found exactly by :func:`slth.subset_sum.solve` (docs/theory.md §4.2). By Lueker's theorem
 c = O(log(d_{i-1} d_i l / min(ε, δ))) candidates per block and sign suffice.
 """
 
@@ -38,7 +38,7 @@ def choose(candidates, targets, valid):
 
 
 def build(target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
-    """Subset-sum ticket for ``target`` in the random network of ``spec`` (THEORY §4.2); ``active``: see
+    """Subset-sum ticket for ``target`` in the random network of ``spec`` (docs/theory.md §4.2); ``active``: see
     :func:`~slth.constructions._blocks.build_blocks`.
 
     Raises:

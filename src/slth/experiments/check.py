@@ -1,4 +1,4 @@
-"""``slth check``: one measured minimal width beside every bound of THEORY §4, with the ratios.
+"""``slth check``: one measured minimal width beside every bound of docs/theory.md §4, with the ratios.
 
 "Does the bound hold, and how loose is it?" For a construction, target widths, ε and δ, it measures
 the smallest candidates per block and sign at which a 1 − δ fraction of T random networks yield

@@ -3,7 +3,7 @@ bound, ``deep`` for the ``l+1`` layout and the ``ticket_*`` entry points of eith
 tighter certificate, ``exact`` and ``exact_program`` for the exact error of small tickets), the smallest
 width that reaches a given ε (``width``), and the fits of the constants and exponents the theorems hide
 (``fit``). The true error lies in [lower_bound, certificate]; ``ticket_certificate`` is the tighter
-certificate (bound propagation, never above THEORY §3's product of norms, ``ticket_norm_certificate``),
+certificate (bound propagation, never above docs/theory.md §3's product of norms, ``ticket_norm_certificate``),
 and ``exact.exact_error`` brackets the error itself to a relative 1e-3 where it is affordable."""
 
 from slth.measure.error import (

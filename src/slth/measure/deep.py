@@ -1,9 +1,9 @@
-"""The two-sided error of a ticket in the ``l+1`` layout (Burkholz 2022, THEORY §4.5), and the entry
+"""The two-sided error of a ticket in the ``l+1`` layout (Burkholz 2022, docs/theory.md §4.5), and the entry
 points that measure a ticket in its own layout, chosen by the layout's flags (:mod:`slth.nets.layouts`):
-pair maps and THEORY §3's certificate for a layout of layer pairs, copy maps and the certificate below
+pair maps and docs/theory.md §3's certificate for a layout of layer pairs, copy maps and the certificate below
 for a layout of copies.
 
-Certificate of the ``l+1`` layout (THEORY §3's argument, redone for copies; a proof, float64).
+Certificate of the ``l+1`` layout (docs/theory.md §3's argument, redone for copies; a proof, float64).
 Write t_0 = x, t_i = σ(W_i t_{i-1}) for the target's hidden vectors (i < l), s_i = ‖W_i‖_2 and
 P_i = s_1···s_i (P_0 = 1), so ‖t_i‖ <= P_i ‖x‖ (σ is 1-Lipschitz with σ(0) = 0). Random layer i+1
 holds ρ_i copies of each neuron of target layer i (ρ_i = c for i < l, ρ_l = 1); unit (k, m) is copy m
@@ -11,7 +11,7 @@ of neuron k, y_i(k, m) its output. Stack the errors of the *live* units of layer
 outgoing weight; the others cannot reach the output) into Δ_i = (y_i(k, m) − t_i[k])_(k,m) live.
 
 - Layer 1. Every layer-1 unit keeps one weight u_r from its input j, so unit (k, m) of random layer 2
-  has pre-activation A⁺[(k,m)] σ(x) − A⁻[(k,m)] σ(−x) (THEORY §2.2, one row of A± per copy). Minus
+  has pre-activation A⁺[(k,m)] σ(x) − A⁻[(k,m)] σ(−x) (docs/theory.md §2.2, one row of A± per copy). Minus
   W_1[k] x = W_1[k] σ(x) − W_1[k] σ(−x), and with ‖[σ(x); −σ(−x)]‖ = ‖x‖, σ 1-Lipschitz:
   ‖Δ_1‖ <= E_1 ‖x‖,  E_1 = ‖[A⁺ − W̃_1 | A⁻ − W̃_1]‖_2 over the live rows, W̃_i[(k,m)] = W_i[k].
 - Layer i >= 2. Let B_i be the pruned random layer i+1 restricted to live rows and live columns
@@ -26,7 +26,7 @@ outgoing weight; the others cannot reach the output) into Δ_i = (y_i(k, m) − 
       sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ <= E_l.
 
 For l = 1 this is a_1 = ‖[A⁺ − W_1 | A⁻ − W_1]‖_2 (‖δ_1‖ is its Frobenius norm, never smaller), i.e.
-THEORY §3's certificate (s_1 + a_1) − s_1: the layouts coincide there. With one copy (ρ = 1),
+docs/theory.md §3's certificate (s_1 + a_1) − s_1: the layouts coincide there. With one copy (ρ = 1),
 ‖B_i‖_2 = ‖A_i‖_2 <= s_i + a_i and the stacked recursion is at most §3's product form. ‖B_i‖_2 is
 the price of copies (about √ρ times the size of one copy's weights, where §3 pays s_i); the per-unit
 bound is the tighter one when a few copies carry most of the error (a copy whose subset sums miss),
@@ -152,7 +152,7 @@ def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
 
 
 def ticket_norm_certificate(ticket, maps=None) -> float:
-    """THEORY §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
+    """docs/theory.md §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
     product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
     (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic."""
     from slth.measure import propagate

@@ -1,6 +1,6 @@
 """Two-sided error of a ticket: the certificate (a proof), the adversarial lower bound, per-weight errors.
 
-The true error E(S) = sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ lies in [lower_bound, certificate] (THEORY §3).
+The true error E(S) = sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ lies in [lower_bound, certificate] (docs/theory.md §3).
 Everything on this path is float64 numpy, or JAX with x64 required and checked.
 """
 
@@ -30,7 +30,7 @@ ROUNDOFF = 1e-12
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class PairMaps:
-    """What layer pair i computes, z ↦ A⁺ σ(z) − A⁻ σ(−z) (THEORY §2), both (d_i, d_{i-1})."""
+    """What layer pair i computes, z ↦ A⁺ σ(z) − A⁻ σ(−z) (docs/theory.md §2), both (d_i, d_{i-1})."""
 
     plus: np.ndarray
     minus: np.ndarray
@@ -78,7 +78,7 @@ def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
 
 def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray]:
     """Per-weight errors: for pair 1, the (d_1, 2 d_0) matrix [A⁺ − W | A⁻ − W]; for i >= 2,
-    A⁺ − W (the negative part acts on σ(−z) = 0 there, THEORY §2.3)."""
+    A⁺ − W (the negative part acts on σ(−z) = 0 there, docs/theory.md §2.3)."""
     errs = []
     for i, (w, m) in enumerate(zip(target, maps)):
         w = np.asarray(w, np.float64)
@@ -87,7 +87,7 @@ def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray
 
 
 def certificate(target: Sequence[Float[ArrayLike, "d_out d_in"]], maps: Sequence[PairMaps]) -> float:
-    """Exact upper bound on E(S) for inputs in the unit ball (THEORY §3):
+    """Exact upper bound on E(S) for inputs in the unit ball (docs/theory.md §3):
 
         E(S) <= Π_i (s_i + a_i) − Π_i s_i,   s_i = ‖W_i‖_2,  a_i = ‖pair error map‖_2,
 
@@ -142,7 +142,7 @@ def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Fl
 
 def compact_forward(maps: Sequence[PairMaps], x):
     """The pruned network evaluated through its pair maps, z ↦ A⁺σ(z) − A⁻σ(−z) per pair, on a
-    batch x (batch, d_0). Mathematically identical to the masked network (THEORY §2, the identity
+    batch x (batch, d_0). Mathematically identical to the masked network (docs/theory.md §2, the identity
     the tests check) at a cost of O(d_i d_{i-1}) per pair instead of O(d_i h_i)."""
     h = x
     for i, m in enumerate(maps):
@@ -200,7 +200,7 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
                 float(perturb))
     x = np.asarray(x)
     if maps is not None:
-        # The compact form is the masked network (THEORY §2) up to round-off far below NEAR_TIE, so the
+        # The compact form is the masked network (docs/theory.md §2) up to round-off far below NEAR_TIE, so the
         # reference argmax over all points lies among the points within NEAR_TIE of the compact maximum:
         # only those go through the (wide) reference forward pass.
         compact = np.asarray(_compact_gaps(target, model, x))

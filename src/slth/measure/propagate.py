@@ -8,7 +8,7 @@ One job: the tighter certificate. Its relaxations, branch and bound and rounding
 Derivation (a proof sketch; float64 rounding is treated at the end).
 Lifted input. For x in the unit ball write u = [σ(x); σ(−x)] (2 d_0 entries): u >= 0 and
 ‖u‖ = ‖x‖ <= 1. The target's first pre-activation is z^f_1 = W_1 x = F_1 u with F_1 = [W_1 | −W_1].
-Both layouts compute their first random pair exactly as z ↦ A⁺σ(z) − A⁻σ(−z) (THEORY §2.2; in
+Both layouts compute their first random pair exactly as z ↦ A⁺σ(z) − A⁻σ(−z) (docs/theory.md §2.2; in
 ``l+1`` one row per copy), so the ticket's first pre-activations are z^g_1 = G_1 u, G_1 = [A⁺ | −A⁻].
 Units and owners. Unit r of the ticket's layer i stands for target neuron o_i(r): the same neuron in
 ``pairs`` (o_i the identity, the collapsed network has the target's widths), copy (k, m) of neuron k in
@@ -88,7 +88,7 @@ is the minimum of its own and its parent's (the parent's bound holds on the chil
 first: each round splits the BATCH leaves with the largest bounds (that still have an unstable
 first-layer phase) on their phase with the largest triangle gap −ab/(b − a) (a < 0 < b its bounds),
 until SPLITS·budget leaves are evaluated or :data:`SPLIT_WORK` multiply-adds spent.
-Result. tight_certificate returns min(this bound, the norm certificate of the layout: THEORY §3's
+Result. tight_certificate returns min(this bound, the norm certificate of the layout: docs/theory.md §3's
 product Π(s_i + a_i) − Π s_i for ``pairs``, deep.py's copy recursion for ``l+1``), both rounded up.
 
 Rounding. Every computed quantity is a sum of at most n products (n: the widest layer of the random
@@ -108,7 +108,7 @@ valid for every z, δ in the widened interval, and the exact bounds lie inside i
 error of the final value is then at most a few η·(l + 1)·(value + M). :func:`round_up` adds
 γ(|value| + scale) with γ = max(10^-12, 64 n u)·(depth + 2) and scale = 6M for the propagation bound,
 then steps one float up. The same call bounds the old certificates: round_up(certificate(...),
-terms=n, depth=l, scale=Π max(1, s_i)) bounds THEORY §3's product (whose absolute rounding error is
+terms=n, depth=l, scale=Π max(1, s_i)) bounds docs/theory.md §3's product (whose absolute rounding error is
 at most a few γ Π(s_i + a_i) = a few γ (value + Π s_i)), and likewise copy_certificate.
 
 Cost. For L cones, n^f_j neurons and n^g_j units in layer j and m = 2 d_0: layer j's bounds
@@ -150,7 +150,7 @@ def round_up(value: float, *, terms: int, depth: int = 1, scale: float = 1.0) ->
 
     ``terms``: the longest sum (or the largest dimension of a norm / SVD) in the computation, e.g. the
     widest layer of the random network. ``depth``: the number of layers it composes. ``scale``: a bound
-    on the magnitudes of the quantities it combines beyond the value itself: for THEORY §3's product
+    on the magnitudes of the quantities it combines beyond the value itself: for docs/theory.md §3's product
     certificate Π(s_i + a_i) − Π s_i, Π_i max(1, s_i) (=1 for targets with ‖W_i‖_2 <= 1, the default);
     for deep.py's copy recursion the same. Strictly greater than ``value`` for every finite value.
     """
@@ -483,7 +483,7 @@ def _terms(ticket) -> int:
 
 
 def norm_certificate(ticket, maps=None) -> float:
-    """The layout's norm certificate (THEORY §3's product or deep.py's copy recursion), rounded up."""
+    """The layout's norm certificate (docs/theory.md §3's product or deep.py's copy recursion), rounded up."""
     maps = ticket_maps(ticket) if maps is None else maps
     s = nets.spectral_norms(ticket.target)
     value = copy_certificate(ticket.target, maps) if _copies(ticket.spec) else certificate(ticket.target, maps)

@@ -37,7 +37,7 @@ class TrialWidth:
       certificates: {c: certificate} for every c the certified search evaluated (the tighter
         certificate, :func:`~slth.measure.ticket_certificate`); lower_bounds: {c: lower bound} for every
         c the optimistic search evaluated (a subset: the ascent is only run where that search needs it).
-      norm_certificates: {c: THEORY §3's product-of-norms certificate} at the same c as ``certificates``,
+      norm_certificates: {c: docs/theory.md §3's product-of-norms certificate} at the same c as ``certificates``,
         for comparison (:func:`~slth.measure.ticket_norm_certificate`).
       exact: with an exact search (``trial_width(..., exact=seconds)``), the smallest c between the
         optimistic and the certified width whose exact error (:mod:`slth.measure.exact`) is proven
@@ -57,7 +57,7 @@ class TrialWidth:
 
 def _smallest(pred, hi: int) -> int:
     """Smallest c in [1, hi] with pred(c), by bisection, given pred(hi). Assumes pred is monotone in
-    c, as nested candidate prefixes make the per-weight errors (THEORY §5.5); whatever happens, the
+    c, as nested candidate prefixes make the per-weight errors (docs/theory.md §5.5); whatever happens, the
     returned c satisfies pred(c) and, when c > 1, not pred(c − 1)."""
     lo = 0
     while hi - lo > 1:
@@ -90,7 +90,7 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     block and sign, which is the width-c ticket exactly (the other units are pruned), so repeated
     searches reuse a handful of compiled shapes. The network has the layout the construction prunes
     (:func:`network_spec`), and certificate and lower bound are those of that layout. A construction
-    that does not promise monotonicity (THEORY §5.5; its registry properties) gets an upward scan
+    that does not promise monotonicity (docs/theory.md §5.5; its registry properties) gets an upward scan
     over c = 1..c_max for the certified width instead of the bisection, so ``certified`` is the
     smallest certifying c there too (c_max builds at most, each cheap next to one lower bound).
     With ``exact`` (a time limit per ticket, seconds), the exact width is searched between the two by
@@ -124,7 +124,7 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
 
     if "monotonicity" in constructions.info(construction).properties:
         certified = _smallest(lambda c: cert(c) <= eps, c_max) if cert(c_max) <= eps else None
-    else:  # no THEORY §5.5 promise, so no bisection: the certificate may dip below ε and rise again
+    else:  # no docs/theory.md §5.5 promise, so no bisection: the certificate may dip below ε and rise again
         certified = next((c for c in range(1, c_max + 1) if cert(c) <= eps), None)
     top = certified or c_max
     optimistic = _smallest(lambda c: lower(c) <= eps, top) if lower(top) <= eps else None

@@ -1,6 +1,6 @@
 """Target and random ReLU networks: weight laws, targets, random networks and their layouts, checks.
 
-Conventions (THEORY §1): a network is a tuple of weight matrices of shape (out, in); the maths uses
+Conventions (docs/theory.md §1): a network is a tuple of weight matrices of shape (out, in); the maths uses
 column vectors, the code takes a batch of row vectors ``x`` of shape (batch, d_0) and returns
 (batch, d_L). f(x) = W_l σ(W_{l-1} ··· σ(W_1 x)), σ = ReLU after every layer but the last, no biases.
 

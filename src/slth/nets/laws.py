@@ -73,7 +73,8 @@ def require_law(construction: str, law: str | None, distribution: str) -> None:
     call must be refused too."""
     if law is not None and distribution != law:
         raise InputError(f"the {construction} construction assumes random weights of law {law!r}; the spec has "
-                         f"{distribution!r} (use constructions.spec_for or --dist {law})")
+                         f"{distribution!r}; draw the random network from {law!r} (slth: --dist {law}, or leave --dist out; "
+                         f"Python: constructions.spec_for(name, spec) sets it)")
 
 
 def default_dtype():

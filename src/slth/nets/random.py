@@ -23,7 +23,7 @@ class RandomSpec:
     """Everything needed to regenerate a random network bit for bit.
 
     The layout says how the random network realises the target and how each entry is keyed: ``pairs``,
-    the 2l-deep layout of THEORY §1-2 (:mod:`slth.nets.layouts.pairs`), or ``l+1``, the (l+1)-deep
+    the 2l-deep layout of docs/theory.md §1-2 (:mod:`slth.nets.layouts.pairs`), or ``l+1``, the (l+1)-deep
     layout of Burkholz 2022 (:mod:`slth.nets.layouts.l_plus_1`). In every layout each entry depends on
     its unit indices only, never on c: a wider network extends a narrower one bit for bit (nested
     candidate prefixes). The shape methods below answer through the layout

@@ -1,12 +1,14 @@
 """Targets: widths, the forward pass, spectral norms, the theorems' assumptions, random and stored targets.
 
-Conventions (THEORY §1): a network is a tuple of weight matrices of shape (out, in); the maths uses
+Conventions (docs/theory.md §1): a network is a tuple of weight matrices of shape (out, in); the maths uses
 column vectors, the code takes a batch of row vectors ``x`` of shape (batch, d_0) and returns
 (batch, d_L). f(x) = W_l σ(W_{l-1} ··· σ(W_1 x)), σ = ReLU after every layer but the last, no biases.
 """
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,9 +91,10 @@ def norm_tolerance(shape: tuple[int, int], dtype) -> float:
 def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:
     """Check the theorems' assumptions on a target: a chain of finite 2-D layers, ‖W_i‖_2 <= 1.
 
-    The norm is measured in float64 and allowed the rounding of the layer's own dtype:
-    ‖W_i‖_2 <= max_norm·(1 + τ_i), τ_i = :func:`norm_tolerance` of its shape and dtype, so a layer
-    normalised to 1 and stored in float32 or float64 passes, and one a few τ above is refused.
+    The norm is measured in float64 and allowed the rounding of the layer's stored dtype
+    (:func:`_stored_dtype`: float32 also for float32 values held as float64): ‖W_i‖_2 <= max_norm·(1 + τ_i),
+    τ_i = :func:`norm_tolerance` of its shape and that dtype, so a layer normalised to 1 and stored in
+    float32 or float64 passes, and one a few τ above is refused with τ_i in the message.
 
     Raises:
       InputError: naming the first violated assumption, the layer and its value.
@@ -116,13 +119,29 @@ def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:
 
     for i, (w, s) in enumerate(zip(layers, spectral_norms(layers))):
         w = np.asarray(w)
-        tol = nets.norm_tolerance(w.shape, w.dtype)
+        stored = _stored_dtype(w)
+        tol = nets.norm_tolerance(w.shape, stored)
         if s > max_norm * (1 + tol):
+            widened = f" (float32 values held as {w.dtype})" if stored != w.dtype else ""
             raise InputError(
-                f"target layer {i} has spectral norm {float(s)!r} > {max_norm:g} (by more than the relative "
-                f"{tol:.2g} a {w.dtype} layer of shape {w.shape} is allowed for rounding), outside the "
-                "theorems' assumption ||W_i||_2 <= 1; rescale it explicitly (slth prune --rescale-target)"
+                f"target layer {i} has spectral norm {float(s)!r} > {max_norm:g}, above it by more than the relative "
+                f"tolerance {tol:.2g} that slth.nets.norm_tolerance allows a {stored} layer of shape {w.shape}"
+                f"{widened} for rounding; outside the theorems' assumption ||W_i||_2 <= 1, rescale it explicitly "
+                "(slth prune --rescale-target)"
             )
+
+
+def _stored_dtype(w: np.ndarray) -> np.dtype:
+    """The dtype whose rounding ``w``'s values carry: float32 for a wider array whose entries are all
+    float32 values (a float32 layer widened on loading, e.g. by :func:`load_target`, or a ticket's
+    target), else ``w``'s own dtype. A layer normalised to 1 in float64 and stored in float32 has norm
+    1 + about 1e-8, so widening it must not tighten its slack to float64's."""
+    w = np.asarray(w)
+    if w.dtype.itemsize <= 4:
+        return w.dtype
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32's range are not float32's
+        narrow = w.astype(np.float32)
+    return np.dtype(np.float32) if np.array_equal(narrow.astype(w.dtype), w) else w.dtype
 
 
 def rescale(layers: Sequence, *, norm: float = 1.0, only_above: bool = False) -> tuple:
@@ -157,12 +176,27 @@ def load_target(path: str | Path, *, rescale_to_unit: bool = False) -> tuple:
     names, so a ticket file is also a target file). Checks the assumptions; with
     ``rescale_to_unit`` a layer above norm 1 is scaled down to 1 instead of rejected."""
     path = Path(path)
+    not_zip = None
     try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            names = sorted((n for n in z.files if n.startswith("target_")), key=_layer_index)
-            layers = tuple(np.asarray(z[n]) for n in names)
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"cannot read target file {str(path)!r}: {e}") from None
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+            if not head.startswith(b"PK"):   # a zip's first bytes: a text file is refused here, in one line
+                not_zip = "a single .npy array" if head == b"\x93NUMPY" else "not a zip archive"
+            else:
+                fh.seek(0)
+                with np.load(fh, allow_pickle=False) as z:
+                    names = sorted((n for n in z.files if n.startswith("target_")), key=_layer_index)
+                    layers = tuple(np.asarray(z[n]) for n in names)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+        raise InputError(f"target file {str(path)!r} is not a slth .npz file (a damaged zip archive: {e})") from None
+    except ValueError as e:   # NumPy refusing a member of Python objects, or a malformed .npy header
+        why = "an array of Python objects, which slth never unpickles" if "pickle" in str(e) else str(e)
+        raise InputError(f"target file {str(path)!r} is not a slth .npz file of numeric arrays ({why})") from None
+    except OSError as e:
+        raise InputError(f"cannot read target file {str(path)!r}: {e.strerror or e}") from None
+    if not_zip:
+        raise InputError(f"target file {str(path)!r} is not a slth .npz file ({not_zip}); a target file is an .npz "
+                         "(numpy.savez) of arrays target_0, target_1, ...")
     if not layers:
         raise InputError(f"target file {str(path)!r} has no arrays target_0, target_1, ...")
     expected = [f"target_{i}" for i in range(len(layers))]

@@ -1,4 +1,4 @@
-"""THEORY §5 as a property-based test suite that ships with slth.
+"""docs/theory.md §5 as a property-based test suite that ships with slth.
 
 One module per property (``test_invariant`` §5.1, ``test_identity`` §5.2, ``test_sandwich`` §5.3,
 ``test_exactness`` §5.4, ``test_monotonicity`` §5.5, ``test_probability`` §5.6, ``test_relaxation`` §5.7,

@@ -64,7 +64,7 @@ def pytest_configure(config):
     if PROFILE not in testing.PROFILES:
         raise pytest.UsageError(f"SLTH_PROFILE {PROFILE!r} must be one of {testing.PROFILES}")
     settings.load_profile(PROFILE)
-    config.addinivalue_line("markers", "theorem(name): the THEORY §5 property a test checks")
+    config.addinivalue_line("markers", "theorem(name): the docs/theory.md §5 property a test checks")
 
 
 def thorough() -> bool:

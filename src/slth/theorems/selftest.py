@@ -1,6 +1,6 @@
 """``slth selftest``: run the installed theorem suite and print what it tried and found.
 
-The suite is :mod:`slth.theorems` (THEORY §5, one module per property), run by pytest with the
+The suite is :mod:`slth.theorems` (docs/theory.md §5, one module per property), run by pytest with the
 plugin :mod:`slth.theorems.plugin`, isolated from any pytest configuration in the current directory.
 The table has one line per property: tests, cases checked (pool tickets, hypothesis examples,
 trials), failed tests, and for the probabilistic properties the observed rate with its 95%

@@ -1,4 +1,4 @@
-"""THEORY §1: a target outside the theorems' assumptions (‖W_i‖_2 <= 1) is refused, at the boundary."""
+"""docs/theory.md §1: a target outside the theorems' assumptions (‖W_i‖_2 <= 1) is refused, at the boundary."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def unit_layer(m: int, n: int, seed: int, kind: str) -> np.ndarray:
        kind=st.sampled_from(["gaussian", "signs", "rank-1", "sparse"]),
        dtype=st.sampled_from(["float64", "float32"]))
 def test_norm_check_refuses_a_layer_just_above_one_and_accepts_rounding(evidence, m, n, seed, kind, dtype):
-    """Statement (THEORY §1; the assumption ‖W_i‖_2 <= 1 of Malach et al. 2020, Theorem 2.1, and
+    """Statement (docs/theory.md §1; the assumption ‖W_i‖_2 <= 1 of Malach et al. 2020, Theorem 2.1, and
     Pensia et al. 2020, Theorem 1: a target that violates it is refused, never used silently; the
     only slack is rounding): a layer normalised to norm 1 in float64 and stored in ``dtype``, or
     rescaled in ``dtype`` by :func:`slth.nets.rescale`, passes :func:`slth.nets.check_target`; the same

@@ -1,4 +1,4 @@
-"""THEORY §5.8: no construction reports an ε-ticket with fewer parameters than counting allows."""
+"""docs/theory.md §5.8: no construction reports an ε-ticket with fewer parameters than counting allows."""
 
 import pytest
 from slth import bounds, measure
@@ -11,7 +11,7 @@ NAMES = theorems.names("counting")
 @pytest.mark.theorem("§5.8 counting")
 @pytest.mark.parametrize("name", NAMES)
 def test_eps_tickets_respect_the_counting_bound(evidence, name):
-    """Statement (THEORY §4.3 and §5.8; Pensia et al. 2020, Theorem 2, extended to deep targets in
+    """Statement (docs/theory.md §4.3 and §5.8; Pensia et al. 2020, Theorem 2, extended to deep targets in
     :func:`slth.bounds.counting_width`): a random network with N prunable parameters that serves a
     random target of the class with probability >= ½ has N >= d_1 d_0 log2(1/(2ε)) − 1 (one layer;
     m·d_0 log2(1/(4ε)) − 1 deeper). The theorem is about a class of targets, not one ticket (a

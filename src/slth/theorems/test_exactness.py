@@ -1,4 +1,4 @@
-"""THEORY §5.4, exactness of the subset-sum solver, and the selection rule it is compared with."""
+"""docs/theory.md §5.4, exactness of the subset-sum solver, and the selection rule it is compared with."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ SEED = 20261122
 
 @pytest.mark.theorem("§5.4 exactness")
 def test_subset_sum_ticket_attains_the_brute_force_optimum(evidence):
-    """Statement (THEORY §4.2 and §5.4; Pensia et al. 2020, Lemma 1 assumes the best subset): every
+    """Statement (docs/theory.md §4.2 and §5.4; Pensia et al. 2020, Lemma 1 assumes the best subset): every
     (k, j, sign) subset of the subset-sum construction attains the optimum of brute force over all
     2^n subsets of that block's candidates of that sign. Rule: float64, 1e-12; every problem of every
     pool ticket."""
@@ -39,7 +39,7 @@ def rows_at(n: int) -> tuple[int, int]:
 
 @pytest.mark.theorem("§5.4 exactness")
 def test_solver_is_exact_at_every_candidate_count(evidence):
-    """Statement (THEORY §5.4; Pensia et al. 2020, Lemma 1 assumes the best subset): for every number
+    """Statement (docs/theory.md §5.4; Pensia et al. 2020, Lemma 1 assumes the best subset): for every number
     n of valid candidates from 1 to the solver's limit ``max_exact_count(DEFAULT_MEMORY_BUDGET)``
     (46: what the constructions' c <= 23 can hand it), odd and even, on both sides of
     ``BRUTE_FORCE_MAX_COUNT`` (enumeration up to 6, meet in the middle above), ``solve`` returns a
@@ -77,7 +77,7 @@ def test_solver_is_exact_at_every_candidate_count(evidence):
 @pytest.mark.theorem("§5.4 exactness")
 @given(values=slt.candidate_lists(max_size=12), goal=slt.candidate_lists(max_size=1))
 def test_solver_matches_brute_force(evidence, values, goal):
-    """Statement (THEORY §5.4): ``slth.subset_sum.solve`` (meet in the middle / enumeration) returns a
+    """Statement (docs/theory.md §5.4): ``slth.subset_sum.solve`` (meet in the middle / enumeration) returns a
     subset whose error equals the brute-force optimum over all 2^c subsets, recomputed in float64
     from the returned mask. Rule: 1e-12."""
     res = subset_sum.solve(values[None, :], goal[:1])
@@ -89,7 +89,7 @@ def test_solver_matches_brute_force(evidence, values, goal):
 
 @pytest.mark.theorem("§4.1 selection rule")
 def test_selection_keeps_the_closest_candidate_or_none(evidence):
-    """Statement (THEORY §4.1; Malach et al. 2020): selection keeps at most one candidate per
+    """Statement (docs/theory.md §4.1; Malach et al. 2020): selection keeps at most one candidate per
     (k, j, sign), the one closest to the target value, or none when the target is closer to 0 than
     every candidate. Rule: exact; every problem of every pool ticket."""
     for case in range(_pool.size()):

@@ -1,4 +1,4 @@
-"""THEORY §5.2, the pair identity, for every registered construction."""
+"""docs/theory.md §5.2, the pair identity, for every registered construction."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ NAMES = theorems.names("identity")
 @pytest.mark.theorem("§5.2 pair identity")
 @pytest.mark.parametrize("name", NAMES)
 def test_pair_identity(evidence, name):
-    """Statement (THEORY §2.2 and §5.2; the decomposition behind Pensia et al. 2020, Lemma 1): layer
+    """Statement (docs/theory.md §2.2 and §5.2; the decomposition behind Pensia et al. 2020, Lemma 1): layer
     pair i of the pruned network computes exactly z ↦ A⁺σ(z) − A⁻σ(−z), with A⁺, A⁻ summed from the
     chosen candidate sets; slth's compact maps equal a unit-by-unit loop, and the compact forward
     pass equals the masked network. Rule: float64, absolute round-off 1e-13, on z of both signs, for

@@ -1,4 +1,4 @@
-"""THEORY §5.1, the ticket invariant, for every registered construction."""
+"""docs/theory.md §5.1, the ticket invariant, for every registered construction."""
 
 import dataclasses
 
@@ -15,7 +15,7 @@ NAMES = theorems.names("invariant")
 @pytest.mark.theorem("§5.1 ticket invariant")
 @pytest.mark.parametrize("name", NAMES)
 def test_ticket_invariant(evidence, name):
-    """Statement (THEORY §5.1; the object of Malach et al. 2020 and Pensia et al. 2020): masks are 0/1,
+    """Statement (docs/theory.md §5.1; the object of Malach et al. 2020 and Pensia et al. 2020): masks are 0/1,
     every kept weight equals the random weight regenerated from the seed bit for bit, the random
     network has depth 2l, pair i has shapes (h_i, d_{i-1}) and (d_i, h_i) with h_i = 2 d_{i-1} c
     (d_{i-1} c for i >= 2 with drop_negative, whose first-layer weights are then >= 0); in the l+1
@@ -47,7 +47,7 @@ def check_invariant(ticket, i):
 
 
 def check_l_plus_1_shapes(ticket):
-    """Burkholz 2022's layout (THEORY §4.5): depth l + 1, layer 1 of shape (2c·d_0, d_0) keeping at most
+    """Burkholz 2022's layout (docs/theory.md §4.5): depth l + 1, layer 1 of shape (2c·d_0, d_0) keeping at most
     each unit's block weight, copy layers of ρ = c copies per hidden target neuron, d_l outputs."""
     spec, d, c = ticket.spec, ticket.spec.dims, ticket.spec.candidates
     assert len(ticket.random) == len(ticket.masks) == spec.depth + 1

@@ -1,4 +1,4 @@
-"""THEORY §2.3: no dead weight. Every kept weight can change the output of its target layer's
+"""docs/theory.md §2.3: no dead weight. Every kept weight can change the output of its target layer's
 realisation (:mod:`slth.liveness`), so kept-parameter counts and densities hold no wasted weight."""
 
 import dataclasses
@@ -14,7 +14,7 @@ from slth.theorems import _pool
 NAMES = theorems.names("no-dead-weight")
 #: Every construction: the analysis itself is checked on all of them.
 ALL = theorems.names("invariant")
-#: THEORY §2.3's situation, checked beside the pool (a small pool may hold no dense deep case without
+#: docs/theory.md §2.3's situation, checked beside the pool (a small pool may hold no dense deep case without
 #: drop_negative): a dense depth-3 target, pairs 2 and 3 offered negative candidates.
 WITNESS = nets.RandomSpec(dims=(2, 3, 3, 2), candidates=4, seed=13)
 
@@ -28,7 +28,7 @@ def witness(name: str):
 @pytest.mark.theorem("§2.3 no dead weight")
 @pytest.mark.parametrize("name", NAMES)
 def test_no_kept_weight_is_dead(evidence, name):
-    """Statement (THEORY §2.2-2.3; the constructions of Malach et al. 2020 and Pensia et al. 2020 keep
+    """Statement (docs/theory.md §2.2-2.3; the constructions of Malach et al. 2020 and Pensia et al. 2020 keep
     a hidden unit only for the candidate it supplies): within each target layer's realisation every
     kept weight lies on a path through hidden units that can be active. A unit of pair i >= 2
     receives ReLU outputs (>= 0), so one whose kept incoming weights are all <= 0 (a negative

@@ -1,4 +1,4 @@
-"""THEORY §5.5, monotonicity in the number of candidates, for every registered construction."""
+"""docs/theory.md §5.5, monotonicity in the number of candidates, for every registered construction."""
 
 import dataclasses
 
@@ -15,7 +15,7 @@ NAMES = theorems.names("monotonicity")
 @pytest.mark.theorem("§5.5 monotonicity")
 @pytest.mark.parametrize("name", NAMES)
 def test_no_weight_error_grows_with_c(evidence, name):
-    """Statement (THEORY §5.5): with nested candidate lists (the units of RandomSpec(c) are a prefix of
+    """Statement (docs/theory.md §5.5): with nested candidate lists (the units of RandomSpec(c) are a prefix of
     those of RandomSpec(c') for c < c', one random stream per block), no per-weight error grows when c
     grows, for an optimal chooser (subset sum) and for selection with its empty choice. Rule: float64,
     1e-12; every pool ticket against the same target and stream with 2 more candidates."""

@@ -1,4 +1,4 @@
-"""THEORY §5.6: failure rates against the probabilities the analyses claim, by exact binomial tests
+"""docs/theory.md §5.6: failure rates against the probabilities the analyses claim, by exact binomial tests
 with the false-alarm rate :data:`slth.theorems.FALSE_ALARM` and fixed seeds.
 
 Subset sum has no probabilistic statement with explicit constants to test (Pensia et al.'s and
@@ -22,7 +22,7 @@ def trials(ci: int, thorough: int) -> int:
 @pytest.mark.parametrize("dims, eps, delta, weight", [((1, 1), 0.3, 0.2, 1.0), ((1, 1), 0.3, 0.2, -1.0),
                                                       ((2, 1), 0.4, 0.25, None)])
 def test_selection_fails_at_most_delta_at_its_explicit_width(evidence, dims, eps, delta, weight):
-    """Statement (THEORY §4.1 and §5.6; Malach et al. 2020, Theorem 2.1's construction, slth's explicit
+    """Statement (docs/theory.md §4.1 and §5.6; Malach et al. 2020, Theorem 2.1's construction, slth's explicit
     union bound :func:`slth.bounds.selection_width`): at c = selection_width(dims, ε, δ), for a fixed
     target with ‖W‖_2 <= 1, the selection ticket of a random network has certificate > ε with
     probability <= δ. Targets: the worst weights ±1, and a Gaussian target at spectral norm 1.
@@ -46,7 +46,7 @@ def test_selection_fails_at_most_delta_at_its_explicit_width(evidence, dims, eps
 @pytest.mark.theorem("§5.6 probability")
 @pytest.mark.parametrize("w, eta, c", [(0.5, 0.1, 3), (0.95, 0.2, 4), (0.0, 0.05, 2)])
 def test_block_hit_probability_is_exact(evidence, w, eta, c):
-    """Statement (THEORY §2 and §4.1): in slth's layout a block has 2c i.i.d. units; each is a
+    """Statement (docs/theory.md §2 and §4.1): in slth's layout a block has 2c i.i.d. units; each is a
     positive-sign candidate with probability ½ and its value a = v·|u| (u, v ~ U[−1, 1]) has the
     product density, so the positive problem of target value w has a candidate within η with
     probability exactly 1 − (1 − q(w, η)/2)^{2c}, q from :func:`slth.bounds.q_hit`. This is the law

@@ -1,4 +1,4 @@
-"""THEORY §5.7: random features relax neuron pruning of the same random network."""
+"""docs/theory.md §5.7: random features relax neuron pruning of the same random network."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ from slth import separation
 @given(d=st.integers(1, 5), h=st.integers(1, 10), seed=st.integers(0, 2**31 - 1),
        inputs=st.sampled_from(separation.INPUTS))
 def test_random_features_lower_bound_neuron_pruning(evidence, d, h, seed, inputs):
-    """Statement (THEORY §4.4 and §5.7; Malach et al. 2020 §3): for the same random depth-2 network
+    """Statement (docs/theory.md §4.4 and §5.7; Malach et al. 2020 §3): for the same random depth-2 network
     g(x) = Σ_r v_r σ(⟨u_r, x⟩) and the same sample, least squares over real output weights (random
     features) has error <= the best 0/1 selection of whole units (exact neuron pruning, all 2^h
     subsets) <= greedy forward selection; all three approximate one ReLU neuron σ(⟨w*, x⟩).

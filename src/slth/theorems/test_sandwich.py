@@ -1,4 +1,4 @@
-"""THEORY §5.3, the sandwich lower bound <= true error <= certificate, and the certificate itself."""
+"""docs/theory.md §5.3, the sandwich lower bound <= true error <= certificate, and the certificate itself."""
 
 import jax
 import numpy as np
@@ -12,7 +12,7 @@ NAMES = theorems.names("sandwich")
 
 
 def theory_certificate(ticket) -> float:
-    """THEORY §3 recomputed from scratch: Π_i (s_i + a_i) − Π_i s_i with s_i = ‖W_i‖_2 (SVD),
+    """docs/theory.md §3 recomputed from scratch: Π_i (s_i + a_i) − Π_i s_i with s_i = ‖W_i‖_2 (SVD),
     a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2, a_i = ‖A⁺_i − W_i‖_2 (i >= 2), A± from unit-by-unit loops.
     The l+1 layout: :func:`theory_certificate_l_plus_1`."""
     layout = nets.layouts.layout(ticket.spec)
@@ -69,7 +69,7 @@ def theory_certificate_l_plus_1(ticket) -> float:
 @pytest.mark.theorem("§5.3 sandwich")
 @pytest.mark.parametrize("name", NAMES)
 def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence, name):
-    """Statement (THEORY §3 and §5.3): for inputs in the unit ball,
+    """Statement (docs/theory.md §3 and §5.3): for inputs in the unit ball,
     sup ‖f(x) − g(x)‖ <= Π(s_i + a_i) − Π s_i (the product-of-norms certificate, a proof by induction
     over layers, rounded upward) and <= the tighter certificate (bound propagation, :mod:`slth.measure.propagate`),
     so the adversarial lower bound, the gap at any sampled input and, for d_0 = 2, the largest gap on
@@ -107,7 +107,7 @@ CIRCLE_POINTS = 4096
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("eps", [0.3, 0.1])
 def test_a_reported_eps_ticket_has_certificate_at_most_eps(evidence, name, eps):
-    """Statement (THEORY §5.3): a ticket the toolkit reports as an ε-ticket (the certified width of
+    """Statement (docs/theory.md §5.3): a ticket the toolkit reports as an ε-ticket (the certified width of
     :func:`slth.measure.trial_width`) has certificate <= ε, and so is one; one candidate fewer does
     not certify. Rule: exact comparison of the recorded certificates; the width is rebuilt on its own
     and its certificate recomputed; pool targets of depth 1 and 2 (the searches share compiled shapes)."""

@@ -1,13 +1,13 @@
 """The coverage sweep kind: the covering radius of random subset-sum blocks versus the number of candidates c.
 
-Spec (THEORY §4.2)::
+Spec (docs/theory.md §4.2)::
 
     kind = "coverage"
     [grid]
     c = [4, 8, 12, 16]
     distribution = ["uniform"]           # the law of the random network's entries
     values = ["products", "samples"]     # optional (default products): candidates a = v·|u| as in a
-                                         # block (THEORY §2.4), or plain samples v (Lueker's setting)
+                                         # block (docs/theory.md §2.4), or plain samples v (Lueker's setting)
     [trials]
     count = 200
     seed = 0
@@ -40,7 +40,7 @@ GRID_TABLES = ()
 BATCHED = True
 ADVICE = "lower its c or [trials] count"
 
-#: Candidate values of a cell: block products a = v·|u| (THEORY §2.4) or plain samples v.
+#: Candidate values of a cell: block products a = v·|u| (docs/theory.md §2.4) or plain samples v.
 VALUES = ("products", "samples")
 #: Largest c a cell takes (all 2^c subset sums are enumerated).
 MAX_C = 24
@@ -83,7 +83,7 @@ def estimate(spec, cell) -> budget.Estimate:
 
 def candidates(seed: int, c: int, distribution: str, values: str = "products") -> np.ndarray:
     """The c candidates of one random block and sign: a_r = v_r·|u_r| with u_r, v_r i.i.d. from
-    ``distribution`` (the law of a candidate in the block structure, THEORY §2), or with
+    ``distribution`` (the law of a candidate in the block structure, docs/theory.md §2), or with
     ``values="samples"`` the plain draws v_r (Lueker's setting); candidate r is drawn from
     ``split(fold_in(key(seed), r))``, so the lists are nested prefixes in c and the samples are the
     v factors of the products."""

@@ -1,6 +1,6 @@
 """The separation sweep kind: neuron pruning versus weight pruning on one ReLU neuron, over a grid of (method, d, c).
 
-Spec (THEORY §4.4)::
+Spec (docs/theory.md §4.4)::
 
     kind = "separation"
     [grid]

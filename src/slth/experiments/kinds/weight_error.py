@@ -1,6 +1,6 @@
 """The weight_error sweep kind: the per-weight error of a construction's chooser versus the number of candidates c.
 
-The one-dimensional problem every (k, j, sign) of a block solves (THEORY §4.1-4.2). Spec::
+The one-dimensional problem every (k, j, sign) of a block solves (docs/theory.md §4.1-4.2). Spec::
 
     kind = "weight_error"
     [grid]
@@ -15,7 +15,7 @@ The one-dimensional problem every (k, j, sign) of a block solves (THEORY §4.1-4
 A row is, for trial t, the chooser's error |Σ chosen − w| on every target w of :func:`targets_grid`
 with the candidate list of :func:`slth.experiments.kinds.coverage.candidates` (one block and sign).
 The summary, per (construction, c): the median and worst error over the targets, each with its
-10%-90% range over trials (THEORY §4.1: selection's error falls like 1/c; §4.2: subset sum's like 2^-c).
+10%-90% range over trials (docs/theory.md §4.1: selection's error falls like 1/c; §4.2: subset sum's like 2^-c).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def estimate(spec, cell) -> budget.Estimate:
 # --------------------------------------------------------------------------- rows
 
 def targets_grid(n: int) -> np.ndarray:
-    """n target weights evenly spaced in [-1, 1] (the ends included: the hardest values, THEORY §2.4)."""
+    """n target weights evenly spaced in [-1, 1] (the ends included: the hardest values, docs/theory.md §2.4)."""
     return np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
 
 

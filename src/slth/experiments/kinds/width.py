@@ -200,7 +200,7 @@ def _row(spec, cell, t: int, meta: dict) -> dict:
             # and certifies every ticket it builds
             "lower_bound_at_certified": None if tw.certified is None else float(tw.lower_bounds[tw.certified]),
             "certificate_at_optimistic": None if tw.optimistic is None else float(tw.certificates[tw.optimistic]),
-            # THEORY §3's product of norms at the same two tickets, for comparison with the certificate
+            # docs/theory.md §3's product of norms at the same two tickets, for comparison with the certificate
             "certificate_norms": None if tw.certified is None else float(tw.norm_certificates[tw.certified]),
             "certificate_norms_at_optimistic": (None if tw.optimistic is None
                                                 else float(tw.norm_certificates[tw.optimistic])),

@@ -12,7 +12,7 @@ Attributes
   ``name``                  str, its key in :data:`LAYOUTS`.
   ``depth_formula``         str, the random depth in words ("2l"); ``ticket.invariant_problems``' message.
   ``has_pairs``             bool: l layer pairs, pair i realising target layer i through blocks in its
-                            first layer (THEORY §2), so ``units_per_block`` answers and the pruned network
+                            first layer (docs/theory.md §2), so ``units_per_block`` answers and the pruned network
                             collapses into pair maps. Asked by ``measure.deep`` (pair maps, §3 certificate,
                             the ascent on compact maps), ``budget``, ``constructions.edge_popup`` and the
                             theorem suite; the pair constructions ask ``units_per_block``, which refuses.
@@ -31,7 +31,7 @@ Methods (``RandomSpec``'s methods of the same names delegate to them)
                                         and ``random_params`` follow from it).
   ``units_per_block(spec, i) -> int``   units per block of pair i; InputError unless ``has_pairs``.
   ``copies(spec, i) -> int``            ρ_i, copies of each neuron of target layer i; InputError unless ``has_copies``.
-  ``block_layers(spec) -> tuple``       the i whose random layer 2i − 1 has THEORY §2's blocks (unit r of block j
+  ``block_layers(spec) -> tuple``       the i whose random layer 2i − 1 has docs/theory.md §2's blocks (unit r of block j
                                         is row j·U + r and keeps column j only): ``nets.block_layers``, the
                                         ticket invariant's block check, ``budget``.
   ``block_units(spec, i) -> int``       U of block layer i (InputError for another i): ``nets.block_inputs``, ``budget``.

@@ -1,4 +1,4 @@
-"""The ``l+1`` layout: the (l+1)-deep random network of Burkholz 2022 (THEORY §4.5), ρ = c copies.
+"""The ``l+1`` layout: the (l+1)-deep random network of Burkholz 2022 (docs/theory.md §4.5), ρ = c copies.
 
 - layer 1, (2c·d_0, d_0): d_0 blocks of 2c univariate units, drawn exactly as M_1 of the ``pairs``
   layout (the same keys, so the same bits);

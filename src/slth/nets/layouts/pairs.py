@@ -1,8 +1,8 @@
-"""The ``pairs`` layout: the 2l-deep random network of THEORY §1-2 (Malach et al. 2020, Pensia et al. 2020).
+"""The ``pairs`` layout: the 2l-deep random network of docs/theory.md §1-2 (Malach et al. 2020, Pensia et al. 2020).
 
 Layer pair i (1-based) realises target layer i: M_{2i-1} has shape (h_i, d_{i-1}) and M_{2i} has shape
 (d_i, h_i). Its hidden units come in d_{i-1} blocks of ``units_per_block(i)`` units; block j's units are
-the candidates for input j (THEORY §2), unit r of block j is row j·U + r. Every hidden unit r of block j
+the candidates for input j (docs/theory.md §2), unit r of block j is row j·U + r. Every hidden unit r of block j
 of pair i draws its incoming row and its outgoing column from the two halves of
 ``split(fold_in(fold_in(fold_in(key(seed), i), j), r))``, so a wider network (larger ``candidates``)
 extends a narrower one: nested candidate prefixes from one stream per block.

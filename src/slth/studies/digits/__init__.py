@@ -5,10 +5,10 @@ A small bias-free ReLU MLP is trained on scikit-learn's digits (or user-provided
 layer of spectral norm 1) by positive rescaling, which changes no prediction, and then approximated by
 the tickets of the weight-pruning constructions at increasing candidates per block. Per (construction, c)
 the report gives both accuracies, how often ticket and target agree, the two-sided error
-[lower bound, certificate] (THEORY §3), and the fraction of test points whose margin *proves* agreement
+[lower bound, certificate] (docs/theory.md §3), and the fraction of test points whose margin *proves* agreement
 (:func:`guaranteed`).
 
-No biases: the target is f(x) = W_l σ(··· σ(W_1 x)) on the normalised pixels, as in THEORY §1. No
+No biases: the target is f(x) = W_l σ(··· σ(W_1 x)) on the normalised pixels, as in docs/theory.md §1. No
 constant input coordinate is appended, so the default shape is 64-32-10 and the input width is the
 number of pixels. A bias-free ReLU network is positively homogeneous, which is what makes both the
 input normalisation and the layer rescaling harmless for classification.

@@ -3,7 +3,7 @@
 Inputs go into the unit ball and every layer to spectral norm 1 (:func:`normalise`,
 :func:`rescale_target`); the margin test :func:`guaranteed` proves where ticket and target agree.
 
-No biases: the target is f(x) = W_l σ(··· σ(W_1 x)) on the normalised pixels, as in THEORY §1. A
+No biases: the target is f(x) = W_l σ(··· σ(W_1 x)) on the normalised pixels, as in docs/theory.md §1. A
 bias-free ReLU network is positively homogeneous, which is what makes both the input normalisation
 and the layer rescaling harmless for classification.
 """
@@ -34,7 +34,7 @@ def guaranteed(margin, certificate: float) -> np.ndarray:
     """The points whose ticket prediction provably equals the target's: margin(x) > √2·certificate.
 
     Let a = argmax_k f_k(x), δ = f(x) − g(x) and E >= ‖δ‖_2 (the certificate bounds
-    sup_{‖x‖<=1} ‖f(x) − g(x)‖_2, THEORY §3). For every b ≠ a,
+    sup_{‖x‖<=1} ‖f(x) − g(x)‖_2, docs/theory.md §3). For every b ≠ a,
 
         |(f_a − f_b) − (g_a − g_b)| = |δ_a − δ_b| <= √2·√(δ_a² + δ_b²) <= √2·‖δ‖_2 <= √2·E
 

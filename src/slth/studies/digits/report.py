@@ -60,7 +60,7 @@ def format_report(r: DigitsReport) -> str:
         "  agree: test points where ticket and target predict the same label. lower bd, certificate: the true",
         "  sup_{|x|<=1} |f(x) − g(x)|_2 lies between them. guaranteed: test points with margin > √2·certificate,",
         "  whose agreement is proven (|(f_a − f_b) − (g_a − g_b)| <= √2 |f − g|_2); (norms): the same with",
-        "  THEORY §3's product-of-norms certificate, the certificate before the bound propagation.",
+        "  docs/theory.md §3's product-of-norms certificate, the certificate before the bound propagation.",
     ]
     bad = [row for row in r.rows if row.guaranteed_disagree]
     for row in bad:

@@ -25,7 +25,7 @@ DEFAULTS = dict(dims="64,32,10", seed=0, network_seed=0, split_seed=0, test_size
                 batch_size=64, learning_rate=3e-3)
 
 #: Candidates per block and sign tried by default. Selection keeps one candidate per weight, so its
-#: error falls like 1/c (THEORY §4.1) and it needs far more candidates than subset sum (≈ 2^-c).
+#: error falls like 1/c (docs/theory.md §4.1) and it needs far more candidates than subset sum (≈ 2^-c).
 DEFAULT_CANDIDATES: dict[str, tuple[int, ...]] = {
     "subset-sum": (4, 8, 12, 16, 20),
     "selection": (16, 64, 256, 512),
@@ -42,7 +42,7 @@ class DigitsRow:
         ticket predicts the target's label. certificate, lower_bound: the two ends of
         sup_{‖x‖<=1} ‖f(x) − g(x)‖_2. guaranteed_fraction: fraction of test points with margin > √2·certificate
         (agreement proven, :func:`guaranteed`). guaranteed_disagree: how many of those disagree
-        (the theorem says 0). certificate_norms, guaranteed_fraction_norms: THEORY §3's product-of-norms
+        (the theorem says 0). certificate_norms, guaranteed_fraction_norms: docs/theory.md §3's product-of-norms
         certificate and the fraction it proves, for comparison. random_params, kept_params: sizes of the random network and the ticket.
       time_s: pruning, measuring and evaluating this row.
     """

@@ -1,6 +1,6 @@
 """Neuron pruning versus weight pruning on one ReLU neuron, at equal numbers of random parameters.
 
-THEORY §4.4 (Malach et al. 2020 §3; Yehudai & Shamir 2019). The target is a single neuron
+docs/theory.md §4.4 (Malach et al. 2020 §3; Yehudai & Shamir 2019). The target is a single neuron
 f(x) = σ(⟨w*, x⟩) in dimension d with ‖w*‖ = 1, i.e. the depth-2 slth target of widths (d, 1, 1),
 W_1 = w*ᵀ and W_2 = [[1]]. Inputs are x ~ N(0, I_d/d) (``"gaussian"``) or x uniform on the unit
 sphere (``"sphere"``); under both laws ⟨w*, x⟩ is symmetric with variance 1/d, so

@@ -4,13 +4,13 @@
   hidden units, u_r and v_r i.i.d. from ``distribution``; the output weights are refitted freely by
   least squares on a training sample. Choosing any real output vector relaxes choosing a 0/1 mask
   over the fixed v_r, so on the same net and the same sample its training error lower-bounds every
-  neuron-pruning training error (THEORY §5.7).
+  neuron-pruning training error (docs/theory.md §5.7).
 * ``neuron-greedy``: neuron pruning of the same net (same u_r, its own v_r): forward selection of
   whole units, each step adding the unit that lowers the empirical squared error most, stopping
   when no unit lowers it.
 * ``neuron-exact``: the best of all 2^h subsets of units (h <= :data:`EXACT_MAX_UNITS`).
-* ``subset-sum`` and ``selection``: weight pruning (THEORY §4.1-4.2) of the random network of
-  ``RandomSpec(dims=(d, 1, 1), candidates=c, seed=seed)``; its certificate (THEORY §3) bounds the sup
+* ``subset-sum`` and ``selection``: weight pruning (docs/theory.md §4.1-4.2) of the random network of
+  ``RandomSpec(dims=(d, 1, 1), candidates=c, seed=seed)``; its certificate (docs/theory.md §3) bounds the sup
   error over the unit ball.
 """
 

@@ -159,7 +159,7 @@ def separation(d_values: Sequence[int] = DEFAULTS["d_values"], candidates: Seque
                exact_max_units: int = DEFAULTS["exact_max_units"], methods: Sequence[str] = METHODS,
                distribution: str = DEFAULTS["distribution"], progress=None) -> SeparationReport:
     """Neuron pruning (and its random-features relaxation) versus weight pruning on one ReLU neuron,
-    at matched random-parameter budgets (THEORY §4.4; Malach et al. 2020 §3; Yehudai & Shamir 2019).
+    at matched random-parameter budgets (docs/theory.md §4.4; Malach et al. 2020 §3; Yehudai & Shamir 2019).
 
     For every d and c: budget = 2cd(d+1) + 4c random parameters for weight pruning, h = ⌊budget/(d+1)⌋
     hidden units for the neuron methods; ``neuron-exact`` only where h <= ``exact_max_units``. Every
