@@ -2,7 +2,9 @@
 processes, compile-once, the summaries and fits, ``slth check`` and ``slth fit``."""
 
 import csv
+import dataclasses
 import json
+import math
 import os
 import random
 import signal
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slth import cli, subset_sum
+from slth import bounds, cli, measure, subset_sum
+from slth.experiments import check as check_mod
 from slth.errors import InputError
 from slth.experiments import runner, spec as specs, store, summary
 from slth.testing import count_compiles
@@ -375,6 +378,27 @@ def test_check_prints_the_side_by_side_table(capsys):
     assert report["git_revision"] and report["versions"]["jax"]
     counting = next(b for b in report["bounds"] if b["name"] == "counting")
     assert report["measured"]["certified"] >= counting["candidates"]
+    # Malach et al.'s entrywise assumption, per trial target, recomputed from the trial seeds
+    want = [bounds.malach_entrywise(measure.trial_target((3, 3), s)) for s in range(3)]
+    assert report["malach_entrywise"] == want
+    outside = sum(v > 1 for v in want)
+    assert (f"{outside} of 3 targets here are outside that class" in out) == (outside > 0)
+
+
+def test_check_says_when_a_width_equals_its_search_limit():
+    m = measure.MinWidth("subset-sum", (3, 3), 0.2, 0.25, 0, 5, 5, 4, 1.0, (0.3, 1.0), 100, (), None)
+    text = check_mod.format_report(check_mod.CheckReport(m, (), None, 1.0, {"device": "cpu", "git_revision": "x"}))
+    assert "NOTE: the certified width equals the search limit c_max = 5" in text
+    m = dataclasses.replace(m, c_max=6)
+    text = check_mod.format_report(check_mod.CheckReport(m, (), None, 1.0, {"device": "cpu", "git_revision": "x"}))
+    assert "search limit" not in text
+
+
+def test_malach_entrywise_is_the_largest_entry_times_root_fan_in():
+    layers = [np.full((2, 4), 0.5), np.array([[0.1, -0.9]])]
+    assert bounds.malach_entrywise(layers) == pytest.approx(max(0.5 * 2.0, 0.9 * math.sqrt(2)), rel=1e-15)
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        bounds.malach_entrywise([np.ones(3)])
 
 
 @pytest.mark.parametrize("args, fragment", [

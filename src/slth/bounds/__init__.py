@@ -26,7 +26,7 @@ Which constants each bound states and which it hides:
 
 from slth.bounds.counting import (counting_applies, counting_domain, counting_min_hidden_width, counting_min_params,
                                   counting_width)
-from slth.bounds.malach import malach_width
+from slth.bounds.malach import malach_entrywise, malach_width
 from slth.bounds.natale import (binary_entropy, density, natale_min_density, natale_min_params,
                                 ticket_density)
 from slth.bounds.pensia import lueker_samples, pensia_log_term, pensia_random_params_asymptotic, pensia_width
@@ -51,6 +51,7 @@ __all__ = [
     "counting_width",
     "density",
     "lueker_samples",
+    "malach_entrywise",
     "malach_width",
     "natale_min_density",
     "natale_min_params",

@@ -65,3 +65,25 @@ def malach_width(dims, eps: float, delta: float, *, C: float = 1.0, d_exponent: 
     c = ceil_count("malach factor / 2", factor / 2)
     return width_from_candidates(dims, c, name="malach", kind="hidden-constant", eps=eps, delta=delta,
                                  constant=C, details=(("factor", factor), *exps.items()))
+
+
+def malach_entrywise(layers) -> float:
+    """max_i ‖W_i‖_max·√(fan-in_i): Theorem 2.1's entrywise assumption on the target asks it to be <= 1.
+
+    Malach et al.'s class has, besides ‖W_i‖_2 <= 1, every entry of W_i at most 1/√n_in in magnitude
+    (n_in the layer's fan-in; docs/theory.md §4.1 states our reading of it). slth checks the spectral
+    norm only, so this measures how far a target is outside the class the ``malach`` row speaks of.
+
+    >>> malach_entrywise([[[0.5, 0.5], [0.5, -0.5]]])    # 0.5 · √2
+    0.7071067811865476
+    """
+    import numpy as np
+
+    worst = 0.0
+    for w in layers:
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 2 or w.size == 0:
+            raise ValueError(f"malach_entrywise: every layer must be a non-empty 2-D array; got shape {w.shape}")
+        worst = max(worst, float(np.abs(w).max()) * math.sqrt(w.shape[1]))
+    return worst
+

@@ -17,7 +17,7 @@ import time
 from slth import bounds, budget, constructions, nets
 from slth import provenance
 from slth.bounds import pensia_log_term  # noqa: F401  (its home before slth.bounds; kept as an alias)
-from slth.measure.width import MinWidth, min_width
+from slth.measure.width import MinWidth, min_width, trial_target
 
 #: ``slth check`` with no arguments: the issue's example, a few seconds of compute on a laptop.
 DEFAULTS = dict(construction="subset-sum", dims="16,16,16", eps=0.01, delta=0.1, trials=20, seed=0)
@@ -48,13 +48,16 @@ class BoundRow:
 class CheckReport:
     """A measurement and the bounds beside it. ``pensia_C_needed`` is the C at which Pensia et al.'s
     form ⌈C ln(max_i d_{i-1} d_i · l / min(ε, δ))⌉ equals the measured certified width (the constant
-    this one measurement asks for; ``slth run`` sweeps fit it with an interval)."""
+    this one measurement asks for; ``slth run`` sweeps fit it with an interval). ``malach_entrywise``:
+    per trial target, max_i ‖W_i‖_max·√(fan-in) (`slth.bounds.malach_entrywise`), which Malach et
+    al.'s Theorem 2.1 assumes <= 1."""
 
     measured: MinWidth
     bounds: tuple[BoundRow, ...]
     pensia_C_needed: float | None
     wall_s: float
     provenance: dict
+    malach_entrywise: tuple[float, ...] = ()
 
     def to_json(self) -> dict:
         m = self.measured
@@ -72,6 +75,7 @@ class CheckReport:
             },
             "bounds": [dataclasses.asdict(b) for b in self.bounds],
             "pensia_C_needed": self.pensia_C_needed,
+            "malach_entrywise": list(self.malach_entrywise),
             "wall_s": self.wall_s,
             **self.provenance,
         }
@@ -103,7 +107,9 @@ def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], e
                         None if ref is None else w.candidates / ref, note)
 
     rows = [row(w, b.note) for b in bounds.BOUNDS for w in [b.at(dims, eps, delta)] if w is not None]
-    return CheckReport(measured, tuple(rows), None if ref is None else ref / x, wall, provenance.record())
+    entrywise = tuple(bounds.malach_entrywise(trial_target(dims, t.seed)) for t in measured.trials)
+    return CheckReport(measured, tuple(rows), None if ref is None else ref / x, wall, provenance.record(),
+                       entrywise)
 
 
 def _num(v) -> str:
@@ -170,6 +176,17 @@ def format_report(r: CheckReport) -> str:
                      f"{m.certified / r.pensia_C_needed:.3f})")
     for b in r.bounds:
         lines.append(f"  {b.name}: {b.note}")
+        outside = sum(v > 1 for v in r.malach_entrywise)
+        if b.name == "malach" and outside:
+            lines.append(f"    its Theorem 2.1 also assumes |w| <= 1/√(fan-in) for every target weight: {outside} of "
+                         f"{len(r.malach_entrywise)} targets here are outside that class (max |w|·√(fan-in) up to "
+                         f"{max(r.malach_entrywise):.3g}), so this row compares with the form of a theorem whose "
+                         "hypotheses they do not meet")
+    at_limit = [name for name, c in (("certified", m.certified), ("optimistic", m.optimistic)) if c == m.c_max]
+    if at_limit:
+        lines.append(f"  NOTE: the {' and '.join(at_limit)} width equals the search limit c_max = {m.c_max}: the "
+                     "quantile's trial needed the whole range, and trials needing more read as not reached; "
+                     "a larger --c-max shows how far above it the other trials lie")
     if m.certified is not None and any(b.kind == "lower-bound" and b.candidates > m.certified for b in r.bounds):
         lines.append("  FINDING: the measured width is below the counting lower bound")
     lines.append(f"  wall time {r.wall_s:.1f} s on {r.provenance['device']}, slth at {r.provenance['git_revision']}")

@@ -34,7 +34,7 @@ from slth.measure.deep import (
     ticket_weight_errors,
 )
 from slth.measure.width import (MinWidth, layout_of, min_width, network_spec, quantile_width, shape_bucket,
-                                trial_width)
+                                trial_target, trial_width)
 
 __all__ = [
     "ROUNDOFF",
@@ -70,6 +70,7 @@ __all__ = [
     "ticket_maps",
     "ticket_max_weight_error",
     "ticket_weight_errors",
+    "trial_target",
     "trial_width",
     "weight_errors",
 ]

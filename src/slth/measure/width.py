@@ -208,6 +208,11 @@ class MinWidth:
     exact: int | None = None
 
 
+def trial_target(dims, seed: int, distribution: str = "gaussian") -> tuple:
+    """The target of the trial with seed ``seed`` in `min_width` (drawn from ``key(seed)``)."""
+    return nets.random_target(dims, key=jax.random.key(seed), distribution=distribution)
+
+
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
               c_max: int | None = None, target_distribution: str = "gaussian", distribution: str | None = None,
               drop_negative: bool = False, progress=None, exact: float | None = None) -> MinWidth:
@@ -245,7 +250,7 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     results = []
     for t in range(trials):
         s = seed + t
-        target = nets.random_target(dims, key=jax.random.key(s), distribution=target_distribution)
+        target = trial_target(dims, s, target_distribution)
         results.append(trial_width(construction, target, seed=s, eps=eps, c_max=c_max,
                                    distribution=distribution, drop_negative=drop_negative, exact=exact))
         if progress is not None:
