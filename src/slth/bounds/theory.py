@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from slth.bounds.counting import counting_applies, counting_width
-from slth.bounds.malach import malach_width
+from slth.bounds.malach import malach_entrywise, malach_width
 from slth.bounds.pensia import pensia_log_term, pensia_width
 from slth.bounds.selection import selection_width
 from slth.bounds.width import Width
@@ -44,6 +44,8 @@ class Bound:
       exponents: the exponents of its form in d, l and 1/ε (``fitted="scale"``), or None.
       reading: how a power law fitted to the widths compares with its form, e.g. "logarithmic".
       legend: the figures' label of its fitted curve, with ``{constant}`` for the fitted constant.
+      outside: ``outside(layers) -> float``, how far a target is from an assumption of the theorem that
+        slth does not enforce (<= 1: inside its class), or None; ``assumption`` says which.
     """
 
     name: str
@@ -55,6 +57,8 @@ class Bound:
     exponents: Mapping[str, int] | None = None
     reading: str = ""
     legend: str = ""
+    outside: Callable[..., float] | None = None
+    assumption: str = ""
 
     def at(self, dims, eps: float, delta: float) -> Width | None:
         """The bound at (dims, ε, δ), or None where it is not defined."""
@@ -77,7 +81,8 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("malach", lambda dims, eps, delta: malach_width(dims, eps, delta),
           "Malach et al. 2020 Thm 2.1 as d⁴ l² (1/ε)² ln(1/δ); C and exponents hidden, C = 1",
           fitted="scale", exponents={"d": 4, "l": 2, "inv_eps": 2}, reading="Malach et al.'s form",
-          legend="Malach et al.: K·d⁴l²(1/ε)²ln(1/δ), K = {constant:.2g} (fit)"),
+          legend="Malach et al.: K·d⁴l²(1/ε)²ln(1/δ), K = {constant:.2g} (fit)",
+          outside=malach_entrywise, assumption="|w| <= 1/√(fan-in) for every target weight (max |w|·√(fan-in) <= 1)"),
     Bound("selection/frobenius", lambda dims, eps, delta: selection_width(dims, eps, delta),
           "selection construction, explicit union bound over q(w, η) (no hidden constant)"),
     Bound("counting", lambda dims, eps, delta: counting_width(dims, eps),

@@ -48,16 +48,16 @@ class BoundRow:
 class CheckReport:
     """A measurement and the bounds beside it. ``pensia_C_needed`` is the C at which Pensia et al.'s
     form ⌈C ln(max_i d_{i-1} d_i · l / min(ε, δ))⌉ equals the measured certified width (the constant
-    this one measurement asks for; ``slth run`` sweeps fit it with an interval). ``malach_entrywise``:
-    per trial target, max_i ‖W_i‖_max·√(fan-in) (`slth.bounds.malach_entrywise`), which Malach et
-    al.'s Theorem 2.1 assumes <= 1."""
+    this one measurement asks for; ``slth run`` sweeps fit it with an interval). ``outside``: for
+    each bound with an assumption slth does not enforce (:attr:`slth.bounds.Bound.outside`, e.g. Malach
+    et al.'s entrywise one), its value per trial target (<= 1: inside the theorem's class)."""
 
     measured: MinWidth
     bounds: tuple[BoundRow, ...]
     pensia_C_needed: float | None
     wall_s: float
     provenance: dict
-    malach_entrywise: tuple[float, ...] = ()
+    outside: dict = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict:
         m = self.measured
@@ -75,7 +75,7 @@ class CheckReport:
             },
             "bounds": [dataclasses.asdict(b) for b in self.bounds],
             "pensia_C_needed": self.pensia_C_needed,
-            "malach_entrywise": list(self.malach_entrywise),
+            "outside": {name: list(v) for name, v in self.outside.items()},
             "wall_s": self.wall_s,
             **self.provenance,
         }
@@ -107,9 +107,10 @@ def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], e
                         None if ref is None else w.candidates / ref, note)
 
     rows = [row(w, b.note) for b in bounds.BOUNDS for w in [b.at(dims, eps, delta)] if w is not None]
-    entrywise = tuple(bounds.malach_entrywise(trial_target(dims, t.seed)) for t in measured.trials)
+    targets = [trial_target(dims, t.seed) for t in measured.trials]
+    outside = {b.name: tuple(b.outside(w) for w in targets) for b in bounds.BOUNDS if b.outside is not None}
     return CheckReport(measured, tuple(rows), None if ref is None else ref / x, wall, provenance.record(),
-                       entrywise)
+                       outside)
 
 
 def _num(v) -> str:
@@ -176,11 +177,11 @@ def format_report(r: CheckReport) -> str:
                      f"{m.certified / r.pensia_C_needed:.3f})")
     for b in r.bounds:
         lines.append(f"  {b.name}: {b.note}")
-        outside = sum(v > 1 for v in r.malach_entrywise)
-        if b.name == "malach" and outside:
-            lines.append(f"    its Theorem 2.1 also assumes |w| <= 1/√(fan-in) for every target weight: {outside} of "
-                         f"{len(r.malach_entrywise)} targets here are outside that class (max |w|·√(fan-in) up to "
-                         f"{max(r.malach_entrywise):.3g}), so this row compares with the form of a theorem whose "
+        values = r.outside.get(b.name, ())
+        if any(v > 1 for v in values):
+            lines.append(f"    its theorem also assumes {bounds.bound(b.name).assumption}: "
+                         f"{sum(v > 1 for v in values)} of {len(values)} targets here are outside that class "
+                         f"(up to {max(values):.3g}), so this row compares with the form of a theorem whose "
                          "hypotheses they do not meet")
     at_limit = [name for name, c in (("certified", m.certified), ("optimistic", m.optimistic)) if c == m.c_max]
     if at_limit:
