@@ -17,7 +17,12 @@ mutations = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(mutations)
 
 
+@pytest.mark.slow
 def test_the_plain_suite_passes_on_the_mutation_pool():
+    """The mutation script's premise: unmutated, the suite passes on its pool. CI checks a superset
+    (tests/theorems runs every module on the ci pool of 8 cases, which holds the mutation pool's 4, for
+    every construction, the mutation pool's two included, with the same hypothesis examples), so this
+    second run of the same tests is slow-only; ``python tests/mutations.py`` runs it first as well."""
     code, failed, tail = mutations.run_isolated("none")
     assert code == 0 and not failed, tail
 

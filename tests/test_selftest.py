@@ -11,7 +11,8 @@ from slth.theorems.plugin import Record
 
 def test_selftest_runs_anywhere_and_reports_every_property(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --this-option-does-not-exist\n")
-    env = dict(os.environ, SLTH_THEOREM_POOL="2")
+    # the CLI's plumbing on a small pool of two constructions: tests/theorems runs the suite itself
+    env = dict(os.environ, SLTH_THEOREM_POOL="1", SLTH_THEOREM_CONSTRUCTIONS="subset-sum,selection")
     proc = subprocess.run([sys.executable, "-m", "slth.cli", "selftest"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
