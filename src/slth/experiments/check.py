@@ -179,10 +179,10 @@ def format_report(r: CheckReport) -> str:
         lines.append(f"  {b.name}: {b.note}")
         values = r.outside.get(b.name, ())
         if any(v > 1 for v in values):
-            lines.append(f"    its theorem also assumes {bounds.bound(b.name).assumption}: "
-                         f"{sum(v > 1 for v in values)} of {len(values)} targets here are outside that class "
-                         f"(up to {max(values):.3g}), so this row compares with the form of a theorem whose "
-                         "hypotheses they do not meet")
+            lines.append(f"    its theorem also assumes {bounds.bound(b.name).assumption}:")
+            lines.append(f"    {sum(v > 1 for v in values)} of {len(values)} targets here are outside that class "
+                         f"(up to {max(values):.3g}), so this row compares with a theorem whose hypotheses they "
+                         "do not meet")
     at_limit = [name for name, c in (("certified", m.certified), ("optimistic", m.optimistic)) if c == m.c_max]
     if at_limit:
         lines.append(f"  NOTE: the {' and '.join(at_limit)} width equals the search limit c_max = {m.c_max}: the "
