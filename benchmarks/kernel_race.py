@@ -106,23 +106,6 @@ def _old_sorted_half(x, start, k, vals, idx, other_vals, other_idx, lo, hi):
 
 
 @numba.njit(**_JIT)
-def _old_brute_force_row(x, t, lo, hi):
-    n = x.shape[0]
-    k1 = n // 2
-    _old_doubling(x, 0, k1, lo)
-    _old_doubling(x, k1, n - k1, hi)
-    low = (1 << k1) - 1
-    best = np.inf
-    best_m = 0
-    for m in range(1 << n):
-        e = abs(hi[m >> k1] + lo[m & low] - t)
-        if e < best:
-            best = e
-            best_m = m
-    return best_m
-
-
-@numba.njit(**_JIT)
 def _old_mitm_row(x, t, values, indices, lo, hi):
     n = x.shape[0]
     h = n // 2
@@ -195,7 +178,7 @@ def _old_solve(x, t, blocks):
         hi = np.empty(tab)
         if n <= _BRUTE:
             for r in range(block, rows, blocks):
-                out[r] = _old_brute_force_row(x[r], t[r], lo, hi)
+                out[r] = _numba_kernels._brute_force_row(x[r], t[r], lo, hi)  # unchanged by the new kernel
         else:
             # Value and index buffers of both halves, two of each (ping-pong merges), and q.
             values = np.empty((5, size))
