@@ -17,7 +17,9 @@ def test_subset_sum_benchmark_smoke(tmp_path):
     result = json.loads(out.read_text())
     assert result["exactness"]["mismatches"] == 0
     assert result["milp_vs_exact"]["milp_minus_exact_error_max"] >= -1e-9
-    assert result["pensia_scale"]["kept_params"] > 0
+    cold, warm = result["pensia_scale"]["cold"], result["pensia_scale"]["warm"]
+    assert cold["kept_params"] > 0 and cold["certificate"] == warm["certificate"]
+    assert warm["compile_s"] < cold["compile_s"]        # the second process read the programs back
     assert {row["method"] for row in result["throughput"]} >= {"exact-numpy", "first-within", "exact-jax"}
 
 

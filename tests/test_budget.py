@@ -58,6 +58,7 @@ def refusals(tmp_path_factory):
     }
     # without the tests' compilation cache: the 64 KB file-size limit would leave short entries in it
     env = {k: v for k, v in os.environ.items() if k not in (budget.LIMIT_VARIABLE, "JAX_COMPILATION_CACHE_DIR")}
+    env["SLTH_JAX_CACHE"] = "0"                     # nor the CLI's own (slth.cli.process)
     proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(list(commands.values()))], capture_output=True,
                           text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -214,5 +215,5 @@ def test_figures_refuse_an_unwritable_out_before_any_sweep(tmp_path):
 
     results = tmp_path / "results"
     with pytest.raises(budget.BudgetError, match="cannot write '/sys/"):
-        figures.regenerate("toy", root=ROOT, results=results, out="/sys/slth-figures", log=lambda m: None)
+        figures.regenerate("toy", results=results, out="/sys/slth-figures", log=lambda m: None)
     assert not results.exists()

@@ -183,9 +183,9 @@ def test_ctrl_c_during_prune_exits_130_in_one_line(tmp_path):
     out = tmp_path / "t.npz"
     interrupted = 0
     # late enough that the imports are done even on a loaded machine (a SIGINT during `import jax` is
-    # Python's own traceback), early enough that the 128-256-256-10 ticket is not finished
+    # Python's own traceback), early enough that the 256-512-512-10 ticket is not finished
     for delay in (6.0, 9.0):
-        p = subprocess.Popen([sys.executable, "-m", "slth.cli", "prune", "--dims", "128,256,256,10", "--out",
+        p = subprocess.Popen([sys.executable, "-m", "slth.cli", "prune", "--dims", "256,512,512,10", "--out",
                               str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
         p.send_signal(signal.SIGINT)

@@ -131,13 +131,47 @@ def test_grid_is_crossed_in_order_and_fingerprinted(tmp_path):
 
 
 def test_shipped_specs_are_valid():
-    shipped = sorted((ROOT / "experiments").glob("*.toml"))
-    assert {p.stem for p in shipped} >= {"width_vs_d", "width_vs_l", "width_vs_eps", "coverage_vs_c"}
-    for path in shipped:
-        spec = specs.load(path)
-        assert spec.cells and spec.trials >= 1
-    both = {c.params["construction"] for c in specs.load(ROOT / "experiments" / "width_vs_eps.toml").cells}
+    from slth.experiments import shipped
+
+    assert set(shipped.names("paper")) >= {"width_vs_d", "width_vs_l", "width_vs_eps", "coverage_vs_c"}
+    for scale in shipped.SCALES:
+        for name in shipped.names(scale):
+            spec = specs.load(shipped.path(scale, name))
+            assert spec.cells and spec.trials >= 1
+    both = {c.params["construction"] for c in specs.load(shipped.path("paper", "width_vs_eps")).cells}
     assert both == {"subset-sum", "selection"}
+
+
+def test_a_spec_is_a_file_or_a_shipped_name(tmp_path, monkeypatch):
+    """slth run takes a TOML file or a shipped name (<name>, <scale>/<name>, .toml allowed); a file
+    wins over a name; anything else is one line listing the shipped names."""
+    from slth.experiments import shipped
+
+    assert shipped.resolve("quick/width_vs_d") == (shipped.FOLDER / "quick" / "width_vs_d.toml", "quick")
+    assert shipped.resolve("toy/separation.toml") == (shipped.FOLDER / "toy" / "separation.toml", "toy")
+    assert shipped.resolve("width_vs_d") == (shipped.FOLDER / "width_vs_d.toml", "paper")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "width_vs_d").mkdir()                       # a results folder of that name is not a spec
+    assert shipped.resolve("width_vs_d")[1] == "paper"
+    write_spec(tmp_path, TINY, "width_vs_d")                # a file of that name is
+    assert shipped.resolve("width_vs_d.toml") == (Path("width_vs_d.toml"), None)
+    for bad in ("nope", "huge/width_vs_d", "quick/", "experiments/quick/width_vs_d.toml"):
+        with pytest.raises(InputError, match=r"is not a file, nor a spec slth ships \(coverage_vs_c, digits,"):
+            shipped.resolve(bad)
+
+
+def test_run_a_shipped_spec_by_name_into_the_working_folder(tmp_path, monkeypatch, capsys):
+    """slth run toy/weight_error writes ./results/toy/weight_error/ (where slth figures --scale toy
+    reads), and --results still chooses the root."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "toy/weight_error"]) == 0
+    assert (tmp_path / "results" / "toy" / "weight_error" / "results.csv").is_file()
+    capsys.readouterr()
+    assert cli.main(["run", "toy/weight_error", "--results", "elsewhere", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["directory"] == str(Path("elsewhere") / "weight_error")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "results"]
+    assert cli.main(["run", "toy/nothing"]) == cli.EXIT_INPUT
+    assert "is not a file, nor a spec slth ships" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- running in-process

@@ -251,14 +251,17 @@ def test_row_for_rejects_an_exact_enumeration_that_is_too_wide():
         sep.row_for("random-features", 2, 1, inputs="gaussian-ish", **SMALL)
 
 
-def test_float32_mode_is_refused_before_any_work():
-    """The comparison and the certificate are float64 (STYLE §4): without x64 the call says so."""
-    code = ("import slth.separation as s\nfrom slth.errors import InputError\n"
-            "try:\n    s.row_for('random-features', 2, 1)\n"
-            "except InputError as e:\n    print('refused:', e)\n")
+def test_float64_is_scoped_without_the_global_switch():
+    """The comparison and the certificate are float64 (STYLE §4): without x64 the call switches it on for
+    itself (slth.precision), gives the row of a run with x64 on, and leaves it off."""
+    code = ("import dataclasses, json, jax\nimport slth.separation as s\n"
+            "r = s.row_for('random-features', 2, 1, n_train=300, n_test=300)\n"
+            "print(json.dumps([dataclasses.replace(r, wall_s=0.0).to_json(), jax.config.jax_enable_x64]))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}).stdout
-    assert out.startswith("refused:") and "jax_enable_x64" in out
+    row, x64 = json.loads(out)
+    assert x64 is False
+    assert row == json.loads(json.dumps(_no_wall(sep.row_for("random-features", 2, 1, **SMALL)).to_json()))
 
 
 # --------------------------------------------------------------------------- one study, one entry path

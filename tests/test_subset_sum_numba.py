@@ -185,3 +185,82 @@ def test_numba_kernel_is_independent_of_threads_and_row_order():
     perm = rng.permutation(3000)
     np.testing.assert_array_equal(_numba_kernels.solve_indices(x, t)[perm],
                                   _numba_kernels.solve_indices(x[perm], t[perm]))
+
+
+def test_pairwise_sum_is_numpys_bit_for_bit():
+    """The one-pass path recomputes each row's error itself: NumPy's float64 row sums, every length."""
+    rng = np.random.default_rng(11)
+    for n in range(0, _numba_kernels.MAX_SLOTS + 1):
+        a = rng.standard_normal((300, n)) * np.exp(rng.uniform(-30, 30, (300, n)))
+        a[rng.random(a.shape) < 0.4] = 0.0
+        a[rng.random(a.shape) < 0.05] *= -0.0
+        want = np.where(a != 0, a, 0.0).sum(axis=1)
+        got = np.array([0.0 + _numba_kernels._pairwise_sum(row, n) for row in np.where(a != 0, a, 0.0)])
+        np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64), err_msg=f"n={n}")
+
+
+# the "overflow" rows: NumPy's threads warn (np.errstate does not reach them)
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("kind", ["uniform", "grid", "duplicates", "scales", *EXTRA_KINDS])
+def test_one_pass_equals_the_buckets_bit_for_bit(kind, monkeypatch):
+    """`solve` on one pass (`_numba_kernels.solve_valid`) and on NumPy's buckets: the same masks and
+    the same error bits, with counts 0..2c per row as the construction draws them (and wider), NaN and
+    inf in invalid slots."""
+    from slth.subset_sum import engine
+
+    rng = np.random.default_rng(100 + (["uniform", "grid", "duplicates", "scales", *EXTRA_KINDS]).index(kind))
+    monkeypatch.setattr(engine, "FUSED_FROM_ROWS", 1)
+    for slots, p, rows in [(8, 0.5, 3000), (42, 0.5, 1500), (40, 0.7, 60), (130, 0.05, 200)]:
+        cand, targets = _rows(rng, kind, rows, slots)
+        valid = rng.random((rows, slots)) < p
+        valid[:3] = False
+        valid[3] = slots <= 36
+        cand = np.where(valid, cand, rng.choice([np.nan, np.inf, 7.0], cand.shape))
+        want = ss.solve(cand, targets, valid=valid, cpu_kernel="numpy")
+        assert engine._fused("auto", None, int(valid.sum(axis=1).max()), rows, slots,
+                             _common.DEFAULT_MEMORY_BUDGET) == (slots <= _numba_kernels.MAX_SLOTS)
+        for kernel in ("auto", "numba"):
+            got = ss.solve(cand, targets, valid=valid, cpu_kernel=kernel)
+            np.testing.assert_array_equal(got.mask, want.mask)
+            np.testing.assert_array_equal(got.error.view(np.int64), want.error.view(np.int64))
+
+
+def test_one_pass_is_taken_only_where_it_pays_and_fits():
+    from slth.subset_sum import engine
+
+    budget = _common.DEFAULT_MEMORY_BUDGET
+    rows = engine.FUSED_FROM_ROWS
+    assert engine._fused("auto", None, 21, rows, 42, budget)
+    assert not engine._fused("auto", None, 21, rows - 1, 42, budget)           # small batch: buckets
+    assert not engine._fused("numpy", None, 21, rows, 42, budget)
+    assert not engine._fused("auto", ["a device"], 21, rows, 42, budget)
+    assert not engine._fused("auto", None, engine.FUSED_MAX_COUNT + 1, rows, 64, budget)
+    assert not engine._fused("auto", None, 30, rows, 42, _numba_kernels.block_bytes(30, rows) - 1)
+
+
+def test_compiled_kernels_are_cached_in_slths_cache_folder_not_beside_the_module():
+    from slth import caches
+
+    locator = _numba_kernels._solve_rows._cache._impl._locator
+    if _numba_kernels._numba_caching.config.CACHE_DIR:
+        pytest.skip("NUMBA_CACHE_DIR is set: numba's own locator decides")
+    assert isinstance(locator, _numba_kernels._SlthCacheLocator)
+    assert str(caches.folder("numba")) in locator.get_cache_path()
+
+
+def test_ctrl_c_during_a_kernel_call_is_raised_when_it_returns():
+    """A SIGINT inside a kernel call (numba calls back into Python, where a KeyboardInterrupt raised
+    mid-call crashed the process) is held until the call ends, then delivered as usual."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    before = signal.getsignal(signal.SIGINT)
+    finished = False
+    with pytest.raises(KeyboardInterrupt):
+        with _numba_kernels._one_call():
+            signal.raise_signal(signal.SIGINT)
+            finished = True
+    assert finished and signal.getsignal(signal.SIGINT) is before

@@ -170,14 +170,12 @@ def test_every_kind_provides_the_kind_interface():
     """Each module of kinds.KINDS has the whole interface (kinds/__init__'s docstring), its columns typed
     once, and drives the spec, the store and the budget of its shipped quick spec."""
     import inspect
-    from pathlib import Path
 
-    from slth.experiments import kinds, store
+    from slth.experiments import kinds, shipped as shipped_specs, store
 
-    root = Path(__file__).resolve().parents[1]
     assert list(kinds.KINDS) == list(specs.KINDS) == ["width", "coverage", "digits", "separation", "weight_error"]
     provenance = tuple(name for name, _ in _shared.PROVENANCE)
-    shipped = [specs.load(p) for p in sorted((root / "experiments" / "quick").glob("*.toml"))]
+    shipped = [specs.load(shipped_specs.path("quick", n)) for n in shipped_specs.names("quick")]
     for name, kind in kinds.KINDS.items():
         for attr in kinds.INTERFACE["constants"]:
             assert hasattr(kind, attr), (name, attr)

@@ -5,6 +5,12 @@ ticket) that approximates a given depth-l target. slth builds targets and random
 the explicit constructions (selection: Malach et al. 2020; subset sum: Pensia et al. 2020),
 measures the error from both sides (a certificate and an adversarial lower bound) and checks the
 result against the bounds. See docs/theory.md in the source repository for the statements.
+
+From Python: ``res = slth.prune("subset-sum", slth.random_target(dims, seed=0), slth.RandomSpec(...))``,
+then ``res.certificate``, ``res.lower_bound``, ``res.save(path)`` and ``slth.verify(path)``.
+Randomness is an integer ``seed`` (RandomSpec, random_target). No ``jax_enable_x64`` is needed: the
+calls that compute in float64 switch JAX's 64-bit mode on for themselves and off again
+(:mod:`slth.precision`).
 """
 
 import importlib
@@ -18,7 +24,7 @@ _LAZY = {
     "nets": "slth.nets", "subset_sum": "slth.subset_sum",
     "CONSTRUCTIONS": "slth.constructions", "RandomSpec": "slth.nets", "load_target": "slth.nets",
     "random_network": "slth.nets", "random_target": "slth.nets", "prune": "slth.pipeline",
-    "verify": "slth.pipeline", "Ticket": "slth.ticket", "check_invariant": "slth.ticket",
+    "Pruned": "slth.pipeline", "verify": "slth.pipeline", "Ticket": "slth.ticket", "check_invariant": "slth.ticket",
     "invariant_problems": "slth.ticket",
 }
 
@@ -44,6 +50,7 @@ def __dir__():
 __all__ = [
     "CONSTRUCTIONS",
     "InputError",
+    "Pruned",
     "RandomSpec",
     "Ticket",
     "bounds",

@@ -2,8 +2,8 @@
 
 Each check returns the value in its canonical type or raises one :class:`~slth.errors.InputError`
 whose message names the argument, the offending value and what is allowed, in one wording for each
-kind of value. No JAX at import (``slth.bounds`` uses these without it); :func:`require_x64`, the one
-float64 guard, imports it when called.
+kind of value. No JAX (``slth.bounds`` uses these without it). Float64 is not checked here: the
+public calls that need it switch it on for themselves (:mod:`slth.precision`).
 
 Three ways to use a check, one wording each:
 - directly, ``eps = checks.open_unit("eps", eps)``, in a library function;
@@ -127,15 +127,6 @@ def _whole(d) -> int:
     if isinstance(d, bool):
         raise TypeError(d)
     return int(d)
-
-
-def require_x64(what: str) -> None:
-    """The float64 guard: raise if JAX's 64-bit mode is off (``what`` names the computation)."""
-    import jax
-
-    if not jax.config.jax_enable_x64:
-        raise InputError(f"{what} runs in float64 and needs jax_enable_x64 (set JAX_ENABLE_X64=1 or "
-                         "jax.config.update('jax_enable_x64', True))")
 
 
 def arg(check: Callable, *args, **kwargs) -> Callable[[str], object]:

@@ -1,9 +1,16 @@
-"""Prune and verify, end to end: what ``slth prune`` and ``slth verify`` run, as library calls."""
+"""Prune and verify, end to end: what ``slth prune`` and ``slth verify`` run, as library calls.
+
+Both compute with JAX's 64-bit mode on, switched on for the call alone (:mod:`slth.precision`), so a
+notebook needs no ``jax_enable_x64``: ``res = slth.prune(...)``, ``res.certificate``, ``res.save(path)``,
+``slth.verify(path)["status"]``.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -13,20 +20,21 @@ from slth import constructions, liveness, measure, nets
 from slth import ticket as ticket_mod
 from slth import ticket_file
 from slth.errors import InputError
-from slth import provenance
+from slth import precision, provenance
 from slth.ticket import Ticket
 
 #: Relative slack when a recomputed certificate is compared with the one a file claims.
 CLAIM_RTOL = 1e-9
 
 
+@precision.float64
 def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
     """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and docs/theory.md §3's product of
     norms beside it as ``certificate_norms``), lower bound (with its witness), max per-weight error and
     parameter counts, each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
     exact error's bracket (:func:`slth.measure.exact.exact_error`): ``exact_lower``, ``exact_upper``,
     ``exact_status``; its witness replaces the search's where its gap is larger, so ``lower_bound`` is
-    always the gap at the stored witness."""
+    always the gap at the stored witness. In float64 (JAX's 64-bit mode on for the call)."""
     maps = measure.ticket_maps(ticket)
     lb = measure.ticket_lower_bound(ticket, maps, key=measure.lower_bound_key(ticket.spec.seed))
     out = {
@@ -51,13 +59,39 @@ def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
 
 class Pruned(NamedTuple):
     """A ticket, the JSON-able record its file stores (docs/theory.md §3 quantities, settings, timings,
-    provenance), and the unit-norm input at which the lower bound was measured."""
+    provenance), and the unit-norm input at which the lower bound was measured.
+
+    A tuple, so ``ticket, meta, witness = slth.prune(...)`` unpacks it; the error it measured reads as
+    ``certificate`` and ``lower_bound`` (the true error lies between them), and :meth:`save` writes
+    the ticket file ``slth verify`` checks."""
 
     ticket: Ticket
     meta: dict
     witness: np.ndarray
 
+    @property
+    def certificate(self) -> float:
+        """The tighter certificate: sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most this (a proof)."""
+        return float(self.meta["certificate"])
 
+    @property
+    def lower_bound(self) -> float:
+        """The gap ‖f(x) − g_S(x)‖ at :attr:`witness`, a unit-norm input: the error is at least this."""
+        return float(self.meta["lower_bound"])
+
+    def save(self, path: str | Path) -> Path:
+        """Write the ticket file (:func:`slth.ticket.save`, atomically) and return its path."""
+        return ticket_mod.save(self.ticket, path, self.meta, witness=self.witness)
+
+    def verify(self) -> dict:
+        """:func:`verify` of the file :meth:`save` writes, written to a temporary folder and removed
+        afterwards (so the report's ``path`` is None)."""
+        with tempfile.TemporaryDirectory(prefix="slth-verify-") as folder:
+            report = verify(self.save(Path(folder) / "ticket.npz"))
+        return report | {"path": None}
+
+
+@precision.float64
 def prune(construction: str, target: Sequence, spec: nets.RandomSpec, *, exact: float | None = None) -> Pruned:
     """Build the ticket of ``construction`` for ``target`` and measure it from both sides.
 
@@ -66,6 +100,11 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec, *, exact: 
     ticket for the ``l+1`` network of the same settings. The file records the spec actually used.
     ``exact``: a time limit in seconds for the exact error (:func:`measure_ticket`); the ticket's size is
     checked against the exact method's limit before anything is built.
+
+    Precision: the construction and the measurement run with JAX's 64-bit mode on, switched on for
+    this call alone where it is off (:mod:`slth.precision`): the certificate and the lower bound are
+    float64, and the ticket is the one ``slth prune`` writes, bit for bit. Outside x64 the ticket's
+    64-bit arrays (a float64 network's weights, a float64 target) come back as NumPy arrays.
     """
     constructions.get(construction)
     spec = measure.network_spec(construction, spec)
@@ -93,6 +132,7 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec, *, exact: 
     return Pruned(ticket, meta, m["witness"])
 
 
+@precision.float64
 def verify(path) -> dict:
     """Reload a ticket file and prove or refute every claim it makes.
 
@@ -121,6 +161,9 @@ def verify(path) -> dict:
        under the recorded time limit; a claimed upper end below the recomputed lower end (a witnessed
        gap) is false, one at or above the recomputed upper end is proved, one in between is unverified;
        the claimed lower end must be at most the recomputed upper end.
+
+    Every recomputation runs with JAX's 64-bit mode on, switched on for this call alone where it is
+    off (:mod:`slth.precision`).
 
     Returns:
       dict with ``status`` in {"valid", "invalid", "unverifiable"}; ``problems``, the false claims

@@ -3,8 +3,12 @@
 One colour per construction (and per separation method) in every figure, from the Okabe-Ito palette
 (readable by colour-blind readers and in greyscale by marker): :func:`color`. Every figure is written
 by :func:`save` as vector PDF, PNG and the CSV table it plots, side by side, so a number read off a
-figure can be found in its table. Figures are generated, never edited: the scripts in
-``paper_figures/`` call these functions on results tables.
+figure can be found in its table. Figures are generated, never edited: the modules of
+:mod:`slth.figures` call these functions on results tables, inside :func:`style`.
+
+Figures are :class:`matplotlib.figure.Figure` objects, never pyplot's: importing this module or
+drawing a figure changes no global state (not the backend a notebook chose, not ``rcParams``), and
+saving works under any backend. Needs matplotlib (the extra ``figures``).
 """
 
 from __future__ import annotations
@@ -14,17 +18,17 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import scipy.stats
 
-matplotlib.use("Agg")   # files only; never a window
+from slth import checks, extras
+from slth.errors import InputError
+from slth.experiments.store import atomic_write
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.stats  # noqa: E402
+extras.need("matplotlib", "slth.plotting")
 
-from slth import checks  # noqa: E402
-from slth.errors import InputError  # noqa: E402
-from slth.experiments.store import atomic_write  # noqa: E402
+import matplotlib  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 #: Colour of every construction and separation method, fixed across figures.
 COLORS = {
@@ -65,13 +69,19 @@ def marker(name: str) -> str:
     return MARKERS.get(name, "o")
 
 
+def style():
+    """A context in which figures are drawn and saved in the house style (``matplotlib.rc_context``:
+    ``rcParams`` are as before once it ends)."""
+    return matplotlib.rc_context(_STYLE)
+
+
 def figure(nrows: int = 1, ncols: int = 1, *, size: Sequence[float] | None = None, **kwargs):
-    """A new figure in the house style: ``(fig, axes)`` like ``plt.subplots`` (axes always 2-D;
-    ``size`` the whole figure's inches, default :data:`SIZE` per panel; kwargs go to subplots)."""
-    plt.rcParams.update(_STYLE)
+    """A new figure: ``(fig, axes)`` like ``plt.subplots`` but without pyplot (axes always 2-D;
+    ``size`` the whole figure's inches, default :data:`SIZE` per panel; kwargs go to
+    :meth:`~matplotlib.figure.Figure.subplots`). Call it inside :func:`style` for the house style."""
     w, h = size or SIZE
-    return plt.subplots(nrows, ncols, figsize=(w * ncols if size is None else w, h * nrows if size is None else h),
-                        squeeze=False, **kwargs)
+    fig = Figure(figsize=(w * ncols if size is None else w, h * nrows if size is None else h))
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **kwargs)
 
 
 def save(fig, out_dir, name: str, rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[Path]:
@@ -91,10 +101,9 @@ def save(fig, out_dir, name: str, rows: Sequence[dict], columns: Sequence[str] |
                         ("png", {"dpi": DPI, "metadata": {"Software": "slth"}})):
         path = out / f"{name}.{ext}"
         tmp = out / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, format=ext, **kwargs)
+        fig.savefig(tmp, format=ext, bbox_inches="tight", **kwargs)
         tmp.replace(path)
         paths.append(path)
-    plt.close(fig)
     paths.append(write_table(out / f"{name}.csv", rows, columns))
     return paths
 
@@ -146,26 +155,82 @@ def quantile_band(values: Sequence[float | None], q: float, confidence: float = 
     return float(x[max(m, 1) - 1]), (float(x[big_m]) if big_m < n else math.inf)
 
 
-def legend(ax, *, outside: bool = True, **kwargs) -> None:
-    """The legend with deduplicated labels, by default to the right of the axes (it never hides data)."""
-    handles, labels = ax.get_legend_handles_labels()
+def legend(ax, *, panels: Sequence | None = None, outside: bool = True, **kwargs) -> None:
+    """One legend on ``ax`` for every series drawn on ``panels`` (default: ``ax`` alone), labels
+    deduplicated, by default to the right of the axes (it never hides data). A series that shows
+    nothing (a line through fewer than two points and without a marker, a band of no area, an empty
+    scatter) is not listed: the legend names only what the reader can see."""
     seen = {}
-    for h, lab in zip(handles, labels):
-        seen.setdefault(lab, h)
+    for panel in panels if panels is not None else [ax]:
+        for h, lab in zip(*panel.get_legend_handles_labels()):
+            if _drawn(h):
+                seen.setdefault(lab, h)
     where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)} if outside else {"loc": "best"}
     ax.legend(list(seen.values()), list(seen.keys()), **{**where, **kwargs})
 
 
+def _drawn(artist) -> bool:
+    """Whether a legend handle's artist shows anything on the axes."""
+    from matplotlib.collections import PathCollection, PolyCollection
+    from matplotlib.container import Container
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Container):          # errorbar: its data line, caps and bars
+        return any(_drawn(a) for a in artist.get_children())
+    if isinstance(artist, Line2D):
+        x, y = (np.asarray(v, dtype=float) for v in (artist.get_xdata(), artist.get_ydata()))
+        points = int(np.sum(np.isfinite(x) & np.isfinite(y)))
+        marker = str(artist.get_marker()) not in ("None", "none", "", " ")
+        line = str(artist.get_linestyle()) not in ("None", "none", "", " ")
+        return (points >= 1 and marker) or (points >= 2 and line)
+    if isinstance(artist, PathCollection):     # scatter
+        return bool(np.isfinite(np.asarray(artist.get_offsets(), dtype=float)).all(axis=-1).any())
+    if isinstance(artist, PolyCollection):     # fill_between: a band of positive area
+        return any(_area(p.vertices) > 0 for p in artist.get_paths())
+    return True
+
+
+def _area(vertices) -> float:
+    x, y = np.asarray(vertices, dtype=float).T
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))) if len(x) > 2 else 0.0
+
+
+def log_ticks(ax, axis: str = "x") -> None:
+    """Labels on a log axis that do not collide: at powers of ten where the data span more than two
+    decades, at 1, 2 and 5 times them where they span more than two thirds of one, and at 1, 1.5, 2,
+    3, 5 and 7 times them below; minor ticks unlabelled. Printed plainly (16, 0.2, 2k, 30k) unless
+    the data go below 0.001 (then 10⁻⁴, 2×10⁻⁴). Call it after the data are drawn (it reads their span)."""
+    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    low, high = ax.dataLim.intervalx if axis == "x" else ax.dataLim.intervaly
+    decades = math.log10(high / low) if 0 < low < high else 0.0
+    subs = (1.0,) if decades > 2 else (1.0, 2.0, 5.0) if decades > 2 / 3 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: _compact(v)) if low >= 1e-3
+                               else LogFormatterSciNotation(labelOnlyBase=False))
+    target.set_minor_formatter(NullFormatter())
+
+
+def _compact(v: float) -> str:
+    """A tick label without exponent: 0.5, 16, 200, 2k, 1.5M."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
+
+
 def value_ticks(ax, values, axis: str = "x") -> None:
-    """Ticks at the grid values themselves, printed plainly (a log axis otherwise prints 2×10⁰)."""
-    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+    """Ticks at the grid values themselves, printed plainly with at most four significant digits
+    (a log axis otherwise prints 2×10⁰; 1/0.3 prints 3.333)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     target = ax.xaxis if axis == "x" else ax.yaxis
     target.set_major_locator(FixedLocator(sorted(set(values))))
     target.set_minor_locator(NullLocator())
-    fmt = ScalarFormatter()
-    fmt.set_scientific(False)
-    target.set_major_formatter(fmt)
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.4g}"))
 
 
 # --------------------------------------------------------------------------- width figures
@@ -270,7 +335,7 @@ def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: 
                         linestyle="--", label=companion.legend.format(constant=constant))
     counting = sorted({(c["x"], c["counting_lower_c"]) for c in cells if c["counting_lower_c"] is not None})
     if counting:
-        ax.plot(*zip(*counting), color=BOUND_COLOR, linestyle="-.",
+        ax.plot(*zip(*counting), color=BOUND_COLOR, linestyle="-.", marker="_", markersize=8,
                 label="counting lower bound (Pensia et al. Thm 2)")
     ax.set_xscale("log")
     ax.set_yscale("log")

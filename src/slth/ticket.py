@@ -27,7 +27,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from slth import nets, ticket_file
+from slth import nets, precision, ticket_file
 from slth.errors import InputError
 from slth.ticket_file import (FORMAT, META_NETWORK, META_NETWORK_OPTIONAL, META_REQUIRED, TicketError,
                               Unverifiable)
@@ -58,12 +58,14 @@ class Ticket:
 
     @property
     def pruned(self) -> tuple:
-        """The ticket's weights R_k = M_k ⊙ S_k (the reference forward pass uses exactly these)."""
-        return tuple(jax.numpy.where(s, m, 0) for m, s in zip(self.random, self.masks))
+        """The ticket's weights R_k = M_k ⊙ S_k (the reference forward pass uses exactly these), with
+        JAX's 64-bit mode on (:mod:`slth.precision`): a float64 ticket's stay float64 (NumPy outside x64)."""
+        return precision.run(lambda: tuple(jax.numpy.where(s, m, 0) for m, s in zip(self.random, self.masks)))
 
     def __call__(self, x):
-        """g_S on a batch x of shape (batch, d_0)."""
-        return nets.forward(self.pruned, x)
+        """g_S on a batch x of shape (batch, d_0), with JAX's 64-bit mode on (:mod:`slth.precision`), as
+        ``slth verify`` computes it: a float64 ticket computes in float64 whatever the caller's mode."""
+        return precision.run(lambda: nets.forward(self.pruned, x))
 
     def random_params(self) -> int:
         return int(sum(np.size(m) for m in self.random))

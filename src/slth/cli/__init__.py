@@ -3,7 +3,8 @@ one line and an exit status) and :func:`entry`, the executable.
 
 The package, each module one job, no mathematics and no file format in any: :mod:`slth.cli.parser`
 (the argparse parser), :mod:`slth.cli.commands` (one ``cmd_*`` per subcommand), :mod:`slth.cli.exits`
-(the exit statuses); their public names are re-exported here.
+(the exit statuses), :mod:`slth.cli.process` (the process's JAX settings: float64 and the compilation
+cache); their public names are re-exported here.
 
 Exit status: 0 success (a valid ticket for ``verify``), 1 an invalid ticket, 2 bad input or an
 unreadable file, 3 a ticket whose random network cannot be regenerated (unverifiable), 130 Ctrl-C.
@@ -44,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         raise
     import jax
 
-    # The verification path is float64 throughout; the CLI is an application, so it sets the flag.
-    jax.config.update("jax_enable_x64", True)
+    from slth.cli import process
+
+    process.configure()       # float64, and the compilation cache (slth.cli.process)
     from slth.errors import InputError
 
     def fail(message: str, code: int = EXIT_INPUT) -> int:

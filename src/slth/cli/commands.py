@@ -159,11 +159,14 @@ def cmd_run(args) -> int:
     import os
 
     from slth.errors import InputError
-    from slth.experiments import runner, spec as specs
+    from slth.experiments import runner, shipped, spec as specs
 
     # From here on SIGINT only asks the sweep to stop between two units (see slth.experiments.runner).
     with runner.deferred_interrupts():
-        spec = specs.load(args.spec)
+        path, scale = shipped.resolve(args.spec)
+        spec = specs.load(path)
+        # a shipped spec's scale has its own results root, the one slth figures uses
+        results = shipped.RESULTS[scale or "paper"] if args.results is None else args.results
         dist = (args.coordinator, args.num_processes, args.process_id)
         barrier, index, count = None, 0, 1
         if any(v is not None for v in dist):
@@ -171,7 +174,7 @@ def cmd_run(args) -> int:
                 raise InputError("--coordinator, --num-processes and --process-id go together")
             if not 0 <= args.process_id < args.num_processes:
                 raise InputError(f"--process-id {args.process_id} must be in [0, {args.num_processes})")
-            runner.preflight(spec, args.results, process_index=args.process_id, process_count=args.num_processes)
+            runner.preflight(spec, results, process_index=args.process_id, process_count=args.num_processes)
             import jax
             from jax.experimental import multihost_utils
 
@@ -183,7 +186,7 @@ def cmd_run(args) -> int:
             index, count = jax.process_index(), jax.process_count()
             barrier = multihost_utils.sync_global_devices
         try:
-            result = runner.run(spec, results=args.results, progress=args.progress, process_index=index,
+            result = runner.run(spec, results=results, progress=args.progress, process_index=index,
                                 process_count=count, barrier=barrier, wait=args.wait)
         except KeyboardInterrupt:
             if count == 1:
@@ -276,8 +279,7 @@ def cmd_figures(args) -> int:
     from slth import figures
 
     log = sys.stderr if args.json else sys.stdout
-    written = figures.regenerate(args.scale, root=None if args.root is None else Path(args.root),
-                                 results=args.results, out=args.out, only=args.only,
+    written = figures.regenerate(args.scale, results=args.results, out=args.out, only=args.only,
                                  log=lambda m: print(m, file=log, flush=True))
     if args.json:
         print(json.dumps({"scale": args.scale, "written": [str(p) for p in written]}, indent=2))

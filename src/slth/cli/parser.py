@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=commands.cmd_check)
 
     r = sub.add_parser(
-        "run", help="run a sweep spec (experiments/*.toml) into results/<name>/, resumably",
+        "run", help="run a sweep spec (a shipped one by name, or a TOML file) into results/<name>/, resumably",
         description="Execute every (cell, trial) of a TOML sweep spec, one row each, into "
                     "<results>/<name>/results.csv with seed, versions, device, git revision and wall time; "
                     "then write summary.csv and fits.json and print them. Started again after an "
@@ -180,8 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "run on the same folder is refused (or waits, --wait). Ctrl-C stops after the current "
                     "trial, Ctrl-C twice at once; both exit with status 130. Across machines: "
                     "start one process per machine with the same --coordinator and --num-processes.")
-    r.add_argument("spec", help="the sweep spec, a .toml file")
-    r.add_argument("--results", default="results", help="root folder of results (default: %(default)s)")
+    r.add_argument("spec", help="the sweep spec: a TOML file, or the name of a spec slth ships: width_vs_d "
+                                "(the full grid), quick/width_vs_d or toy/width_vs_d (smaller ones); the "
+                                "names are those of slth/specs/, listed when a name is not found")
+    r.add_argument("--results", default=None,
+                   help="root folder of results, the rows going to <results>/<name>/ (default: results in the "
+                        "working folder; results/quick and results/toy for the shipped quick/ and toy/ specs, "
+                        "where slth figures reads them)")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar on stderr (default: when stderr is a terminal)")
     r.add_argument("--coordinator", help="jax.distributed coordinator address host:port (multi-process run)")
@@ -269,18 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     fg = sub.add_parser(
         "figures", help="run the sweeps a scale needs (only what is missing) and draw every figure",
-        description="Draw the figures of paper_figures/ (PDF, PNG and the CSV each plots). The sweeps they "
-                    "read are run first at the chosen scale, resuming: a complete sweep is only re-read. "
-                    "Scales: toy (seconds), quick (minutes; the committed PNGs), paper (the full grids of "
-                    "experiments/*.toml).")
+        description="Draw the figures (PDF, PNG and the CSV each plots) from sweeps run at the chosen scale "
+                    "with the specs slth ships, resuming: a complete sweep is only re-read. Scales: toy "
+                    "(seconds), quick (minutes; the README's figures), paper (the full grids). Everything "
+                    "is written under the working folder unless --results and --out say otherwise.")
     fg.add_argument("--scale", default="quick", choices=["toy", "quick", "paper"],
                     help="sweep sizes (default: %(default)s)")
     fg.add_argument("--results", default=None,
-                    help="results folder (default: results/<scale>, and results/ for paper)")
-    fg.add_argument("--out", default=None, help="output folder (default: paper_figures/<scale>)")
+                    help="results folder (default: results/<scale>, and results for paper)")
+    fg.add_argument("--out", default=None, help="output folder (default: figures/<scale>)")
     fg.add_argument("--only", action="append", default=None,
                     help="draw only this figure (e.g. fig3 or fig3_width_vs_d); repeatable")
-    fg.add_argument("--root", default=None, help="the slth checkout (default: found from the working folder)")
     fg.add_argument("--json", action="store_true",
                     help="print the files written as JSON (the progress lines go to stderr)")
     fg.set_defaults(func=commands.cmd_figures)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from slth import nets
+from slth import nets, precision
 from slth.bounds import theory as bounds
 from slth.constructions import selection, subset_sum
 from slth.constructions import depth_l_plus_1
@@ -173,9 +173,11 @@ def get(name: str) -> Callable[..., Ticket]:
     return info(name).build
 
 
+@precision.float64
 def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | None = None) -> Ticket:
     """Build the ticket of construction ``name``; with ``active``, the ticket of
-    ``RandomSpec(candidates=active)`` embedded in spec's wider network (its other units pruned)."""
+    ``RandomSpec(candidates=active)`` embedded in spec's wider network (its other units pruned). With
+    JAX's 64-bit mode on (:mod:`slth.precision`), as ``slth prune`` builds it."""
     build_fn = get(name)
     nets.require_law(name, info(name).distribution, spec.distribution)
     return build_fn(target, spec) if active is None else build_fn(target, spec, active=active)

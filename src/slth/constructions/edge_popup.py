@@ -40,7 +40,6 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from slth import nets
 from slth.constructions._blocks import check_build_inputs
@@ -287,6 +286,8 @@ def _fit(target, us, vs, live, kept, root, steps):
             if i < len(us) - 1:
                 z = jax.nn.relu(z)
         return jnp.mean(jnp.sum((nets.forward(target, x) - z) ** 2, axis=1))
+
+    import optax   # here, not at the top: ``import slth; slth.prune`` loads the registry, not the trainer
 
     data = jax.random.fold_in(root, 0)
     optimizer = optax.adam(optax.cosine_decay_schedule(LEARNING_RATE, max(steps, 1)))

@@ -1,2 +1,3 @@
 """Experiments: provenance of every result now; sweep specs, runner and results store with the
-bound-checking sweeps (see the repository's experiments/ folder)."""
+bound-checking sweeps (the specs slth ships are package data, ``slth/specs/``, found by name by
+:mod:`slth.experiments.shipped`)."""

@@ -36,7 +36,7 @@ import sys
 import threading
 from pathlib import Path
 
-from slth import budget, checks, provenance
+from slth import budget, precision, provenance
 from slth.errors import InputError
 from slth.experiments import kinds, summary
 from slth.experiments.spec import Cell, Spec
@@ -116,13 +116,12 @@ def preflight(spec: Spec, results: str = "results", *, process_index: int = 0, p
 
     This is the one place for checks that must pass before the results folder exists. The spec's
     values were validated in range when it was loaded (:func:`slth.experiments.spec.parse`: seeds,
-    counts, sizes); here come the process index, the float64 flag, the folder (a directory of this
+    counts, sizes); here come the process index, the folder (a directory of this
     spec, or absent with a writable parent) and the memory and disk the cells need
     (:func:`slth.budget.check_spec`). Process k > 0 checks its folder once process 0 has made it
     (:meth:`Store.open`)."""
     if not 0 <= process_index < process_count:
         raise InputError(f"process index {process_index} must be in [0, {process_count})")
-    checks.require_x64("a sweep")
     directory = Path(results) / spec.name
     if process_index == 0:
         Store(results, spec).check()
@@ -138,9 +137,11 @@ def preflight(spec: Spec, results: str = "results", *, process_index: int = 0, p
     return directory
 
 
+@precision.float64
 def run(spec: Spec, *, results: str = "results", progress: bool | None = None,
         process_index: int = 0, process_count: int = 1, barrier=None, wait: bool = False) -> RunResult:
-    """Execute ``spec`` into ``<results>/<spec.name>/`` (see the module docstring).
+    """Execute ``spec`` into ``<results>/<spec.name>/`` (see the module docstring), with JAX's 64-bit
+    mode on for the call (:mod:`slth.precision`), as under ``slth run``.
 
     Args:
       spec: a validated :class:`~slth.experiments.spec.Spec`.

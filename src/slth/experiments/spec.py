@@ -1,6 +1,6 @@
 """Sweep specifications: the TOML file's common schema, its validation, and the grid of cells it declares.
 
-A spec is a TOML file (``experiments/*.toml``)::
+A spec is a TOML file (those slth ships are in ``slth/specs/``: :mod:`slth.experiments.shipped`)::
 
     kind = "width"                       # one of slth.experiments.kinds.KINDS
     description = "width versus d"      # optional

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from slth import nets
+from slth import nets, precision
 from slth.errors import InputError
 from slth.measure.error import (LowerBound, PairMaps, certificate, lower_bound, lower_bound_key,
                                 pair_maps, weight_errors)
@@ -145,7 +145,8 @@ def _copies(spec) -> bool:
 
 
 def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
-    """The compact maps of ``ticket`` in its layout: pair maps (``pairs``) or copy maps (``l+1``)."""
+    """The compact maps of ``ticket`` in its layout: pair maps (``pairs``) or copy maps (``l+1``), in
+    float64 (NumPy)."""
     if _copies(ticket.spec):
         return copy_maps(ticket.random, ticket.masks, ticket.spec)
     return pair_maps(ticket.random, ticket.masks)
@@ -154,7 +155,8 @@ def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
 def ticket_norm_certificate(ticket, maps=None) -> float:
     """docs/theory.md §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
     product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
-    (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic."""
+    (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic.
+    In float64 NumPy (no JAX)."""
     from slth.measure import propagate
     return propagate.norm_certificate(ticket, maps)
 
@@ -162,14 +164,14 @@ def ticket_norm_certificate(ticket, maps=None) -> float:
 def ticket_certificate(ticket, maps=None) -> float:
     """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
     propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
-    sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward."""
+    sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX)."""
     from slth.measure import propagate
     return propagate.tight_certificate(ticket, maps)
 
 
 def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:
     """Per-weight errors of ``ticket`` in its layout (:func:`~slth.measure.weight_errors` or
-    :func:`copy_weight_errors`)."""
+    :func:`copy_weight_errors`), in float64 (NumPy)."""
     maps = ticket_maps(ticket) if maps is None else maps
     if _copies(ticket.spec):
         return copy_weight_errors(ticket.target, maps)
@@ -177,15 +179,17 @@ def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:
 
 
 def ticket_max_weight_error(ticket, maps=None) -> float:
-    """Largest per-weight error of ``ticket`` (0 when no weight has one)."""
+    """Largest per-weight error of ``ticket`` (0 when no weight has one), in float64 (NumPy)."""
     return float(max((np.abs(e).max(initial=0.0) for e in ticket_weight_errors(ticket, maps)), default=0.0))
 
 
+@precision.float64
 def ticket_lower_bound(ticket, maps=None, *, key=None, **kwargs) -> LowerBound:
     """Adversarial lower bound of ``ticket`` (:func:`~slth.measure.lower_bound`; ``key`` defaults to
     :func:`~slth.measure.lower_bound_key` of its seed). The ascent runs on the pair maps in the
     ``pairs`` layout and on the masked network itself in the ``l+1`` layout, whose copies do not
-    collapse into one map per layer."""
+    collapse into one map per layer. In float64 (JAX under :mod:`slth.precision`'s scope, the masked
+    weights included)."""
     maps = ticket_maps(ticket) if maps is None else maps
     key = lower_bound_key(ticket.spec.seed) if key is None else key
     compact = None if _copies(ticket.spec) else maps

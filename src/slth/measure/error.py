@@ -1,7 +1,8 @@
 """Two-sided error of a ticket: the certificate (a proof), the adversarial lower bound, per-weight errors.
 
 The true error E(S) = sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ lies in [lower_bound, certificate] (docs/theory.md §3).
-Everything on this path is float64 numpy, or JAX with x64 required and checked.
+Everything on this path is float64: NumPy, or JAX under slth's 64-bit scope (:mod:`slth.precision`),
+which needs no global ``jax_enable_x64``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
 
-from slth import nets
-from slth import checks
+from slth import nets, precision
 from slth.errors import InputError
 
 if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
@@ -37,7 +37,7 @@ class PairMaps:
 
 
 def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
-    """Effective maps of every layer pair of a pruned 2l-deep network, in float64.
+    """Effective maps of every layer pair of a pruned 2l-deep network, in float64 (NumPy, no JAX).
 
     A pair (R_1, R_2) whose first layer keeps at most one weight u_r per hidden unit r (at input j_r)
     computes Σ_r R_2[k, r] σ(u_r z_{j_r}) = Σ_{u_r>0} R_2[k,r] u_r σ(z_j) + Σ_{u_r<0} R_2[k,r] |u_r| σ(−z_j),
@@ -78,7 +78,7 @@ def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
 
 def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray]:
     """Per-weight errors: for pair 1, the (d_1, 2 d_0) matrix [A⁺ − W | A⁻ − W]; for i >= 2,
-    A⁺ − W (the negative part acts on σ(−z) = 0 there, docs/theory.md §2.3)."""
+    A⁺ − W (the negative part acts on σ(−z) = 0 there, docs/theory.md §2.3). In float64 (NumPy)."""
     errs = []
     for i, (w, m) in enumerate(zip(target, maps)):
         w = np.asarray(w, np.float64)
@@ -91,7 +91,7 @@ def certificate(target: Sequence[Float[ArrayLike, "d_out d_in"]], maps: Sequence
 
         E(S) <= Π_i (s_i + a_i) − Π_i s_i,   s_i = ‖W_i‖_2,  a_i = ‖pair error map‖_2,
 
-    a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2 and a_i = ‖A⁺_i − W_i‖_2 for i >= 2.
+    a_1 = ‖[A⁺_1 − W_1 | A⁻_1 − W_1]‖_2 and a_i = ‖A⁺_i − W_i‖_2 for i >= 2. In float64 (NumPy, no JAX).
     """
     s = nets.spectral_norms(target)
     a = np.array([np.linalg.norm(e, 2) for e in weight_errors(target, maps)])
@@ -121,12 +121,13 @@ def gap_rows(widest: int) -> int:
     return max(1, GAP_CHUNK_ELEMENTS // max(1, widest))
 
 
+@precision.float64
 def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]],
            x: Float[ArrayLike, "batch d_0"]) -> Float[np.ndarray, " batch"]:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
-    pass in float64 (the masked random weights themselves). Rows are independent, so a batch wider
-    than :func:`gap_rows` allows is evaluated in chunks of that many rows."""
-    checks.require_x64("gap_at")
+    pass in float64 (the masked random weights themselves; JAX under :mod:`slth.precision`'s scope).
+    Rows are independent, so a batch wider than :func:`gap_rows` allows is evaluated in chunks of that
+    many rows."""
     x = jnp.asarray(x, jnp.float64)
     target = [jnp.asarray(w, jnp.float64) for w in target]
     pruned = [jnp.asarray(w, jnp.float64) for w in pruned]
@@ -143,7 +144,8 @@ def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Fl
 def compact_forward(maps: Sequence[PairMaps], x):
     """The pruned network evaluated through its pair maps, z ↦ A⁺σ(z) − A⁻σ(−z) per pair, on a
     batch x (batch, d_0). Mathematically identical to the masked network (docs/theory.md §2, the identity
-    the tests check) at a cost of O(d_i d_{i-1}) per pair instead of O(d_i h_i)."""
+    the tests check) at a cost of O(d_i d_{i-1}) per pair instead of O(d_i h_i). JAX, in the dtype of
+    its inputs (float64 inside :func:`lower_bound`)."""
     h = x
     for i, m in enumerate(maps):
         h = jax.nn.relu(h) @ m.plus.T - jax.nn.relu(-h) @ m.minus.T
@@ -152,6 +154,7 @@ def compact_forward(maps: Sequence[PairMaps], x):
     return h
 
 
+@precision.float64
 def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]], *,
                 key, maps: Sequence[PairMaps] | None = None, starts: int = 32, steps: int = 200,
                 random_points: int = 2048, scouts: int | None = None, scout_steps: int = 30,
@@ -172,7 +175,9 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     random points included, so it is a true lower bound. With ``maps`` only the points whose compact
     gap is within :data:`NEAR_TIE` of the best go through the reference pass (the same argmax, at a
     fraction of the cost), and the value is :func:`gap_at` of the witness alone, the number
-    ``slth verify`` recomputes. The same key gives the same bits.
+    ``slth verify`` recomputes. The same key gives the same bits. In float64 (JAX under
+    :mod:`slth.precision`'s scope; ``pruned`` is read as float64, so pass a float64 ticket's weights
+    as they are, not rounded to float32).
 
     Args:
       target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
@@ -182,7 +187,6 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     Returns:
       LowerBound(value, witness (d_0,)).
     """
-    checks.require_x64("lower_bound")
     if scouts is None:
         scouts = max(starts, min(4 * starts, random_points))
     if (starts < 1 or steps < 0 or random_points < starts or scouts < starts or random_points < scouts

@@ -76,7 +76,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from slth import checks, nets
+from slth import checks, nets, precision
 from slth.errors import InputError
 from slth.nets import layouts
 
@@ -337,9 +337,10 @@ def _search(net: _Net, d0: int, seed: int, points: int = 4096, starts: int = 8) 
 
 # --------------------------------------------------------------------------- the entry point
 
+@precision.float64
 def exact_error(ticket, *, rtol: float = 1e-3, time_limit: float = 60.0) -> ExactError:
     """E(S) of ``ticket`` to relative tolerance ``rtol``: lower <= E(S) <= upper and, when status is
-    "optimal", upper <= lower·(1 + rtol).
+    "optimal", upper <= lower·(1 + rtol). In float64 (NumPy, SCIP, JAX under :mod:`slth.precision`'s scope).
 
     The lower end is the reference gap ``gap_at(target, pruned, witness[None])`` at a unit-norm
     witness: the best of a cheap multi-start search on the stacked network, the adversarial search's
@@ -364,7 +365,6 @@ def exact_error(ticket, *, rtol: float = 1e-3, time_limit: float = 60.0) -> Exac
     start = time.perf_counter()
     rtol = checks.open_unit("rtol", rtol)
     time_limit = checks.positive("time_limit", time_limit)
-    checks.require_x64("exact_error")
     check_affordable(ticket.target, ticket.spec, time_limit=time_limit, rtol=rtol)
     from slth.measure.deep import ticket_lower_bound
     from slth.measure.error import gap_at

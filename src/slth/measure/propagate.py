@@ -494,8 +494,8 @@ def norm_certificate(ticket, maps=None) -> float:
 def tight_certificate(ticket, maps=None, *, budget: int = BUDGET) -> float:
     """Upper bound on sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ of ``ticket`` (either layout), in exact arithmetic:
     the smaller of :func:`propagation_bound` over at most ``budget`` input cones and the layout's norm
-    certificate, each rounded up (:func:`round_up`). ``maps``: :func:`slth.measure.ticket_maps`."""
-    checks.require_x64("tight_certificate")
+    certificate, each rounded up (:func:`round_up`). ``maps``: :func:`slth.measure.ticket_maps`. In
+    float64 NumPy (no JAX), so it needs no x64 mode."""
     budget = checks.count("budget", budget)
     maps = ticket_maps(ticket) if maps is None else maps
     old = norm_certificate(ticket, maps)

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import scipy.stats
 
-from slth import constructions, nets
+from slth import constructions, nets, precision
 from slth import checks
 from slth.errors import InputError
 from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps, ticket_norm_certificate
@@ -79,6 +79,7 @@ def shape_bucket(c: int, c_max: int) -> int:
     return min(c_max, 1 << max(0, c - 1).bit_length())
 
 
+@precision.float64
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
                 distribution: str | None = None, drop_negative: bool = False,
                 exact: float | None = None) -> TrialWidth:
@@ -94,7 +95,8 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     over c = 1..c_max for the certified width instead of the bisection, so ``certified`` is the
     smallest certifying c there too (c_max builds at most, each cheap next to one lower bound).
     With ``exact`` (a time limit per ticket, seconds), the exact width is searched between the two by
-    bisection on "the exact error's upper end is <= ε" (:class:`TrialWidth`).
+    bisection on "the exact error's upper end is <= ε" (:class:`TrialWidth`). Every ticket is built and
+    measured with JAX's 64-bit mode on (:mod:`slth.precision`), as by ``slth prune``.
     """
     dims = nets.dims_of(target)
     distribution = default_distribution(construction, distribution)
@@ -213,6 +215,7 @@ def trial_target(dims, seed: int, distribution: str = "gaussian") -> tuple:
     return nets.random_target(dims, key=jax.random.key(seed), distribution=distribution)
 
 
+@precision.float64
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
               c_max: int | None = None, target_distribution: str = "gaussian", distribution: str | None = None,
               drop_negative: bool = False, progress=None, exact: float | None = None) -> MinWidth:
@@ -230,7 +233,8 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
         method's limit first.
       The rest: as ``slth prune``.
     Returns:
-      MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction.
+      MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction. Computed with JAX's
+      64-bit mode on (:mod:`slth.precision`), as by ``slth check``.
     """
     constructions.get(construction)
     if c_max is None:

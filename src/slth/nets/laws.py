@@ -78,7 +78,8 @@ def require_law(construction: str, law: str | None, distribution: str) -> None:
 
 
 def default_dtype():
-    """The float dtype JAX uses now: float64 when ``jax_enable_x64`` is on, else float32."""
+    """The float dtype JAX uses now: float64 when ``jax_enable_x64`` is on (in this thread: always inside
+    an slth call that computes in float64, :mod:`slth.precision`), else float32."""
     return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
 
 

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from slth import checks
+from slth import checks, precision
 from slth.errors import InputError
 from slth.nets import layouts
 from slth.nets.laws import check_distribution
@@ -109,11 +109,14 @@ class RandomSpec:
         return d
 
 
+@precision.float64
 def random_network(spec: RandomSpec) -> tuple:
     """Generate the random matrices M_1..M_L of ``spec`` (i.i.d. entries; see the layout's module for
-    how each entry is keyed)."""
-    if spec.dtype == "float64":
-        checks.require_x64("a random network of dtype float64")
+    how each entry is keyed), in ``spec.dtype``.
+
+    Precision: drawn with JAX's 64-bit mode on whatever the caller's (:mod:`slth.precision`): a
+    float32 network's bits depend on the mode for some laws (binary, hyperbolic), and the one slth
+    regenerates is the one drawn with it on. Outside x64 a float64 network comes back as NumPy arrays."""
     dtype = jnp.dtype(spec.dtype)
     root = jax.random.key(spec.seed)
     return layouts.layout(spec).generate(spec, root, dtype)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import jax
 import numpy as np
 
-from slth import checks
+from slth import checks, precision
 from slth.errors import InputError
 from slth.nets.laws import sample
 
@@ -159,11 +159,25 @@ def rescale(layers: Sequence, *, norm: float = 1.0, only_above: bool = False) ->
     return tuple(out)
 
 
-def random_target(dims: Sequence[int], *, key, distribution: str = "gaussian", norm: float = 1.0,
-                  dtype=None) -> tuple:
+@precision.float64
+def random_target(dims: Sequence[int], *, seed: int | None = None, key=None, distribution: str = "gaussian",
+                  norm: float = 1.0, dtype=None) -> tuple:
     """A random target with widths ``dims``: i.i.d. entries of ``distribution``, each layer
-    rescaled to spectral norm ``norm`` (default 1, the theorems' boundary case)."""
+    rescaled to spectral norm ``norm`` (default 1, the theorems' boundary case).
+
+    Randomness: give exactly one of ``seed``, an integer in [0, 2**63) (slth's public convention, as
+    in :class:`~slth.nets.RandomSpec`), or ``key``, a JAX key for a caller that already holds one;
+    ``seed=s`` is ``key=jax.random.key(s)``, bit for bit.
+
+    Precision: drawn with JAX's 64-bit mode on (:mod:`slth.precision`), so ``dtype=None`` samples in
+    float64 whatever the caller's mode, and a seed gives the CLI's target (``slth prune --target-seed``)
+    bit for bit; outside x64 the float64 layers come back as NumPy arrays."""
     dims = parse_dims(dims)
+    if (seed is None) == (key is None):
+        raise InputError(f"random_target takes exactly one of seed (an integer) and key (a JAX key); got "
+                         f"{'neither' if seed is None else 'both'}")
+    if key is None:
+        key = jax.random.key(checks.seed("seed", seed))
     if not 0 < norm <= 1:
         raise InputError(f"target norm {norm} is outside (0, 1], the theorems' assumption")
     keys = jax.random.split(key, len(dims) - 1)

@@ -1,8 +1,8 @@
 """JAX float64 kernels mirroring `_numpy_kernels` operation for operation, and the sharded runner.
 
-Used on accelerators and whenever the batch is sharded over several devices. They need
-``jax_enable_x64`` (the library never sets it): the search must be float64 for the result to equal the
-brute-force optimum to round-off.
+Used on accelerators and whenever the batch is sharded over several devices. They run with JAX's 64-bit
+mode on (the engine's ``sharded=True`` call switches it on for itself, :mod:`slth.precision`): the
+search must be float64 for the result to equal the brute-force optimum to round-off.
 """
 
 from __future__ import annotations

@@ -29,24 +29,91 @@ those two values. This kernel finds that pair without a sort:
   adjacent differences and first-index recovery transcribed; sets that do not overlap are settled
   directly (their only adjacent pair is at the boundary).
 - Brute force: the first smallest ``|s_m - t|`` in index order, as NumPy's ``argmin``.
+
+Two drivers run rows in parallel: `solve_indices` (rows of one count, the engine's buckets) and
+`solve_valid` (a whole batch of any counts in one pass, each row's valid slots gathered, its mask set and
+its error computed as `_common.subset_error` does, with NumPy's pairwise sum transcribed).
+
+One job: the compiled exact solve. The hashing pass, its fallbacks and the two drivers share the row
+buffers and one tie rule, which is why they are one module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 import threading
 
 import numba
 import numpy as np
+from numba.core import caching as _numba_caching
 
-from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT
+from slth import caches
+from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT, exact_bytes
 
-# Compiled functions are cached on disk next to this file (numba's cache=True), so only the first
-# process after an install pays the compilation (a few seconds).
+
+class _SlthCacheLocator(_numba_caching.UserProvidedCacheLocator):
+    """numba's cache for this module's kernels in slth's user cache folder (:func:`slth.caches.folder`,
+    ``~/.cache/slth/numba``), not beside the module: numba's default writes ``__pycache__`` into the
+    installed package wherever site-packages is writable. It answers for this file only; with
+    NUMBA_CACHE_DIR set, or a folder it cannot write, numba's own locators decide as usual."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(str(caches.folder("numba")), self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if _numba_caching.config.CACHE_DIR or os.path.abspath(py_file) != os.path.abspath(__file__):
+            return None
+        # skip UserProvidedCacheLocator's own test (NUMBA_CACHE_DIR); the source-file checks and the
+        # writability probe are numba's
+        return super(_numba_caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+# numba consults CacheImpl's locators in order when a cache=True function is decorated (below). The
+# list is numba's internal; where it is missing (another numba), its default locators are used.
+if isinstance(getattr(_numba_caching.CacheImpl, "_locator_classes", None), list) \
+        and _SlthCacheLocator not in _numba_caching.CacheImpl._locator_classes:
+    _numba_caching.CacheImpl._locator_classes.insert(0, _SlthCacheLocator)
+
+# Compiled functions are cached on disk (numba's cache=True), so only the first process after an
+# install pays the compilation (a few seconds): in slth's user cache folder (`_SlthCacheLocator`).
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 # numba's default threading layer (workqueue) aborts the process when two threads launch parallel
 # kernels at once; calls from several Python threads therefore take turns.
 _ONE_CALL = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_call():
+    """One parallel kernel at a time (`_ONE_CALL`), with Ctrl-C deferred until it returns.
+
+    A KeyboardInterrupt raised while numba runs (its dispatcher and cache loading call back into
+    Python, where the interpreter raises a pending SIGINT) measured a segmentation fault or a
+    SystemError ("returned a result with an exception set") in about a third of the trials: ``slth
+    prune`` of a 256-512-512-10 target interrupted at random times. So while the kernel runs, SIGINT
+    only records itself (the handler raises nothing), and after the kernel returns it is raised again
+    for the handler it was meant for: Ctrl-C still works, one kernel call later. Blocking the signal does not do it: JAX's
+    threads, started earlier, would still take it. Off the main thread Python delivers no signal, and
+    nothing changes.
+    """
+    with _ONE_CALL:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        asked = []
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if asked:       # delivered again to the handler it was meant for (Python's raises KeyboardInterrupt)
+            signal.raise_signal(signal.SIGINT)
+
 
 # Expected number of (q', b') pairs within the bucket width W: large enough that a repeated pass is rare
 # (no pair within 0.45 W has probability about exp(-0.9 * _PAIRS); measured 1 row in 1,000 at n = 21),
@@ -63,6 +130,7 @@ _TIED = 64
 _MAX_BUCKETS = float(1 << 40)
 _CAPTURE = 0.45
 _RETRIES = 3
+
 
 
 @numba.njit(**_JIT)
@@ -318,40 +386,104 @@ def _mitm_row(x, t, q, b, lo, hi, ext, keys, work):
     return _sorted_row(q, na, b, nb, keys)
 
 
+#: Most slots per row `solve_valid` takes: NumPy's pairwise sum is one block up to 128 values.
+MAX_SLOTS = 128
+
+
+@numba.njit(**_JIT)
+def _pairwise_sum(a, n):
+    """NumPy's pairwise sum of a[:n] for n <= `MAX_SLOTS` (its float64 ``pairwise_sum``: eight partial
+    sums, then the rest in order), so that a row's error is `_common.subset_error`'s bit for bit."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
 @numba.njit(parallel=True, **_JIT)
-def _solve(x, t, blocks):
-    rows, n = x.shape
-    out = np.empty(rows, dtype=np.int64)
-    h = n // 2
-    na = 1 << h
-    nb = 1 << (n - h)
-    tab = 1 << ((n + 1) // 2)
-    bits = min(na * _BITS_PER_Q, 1 << 31)  # bucket numbers modulo bits are kept in int32
+def _solve_rows(cand, valid, t, blocks, n_max):
+    """Per row: the index over its valid slots (in slot order), the mask over all slots, the error."""
+    rows, c = cand.shape
+    index = np.zeros(rows, dtype=np.int64)
+    mask = np.zeros((rows, c), dtype=np.bool_)
+    error = np.empty(rows)
+    h_max = n_max // 2
+    na_max = 1 << h_max
+    nb_max = 1 << (n_max - h_max)
+    tab = 1 << ((n_max + 1) // 2)
+    bits_max = min(na_max * _BITS_PER_Q, 1 << 31)
     for block in numba.prange(blocks):
+        x = np.empty(c)
+        cols = np.empty(c, dtype=np.int64)
+        picked = np.zeros(c)
         lo = np.empty(tab)
         hi = np.empty(tab)
-        if n <= BRUTE_FORCE_MAX_COUNT:
-            for r in range(block, rows, blocks):
-                out[r] = _brute_force_row(x[r], t[r], lo, hi)
-        else:
-            q = np.empty(na)
-            b = np.empty(nb)
-            ext = np.empty(2)
-            keys = np.empty(na + nb)
-            work = (
-                np.empty(bits // 64 + 1, dtype=np.int64),  # occupancy bits and a spare word
-                np.empty(na * _SLOTS_PER_Q, dtype=np.int32),  # chain heads
-                np.empty(na, dtype=np.int32),  # chain links
-                np.empty(na, dtype=np.int32),  # buckets of q'
-                np.empty(nb, dtype=np.int32),  # buckets of b'
-                np.empty(nb, dtype=np.int32),  # b' that met a marked bucket
-                np.empty(_TIED, dtype=np.int32),  # tied pairs: q' index
-                np.empty(_TIED, dtype=np.int32),  # tied pairs: b' index
-            )
-            for r in range(block, rows, blocks):
-                ia, ib = _mitm_row(x[r], t[r], q, b, lo, hi, ext, keys, work)
-                out[r] = ia | (ib << h)
-    return out
+        q = np.empty(na_max)
+        b = np.empty(nb_max)
+        ext = np.empty(2)
+        keys = np.empty(na_max + nb_max)
+        bitmap = np.empty(bits_max // 64 + 1, dtype=np.int64)  # occupancy bits and a spare word
+        head = np.empty(na_max * _SLOTS_PER_Q, dtype=np.int32)  # chain heads
+        link = np.empty(na_max, dtype=np.int32)  # chain links
+        q_bucket = np.empty(na_max, dtype=np.int32)  # buckets of q'
+        b_bucket = np.empty(nb_max, dtype=np.int32)  # buckets of b'
+        b_met = np.empty(nb_max, dtype=np.int32)  # b' that met a marked bucket
+        tied_q = np.empty(_TIED, dtype=np.int32)  # tied pairs: q' index
+        tied_b = np.empty(_TIED, dtype=np.int32)  # tied pairs: b' index
+        for r in range(block, rows, blocks):
+            n = 0
+            for j in range(c):
+                if valid[r, j]:
+                    x[n] = cand[r, j]
+                    cols[n] = j
+                    n += 1
+            m = np.int64(0)
+            if n == 0:
+                m = 0
+            elif n <= BRUTE_FORCE_MAX_COUNT:
+                m = _brute_force_row(x[:n], t[r], lo, hi)
+            else:
+                h = n // 2
+                na = 1 << h
+                nb = 1 << (n - h)
+                bits = min(na * _BITS_PER_Q, 1 << 31)
+                work = (bitmap[: bits // 64 + 1], head[: na * _SLOTS_PER_Q], link[:na], q_bucket[:na],
+                        b_bucket[:nb], b_met[:nb], tied_q, tied_b)
+                ia, ib = _mitm_row(x[:n], t[r], q[:na], b[:nb], lo, hi, ext, keys[: na + nb], work)
+                m = ia | (ib << h)
+            index[r] = m
+            for k in range(n):
+                if (m >> k) & 1:
+                    mask[r, cols[k]] = True
+                    picked[cols[k]] = cand[r, cols[k]]
+            error[r] = abs((0.0 + _pairwise_sum(picked, c)) - t[r])
+            for k in range(n):
+                picked[cols[k]] = 0.0
+    return index, mask, error
+
+
+def _blocks(rows: int) -> int:
+    threads = numba.get_num_threads()
+    return min(rows, max(threads, min(4 * threads, rows // 16)))
 
 
 def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -363,12 +495,39 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     where there are enough: fresh buffers cost page faults, which measured several times the work of a
     row at n = 31 when every row had its own block.
     """
-    rows = x.shape[0]
+    rows, n = x.shape
     if rows == 0:
         return np.empty(0, dtype=np.int64)
     x = np.ascontiguousarray(x, dtype=np.float64)
     t = np.ascontiguousarray(t, dtype=np.float64)
-    threads = numba.get_num_threads()
-    blocks = min(rows, max(threads, min(4 * threads, rows // 16)))
-    with _ONE_CALL:
-        return _solve(x, t, blocks)
+    with _one_call():
+        return _solve_rows(x, np.ones(x.shape, dtype=np.bool_), t, _blocks(rows), n)[0]
+
+
+def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's exact answer for rows of any valid counts at once: (mask (B, c) bool, error (B,)).
+
+    Row by row: its valid slots in slot order are the x of `solve_indices` (the same index, so the
+    same subset as the NumPy path's buckets), the mask sets the chosen slots, and the error is
+    `_common.subset_error`'s: ``|(0.0 + NumPy's pairwise sum of the row with unchosen slots 0) - t|``.
+    No bucketing, gathering or scattering in NumPy; each block holds buffers for the largest count
+    (`_common.exact_bytes` of it), which the caller checks against its memory budget (`block_bytes`).
+    ``cand`` must be finite where ``valid``; other slots are never read; at most `MAX_SLOTS` slots.
+    """
+    rows, c = cand.shape
+    if c > MAX_SLOTS:
+        raise ValueError(f"solve_valid takes at most {MAX_SLOTS} slots per row; got {c}")
+    if rows == 0:
+        return np.zeros((0, c), dtype=bool), np.empty(0)
+    cand = np.ascontiguousarray(cand, dtype=np.float64)
+    valid = np.ascontiguousarray(valid, dtype=np.bool_)
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    n_max = int(valid.sum(axis=1).max())
+    with _one_call():
+        _, mask, error = _solve_rows(cand, valid, t, _blocks(rows), n_max)
+    return mask, error
+
+
+def block_bytes(n_max: int, rows: int) -> int:
+    """Memory of `solve_valid`'s buffers for rows of at most ``n_max`` valid slots (all blocks)."""
+    return _blocks(max(rows, 1)) * exact_bytes(n_max)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import jax
 import numpy as np
 
-from slth import checks
+from slth import precision
 from slth.errors import InputError
 from slth.subset_sum import _common, _numpy_kernels
 from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumResult
@@ -19,8 +19,8 @@ from slth.subset_sum._common import DEFAULT_MEMORY_BUDGET, METHODS, SubsetSumRes
 # imported on first use only, so that importing slth does not pay for it.
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 #: CPU kernels: "auto" takes numba's for rows of at least `NUMBA_FROM_COUNT` valid candidates and
-#: NumPy's below; "numpy" and "numba" one of them for every row. All three give the same masks bit for
-#: bit.
+#: NumPy's below, and numba's for every row of a large batch (`_fused`); "numpy" and "numba" one of
+#: them for every row. All three give the same masks and errors bit for bit.
 CPU_KERNELS = ("auto", "numpy", "numba")
 
 #: The CPU kernel `solve` uses by default where numba is installed (NumPy's otherwise). Chosen by
@@ -29,6 +29,16 @@ CPU_KERNELS = ("auto", "numpy", "numba")
 #: or faster for n <= 12, hence the count threshold.
 DEFAULT_CPU_KERNEL = "auto"
 NUMBA_FROM_COUNT = 16
+#: Largest valid count for which "auto" and "numba" solve a whole exact batch in one compiled pass
+#: (`_fused`): gathering each row's valid slots, solving and computing its error there instead of
+#: bucketing rows by count in NumPy. Rows of every count, small ones included, then take numba's kernel
+#: (the same answers; within 10% of NumPy's below `NUMBA_FROM_COUNT`). The Pensia-scale job's solve
+#: measured 4.6 s bucketed and ... s in one pass (benchmarks/README.md). Above this count, a block's
+#: buffers grow past a few megabytes and the buckets are used.
+FUSED_MAX_COUNT = 36
+#: Smallest batch solved in one pass: a parallel numba call costs milliseconds to start, which a small
+#: batch (a width search's, a test's) would feel; NumPy's buckets start in microseconds.
+FUSED_FROM_ROWS = 8192
 
 # Extra candidates solved exactly beyond log2(1/tol) by "first-within" before falling back to the full
 # solve: with 6 extra, about 1% of U[-1, 1] rows miss tol (SUBSET_SUM.md).
@@ -61,9 +71,10 @@ def solve(
     Numerics and back ends: the search always runs in float64. On a single CPU device it runs in NumPy
     (chunks spread over threads; NumPy's sort releases the GIL), which measured faster than XLA on CPU.
     With several JAX devices (or ``sharded=True``), or when the default JAX device is an accelerator, it
-    runs in JAX with the batch sharded over a 1-D mesh; this needs ``jax_enable_x64`` (never set here):
-    without it the NumPy path is used, and ``sharded=True`` raises. Both back ends perform the same
-    floating-point operations in the same order and return identical masks.
+    runs in JAX with the batch sharded over a 1-D mesh, in float64 (:mod:`slth.precision`'s scope):
+    where ``jax_enable_x64`` is off, sharded=None keeps the NumPy path and ``sharded=True`` switches it
+    on for the search alone. Both back ends perform the same floating-point operations in the same
+    order and return identical masks.
 
     Ties (subsets whose errors agree to the last bit) are broken deterministically: by the smallest
     subset index (bit j = candidate j) for brute force, by the first closest pair in sorted order and
@@ -102,8 +113,8 @@ def solve(
     Raises:
         InputError (a ValueError): before any work, on an unknown method, wrong ndim, mismatched shapes, c = 0,
             non-finite values, a non-boolean ``valid``, a missing or non-positive tol for
-            "first-within", a non-positive budget, rows too large for "exact", ``sharded=True``
-            without x64, or an unknown (or, for "numba", uninstalled) cpu_kernel.
+            "first-within", a non-positive budget, rows too large for "exact", or an unknown (or,
+            for "numba", uninstalled) cpu_kernel.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}; got method={method!r}")
@@ -127,6 +138,11 @@ def solve(
         from slth.subset_sum.reference import milp_masks
 
         mask = milp_masks(cand, tgt, valid_arr)
+    elif method == "exact" and _fused(kernel, devices, largest, *cand.shape, budget):
+        from slth.subset_sum import _numba_kernels
+
+        mask, error = _numba_kernels.solve_valid(cand, valid_arr, tgt)
+        return SubsetSumResult(mask, error, np.ones_like(error, dtype=bool))
     elif method == "exact":
         mask = _exact_masks(cand, tgt, valid_arr, budget, devices, kernel)
     else:
@@ -147,11 +163,24 @@ def _cpu_kernel(name: str | None) -> str:
     return name
 
 
+def _fused(kernel: str, devices, largest: int, rows: int, slots: int, budget: int) -> bool:
+    """Whether numba solves the whole batch in one pass (`_numba_kernels.solve_valid`: no buckets, and
+    the error computed in the same pass): on the CPU path with numba's kernel or "auto", for a batch of at
+    least `FUSED_FROM_ROWS` rows whose largest valid count is at most `FUSED_MAX_COUNT` and whose buffers
+    (one set per block, sized for that count) fit the budget. Same masks and errors bit for bit as the bucketed path (tests/test_subset_sum_numba.py)."""
+    if devices is not None or kernel == "numpy" or rows < FUSED_FROM_ROWS or largest > FUSED_MAX_COUNT:
+        return False
+    from slth.subset_sum import _numba_kernels
+
+    if slots > _numba_kernels.MAX_SLOTS:
+        return False
+    return _numba_kernels.block_bytes(largest, rows) <= budget
+
+
 def _devices(sharded: bool | None) -> list | None:
     """JAX devices to run on, or None for the NumPy float64 path (see `solve`, back ends)."""
     x64 = bool(jax.config.read("jax_enable_x64"))
     if sharded is True:
-        checks.require_x64("sharded=True (the search in JAX; sharded=None/False is the NumPy path)")
         return jax.local_devices()
     if sharded is not None and sharded is not False:
         raise InputError(f"sharded must be None, True or False; got sharded={sharded!r}")
@@ -179,7 +208,7 @@ def _exact_masks(cand, tgt, valid, budget, devices, kernel="numpy") -> np.ndarra
         else:
             from slth.subset_sum import _jax_kernels
 
-            index = _jax_kernels.solve_indices(x, t, devices=devices, memory_budget_bytes=budget)
+            index = precision.run(_jax_kernels.solve_indices, x, t, devices=devices, memory_budget_bytes=budget)
         mask[rows[:, None], cols] = _common.bits_to_mask(index, n)
     return mask
 

@@ -13,12 +13,14 @@ import importlib
 import tempfile
 from pathlib import Path
 
+from slth import extras
 from slth.errors import InputError
 
 
 def run(*, thorough: bool = False, imports=(), extra_args=()) -> tuple[int, list]:
     """Run the suite; returns (pytest's exit code, the plugin's records)."""
-    import pytest
+    pytest = extras.need("pytest", "slth selftest")
+    extras.need("hypothesis", "slth selftest")
 
     for name in imports:
         try:

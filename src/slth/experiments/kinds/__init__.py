@@ -28,8 +28,8 @@ has it):
   kind at once (``slth fit`` with several folders; width only).
 
 Adding a sweep kind: write ``src/slth/experiments/kinds/<kind>.py`` with the interface above (its
-docstring shows its spec) and add it to :data:`KINDS`; write its TOML specs in ``experiments/`` and
-``experiments/quick/`` (and ``experiments/toy/`` if a figure reads it); add its tests (spec
+docstring shows its spec) and add it to :data:`KINDS`; write its TOML specs in ``slth/specs/`` and
+``slth/specs/quick/`` (and ``slth/specs/toy/`` if a figure reads it); add its tests (spec
 validation and rows, in ``tests/test_sweep_kinds.py``). Nothing else changes: not the spec, the
 runner, the store, the summary nor the budget.
 """

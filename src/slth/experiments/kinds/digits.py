@@ -26,7 +26,7 @@ import functools
 import time
 from pathlib import Path
 
-from slth import budget, constructions
+from slth import budget, constructions, extras
 from slth.experiments.kinds import _shared as shared
 from slth.studies import digits as study
 
@@ -64,6 +64,8 @@ def _settings(trials: dict, problems: list) -> dict:
         problems.append(f"[trials] data {data!r} must be a path (a string)")
     elif data is not None and not Path(data).exists():
         problems.append(f"[trials] data {data!r} does not exist (MNIST: an .npz or a folder of IDX files)")
+    elif data is None and (message := extras.missing("sklearn", "[trials] the digits data (no data path)")):
+        problems.append(message)
     return {"dims": dims,
             "training_seed": shared.integer(problems, trials.get("training_seed", 0), "[trials] training_seed", 0,
                                             shared.MAX_SEED),

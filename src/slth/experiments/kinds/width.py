@@ -36,13 +36,12 @@ three readings side by side on the same tickets.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 
 import jax
 import scipy.stats
 
-from slth import budget, checks, constructions, nets
+from slth import budget, checks, constructions, extras, nets
 from slth import bounds
 from slth.errors import InputError
 from slth.experiments.kinds import _shared as shared
@@ -135,8 +134,8 @@ def _settings(trials: dict, cons: list, problems: list) -> dict:
     out["exact_max_binaries"] = shared.integer(problems, trials.get("exact_max_binaries", exact_mod.MAX_BINARIES),
                                                "[trials] exact_max_binaries", 1, exact_mod.MAX_BINARIES)
     if isinstance(exact, (int, float)) and not isinstance(exact, bool) and exact > 0 \
-            and importlib.util.find_spec("pyscipopt") is None:
-        problems.append("[trials] exact needs SCIP, which is not installed: pip install 'slth[exact]' (pyscipopt)")
+            and (message := extras.missing("pyscipopt", "[trials] exact (SCIP)")):
+        problems.append(message)
     raw = trials.get("c_max")
     c_max = {}
     for c in cons:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from slth import checks
+from slth import checks, extras
 from slth.errors import InputError
 
 #: Classes of both data sets; labels must lie in [0, N_CLASSES).
@@ -70,10 +70,10 @@ def load_digits(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
     """
     checks.open_unit("test_size", test_size)
     checks.integer("split random_state", random_state, low=0, high=2**32 - 1)
-    from sklearn.datasets import load_digits as sk_load
-    from sklearn.model_selection import train_test_split
+    datasets = extras.need("sklearn.datasets", "the digits data")
+    train_test_split = extras.need("sklearn.model_selection", "the digits data").train_test_split
 
-    bunch = sk_load()
+    bunch = datasets.load_digits()
     x = np.asarray(bunch.data, np.float64)
     y = np.asarray(bunch.target, np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, random_state=int(random_state),

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import jax
 import numpy as np
 
-from slth import checks, constructions, nets, pipeline, provenance
+from slth import checks, constructions, nets, pipeline, precision, provenance
 from slth.errors import InputError
 from slth.studies.digits import training
 from slth.studies.digits.certify import guaranteed, margins, normalise, rescale_target
@@ -137,6 +137,7 @@ def _check_dims(dims, data: Dataset) -> tuple[int, ...]:
     return dims
 
 
+@precision.float64
 def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | None = None,
            seed: int = DEFAULTS["seed"], network_seed: int = DEFAULTS["network_seed"],
            split_seed: int = DEFAULTS["split_seed"], test_size: float = DEFAULTS["test_size"],
@@ -144,7 +145,8 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
            learning_rate: float = DEFAULTS["learning_rate"], data: str | None = None,
            progress=None) -> DigitsReport:
     """Train a target on real data, rescale it into the theorems' assumptions and measure its tickets:
-    :func:`prepare` once, then :func:`ticket_row` per (construction, c), the units a sweep runs.
+    :func:`prepare` once, then :func:`ticket_row` per (construction, c), the units a sweep runs. In
+    float64 (training included): JAX's 64-bit mode is on for the call (:mod:`slth.precision`).
 
     Args:
       dims: target widths "d_0,...,10" (d_0 = 64 for the digits, the pixel count for MNIST).
@@ -204,16 +206,17 @@ class Prepared:
     train_s: float
 
 
+@precision.float64
 def prepare(dims=DEFAULTS["dims"], *, seed: int = DEFAULTS["seed"], split_seed: int = DEFAULTS["split_seed"],
             test_size: float = DEFAULTS["test_size"], epochs: int = DEFAULTS["epochs"],
             batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
             data: str | None = None, progress=None) -> Prepared:
-    """Load the data, train the target and rescale it (arguments as :func:`digits`)."""
+    """Load the data, train the target and rescale it (arguments as :func:`digits`), in float64
+    (:mod:`slth.precision`'s scope; outside x64 the target comes back as NumPy arrays)."""
     seed = checks.seed("seed", seed)
     epochs = checks.integer("epochs", epochs, low=1)
     batch_size = checks.integer("batch_size", batch_size, low=1)
     checks.positive("learning_rate", learning_rate)
-    checks.require_x64("digits")
     checks.dims(dims)
     say = progress or (lambda msg: None)
     dataset = load_digits(test_size=test_size, random_state=split_seed) if data is None else load_mnist(data)
@@ -239,10 +242,11 @@ def prepare(dims=DEFAULTS["dims"], *, seed: int = DEFAULTS["seed"], split_seed: 
         margin=margins(logits), train_s=train_s)
 
 
+@precision.float64
 def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> DigitsRow:
     """The study's unit: prune the random network (c candidates per block and sign, ``network_seed``)
     for the prepared target with construction ``name`` and evaluate the ticket on the test set. Both
-    :func:`digits` and a ``digits`` sweep build every row with it."""
+    :func:`digits` and a ``digits`` sweep build every row with it. In float64 (:mod:`slth.precision`)."""
     constructions.check_candidates(name, c)
     t1 = time.perf_counter()
     spec = nets.RandomSpec(dims=p.dims, candidates=c, seed=network_seed)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from slth import checks, constructions, nets, provenance
+from slth import checks, constructions, nets, precision, provenance
 from slth.errors import InputError
 from slth.studies.separation.estimators import CONFIDENCE, INTERVAL, l2_error, target_l2_norm
 from slth.studies.separation.methods import EXACT_MAX_UNITS, METHODS, WEIGHT_METHODS, _fit
@@ -93,7 +93,6 @@ def _row(method, cell: _Cell, *, inputs, seed, distribution) -> SeparationRow:
 def _check(methods, d_values, candidates, *, inputs, seed, n_train, n_test, exact_max_units,
            distribution) -> None:
     """Every argument check, before any sampling or tracing."""
-    checks.require_x64("separation")
     for name, values in (("methods", methods), ("d_values", d_values), ("candidates", candidates)):
         if len(values) == 0:
             raise InputError(f"{name} is empty; give at least one value")
@@ -120,11 +119,13 @@ def _check(methods, d_values, candidates, *, inputs, seed, n_train, n_test, exac
                                  "least squares for random features needs n_train >= h")
 
 
+@precision.float64
 def row_for(method: str, d: int, c: int, *, inputs: str = DEFAULTS["inputs"], seed: int = DEFAULTS["seed"],
             n_train: int = DEFAULTS["n_train"], n_test: int = DEFAULTS["n_test"],
             distribution: str = DEFAULTS["distribution"]) -> SeparationRow:
     """One method on one (d, c) cell: the study's unit, from which both :func:`separation` and a
     ``separation`` sweep build every row. The same arguments give the same row (``wall_s`` aside).
+    In float64: JAX's 64-bit mode is on for the call (:mod:`slth.precision`).
 
     Raises:
       InputError: bad arguments (see :func:`separation`), or ``neuron-exact`` with more than
@@ -153,6 +154,7 @@ class SeparationReport:
                 "rows": [r.to_json() for r in self.rows], "wall_s": self.wall_s, **self.provenance}
 
 
+@precision.float64
 def separation(d_values: Sequence[int] = DEFAULTS["d_values"], candidates: Sequence[int] = DEFAULTS["candidates"],
                *, inputs: str = DEFAULTS["inputs"], n_train: int = DEFAULTS["n_train"],
                n_test: int = DEFAULTS["n_test"], seed: int = DEFAULTS["seed"],
@@ -163,7 +165,7 @@ def separation(d_values: Sequence[int] = DEFAULTS["d_values"], candidates: Seque
 
     For every d and c: budget = 2cd(d+1) + 4c random parameters for weight pruning, h = ⌊budget/(d+1)⌋
     hidden units for the neuron methods; ``neuron-exact`` only where h <= ``exact_max_units``. Every
-    row is :func:`row_for`'s, the unit a sweep runs.
+    row is :func:`row_for`'s, the unit a sweep runs. In float64 (:mod:`slth.precision`'s scope).
 
     Args:
       d_values: input dimensions, integers >= 1. candidates: c per block and sign, integers >= 1

@@ -68,6 +68,8 @@ def main(results_dir, out_dir):
                 transform=ax.transAxes, va="top")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plotting.log_ticks(ax, "x")
+    plotting.log_ticks(ax, "y")
     ax.set_xlabel("adversarial lower bound on sup‖f − g_S‖ (unit ball)")
     ax.set_ylabel("upper bound: certificate, product of norms, exact")
     ax.set_title("Two-sided error of the same tickets")

@@ -26,17 +26,23 @@ def main(results_dir, out_dir):
         mine = sorted((r for r in table if r["construction"] == con), key=lambda r: r["random_params"])
         x = [r["overparameterisation"] for r in mine]
         ax.plot(x, [r["ticket_accuracy_mean"] for r in mine], marker=plotting.marker(con),
-                color=plotting.color(con), label=f"{con} ticket (c = {mine[0]['c']} … {mine[-1]['c']})")
+                color=plotting.color(con), label=f"{con} ticket (c = {_span(mine[0]['c'], mine[-1]['c'])})")
         ax.fill_between(x, [r["ticket_accuracy_min"] for r in mine], [r["ticket_accuracy_mean"] for r in mine],
                         color=plotting.color(con), alpha=0.18, linewidth=0)
     ax.axhline(table[0]["target_accuracy"], color=plotting.BOUND_COLOR, linestyle="--",
                label=f"target {'-'.join(map(str, dims))}: {table[0]['target_accuracy']:.1%}")
     ax.set_xscale("log")
+    plotting.log_ticks(ax, "x")
     ax.set_xlabel("over-parameterisation (random parameters / target parameters)")
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"Digits: ticket accuracy ({table[0]['trials']} random networks per point)")
+    n = table[0]["trials"]
+    ax.set_title(f"Digits: ticket accuracy ({n} random network{'s' if n != 1 else ''} per point)")
     plotting.legend(ax, fontsize=7)
     return plotting.save(fig, out_dir, "fig8_digits", table,
                          ["construction", "c", "trials", "random_params", "target_params", "overparameterisation",
                           "target_accuracy", "ticket_accuracy_mean", "ticket_accuracy_min", "agreement_mean",
                           "certificate_median", "lower_bound_median", "kept_params_mean"])
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first} … {last}"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The wheel alone does what a checkout does, and slth writes nothing outside the folder it runs in.
+#
+#   tools/wheel_check.sh [CHECKOUT [WORK]]   CHECKOUT: the slth checkout (default: .); WORK: a scratch
+#                                            folder (default: a new temporary one). Needs python3 >= 3.11.
+#
+# 1. builds the wheel from a clean copy of the checkout (tracked and untracked files and .git, for the
+#    version; no build/, .venv, results or egg-info whose stale files could leak into the wheel);
+# 2. installs the bare wheel (no extras) into a fresh venv with the versions of requirements/ci.txt and
+#    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
+#    job) work, and slth selftest and slth figures refuse in one line naming the extra they need;
+# 3. adds the extras figures, theorems and numba; in the same folder: slth run toy/weight_error,
+#    slth figures --scale toy (all eight figures), slth selftest (on a pool of two constructions, as
+#    tests/test_selftest.py ran it: the full suite runs in the test command, from tests/theorems/), and a
+#    call of the compiled subset-sum kernels;
+# 4. fails listing every file created or changed after step 2's install in the checkout, the venv (the
+#    installed package) or the real HOME's .cache (pip's own cache aside), .config and .local. The commands run with HOME an empty folder in WORK, where
+#    slth's compilation caches and matplotlib's font cache go; files new in /tmp are listed, not judged
+#    (other processes write there).
+# Each step prints its wall time.
+set -euo pipefail
+
+REPO=$(cd "${1:-.}" && pwd)
+WORK=${2:-$(mktemp -d)}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+SRC=$WORK/src WHEELS=$WORK/wheel VENV=$WORK/venv EMPTY=$WORK/empty FAKE_HOME=$WORK/home STAMP=$WORK/stamp
+rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP"
+mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME"
+REAL_HOME=$HOME
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+unset JAX_COMPILATION_CACHE_DIR NUMBA_CACHE_DIR MPLBACKEND MPLCONFIGDIR PYTHONDONTWRITEBYTECODE XDG_CACHE_HOME \
+      XDG_CONFIG_HOME SLTH_JAX_CACHE
+
+step() {   # step NAME COMMAND...: run it and print its wall time; a failure ends the script
+  local name=$1 start
+  shift
+  start=$EPOCHREALTIME
+  "$@"
+  awk -v a="$start" -v b="$EPOCHREALTIME" -v n="$name" 'BEGIN { printf "== %-44s %6.1f s\n", n, b - a }' >&2
+}
+copy() {
+  tar -C "$REPO" --exclude=./build --exclude=./dist --exclude=./.venv --exclude=./results \
+      --exclude='*.egg-info' --exclude=__pycache__ --exclude=./.hypothesis --exclude=./.pytest_cache \
+      --exclude=./benchmarks/out --exclude=./figures -cf - . | tar -C "$SRC" -xf -
+}
+in_empty() (   # run a command in the empty folder, with HOME the empty folder of WORK
+  cd "$EMPTY"
+  HOME=$FAKE_HOME JAX_PLATFORMS=cpu "$@"
+)
+refuses() {    # refuses EXTRA COMMAND...: exit status 2 and one line naming the extra
+  local err
+  if err=$(in_empty "$VENV/bin/slth" "${@:2}" 2>&1 >/dev/null); then
+    echo "FAIL: slth ${*:2} worked without the extra $1" >&2; exit 1
+  fi
+  grep -q "pip install 'slth\[$1\]'" <<<"$err" || { echo "FAIL: slth ${*:2} said: $err" >&2; exit 1; }
+  [ "$(wc -l <<<"$err")" -eq 1 ] || { echo "FAIL: more than one line: $err" >&2; exit 1; }
+}
+
+step "clean copy of the checkout" copy
+step "make a fresh venv" python3 -m venv "$VENV"
+# PIP_CONSTRAINT reaches pip's isolated build environment (setuptools-scm's pinned version)
+step "build the wheel" env PIP_CONSTRAINT="$REPO/requirements/ci.txt" "$VENV/bin/pip" wheel -q --no-deps \
+    -w "$WHEELS" "$SRC"
+WHEEL=$(ls "$WHEELS"/slth-*.whl)
+step "install the bare wheel" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" "$WHEEL"
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2
+
+touch "$STAMP"
+sleep 1        # find -newer compares modification times, at the filesystem's resolution
+step "slth --version" in_empty "$VENV/bin/slth" --version
+step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check > /dev/null
+step "slth selftest refuses without [theorems]" refuses theorems selftest
+step "slth figures refuses without [figures]" refuses figures figures --scale toy
+step "install the extras figures,theorems,numba" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" \
+    "$WHEEL[figures,theorems,numba]"
+step "slth run toy/weight_error" in_empty "$VENV/bin/slth" run toy/weight_error > /dev/null
+step "slth figures --scale toy" in_empty "$VENV/bin/slth" figures --scale toy > /dev/null
+step "slth selftest (two constructions)" in_empty env SLTH_THEOREM_POOL=1 \
+    SLTH_THEOREM_CONSTRUCTIONS=subset-sum,selection "$VENV/bin/slth" selftest > "$WORK/selftest.txt"
+grep -q "all properties hold" "$WORK/selftest.txt"
+step "the compiled kernels (numba)" in_empty "$VENV/bin/python" -c "import numpy as np
+from slth.subset_sum import solve
+solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel='numba')"
+
+echo "== written in the empty folder:" >&2
+(cd "$EMPTY" && find . -mindepth 1 -maxdepth 2 -type d | sort | sed 's/^/     /') >&2
+test -f "$EMPTY/results/toy/weight_error/results.csv"
+test "$(find "$EMPTY/figures/toy" -name 'fig*.png' | wc -l)" -eq 8
+
+# pip's own cache (the installs reuse the test command's downloads) is pip's, not slth's
+scan() { find "$@" -path "$REAL_HOME/.cache/pip" -prune -o -newer "$STAMP" -print 2>/dev/null || true; }
+outside=$(scan "$REPO" "$VENV" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local" | sort)
+echo "== new in /tmp (listed, not judged): $(find /tmp -path "$WORK" -prune -o -newer "$STAMP" -print 2>/dev/null \
+      | wc -l) entries" >&2
+echo "== HOME (caches) holds: $(cd "$FAKE_HOME" && find . -mindepth 1 -maxdepth 3 -type d | sort | tr '\n' ' ')" >&2
+if [ -n "$outside" ]; then
+  echo "FAIL: slth wrote outside $EMPTY:" >&2
+  sed 's/^/     /' <<<"$outside" >&2
+  exit 1
+fi
+echo "OK: the wheel works from an empty folder, and nothing was written in the checkout, the installed package or HOME" >&2
