@@ -10,11 +10,11 @@
 #    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
 #    job) work, and slth selftest and slth figures refuse in one line naming the extra they need;
 # 3. adds the extras figures, theorems and numba; in the same folder: slth run toy/weight_error,
-#    slth figures --scale toy (all eight figures), slth selftest (on a pool of two constructions, as
-#    tests/test_selftest.py ran it: the full suite runs in the test command, from tests/theorems/), and a
-#    call of the compiled subset-sum kernels;
-# 4. fails listing every file created or changed after step 2's install in the checkout, the venv (the
-#    installed package) or the real HOME's .cache (pip's own cache aside), .config and .local. The commands run with HOME an empty folder in WORK, where
+#    slth figures --scale toy (all eight figures), slth selftest (on a pool of two constructions: every
+#    property reported, all holding; the full suite over every construction runs in the test command,
+#    from tests/theorems/), and a call of the compiled subset-sum kernels;
+# 4. fails listing every file created or changed after step 2's install in the checkout, the installed
+#    package (site-packages/slth; step 3's pip writes the rest of the venv) or the real HOME's .cache (pip's own cache aside), .config and .local. The commands run with HOME an empty folder in WORK, where
 #    slth's compilation caches and matplotlib's font cache go; files new in /tmp are listed, not judged
 #    (other processes write there).
 # Each step prints its wall time.
@@ -80,6 +80,9 @@ step "slth figures --scale toy" in_empty "$VENV/bin/slth" figures --scale toy > 
 step "slth selftest (two constructions)" in_empty env SLTH_THEOREM_POOL=1 \
     SLTH_THEOREM_CONSTRUCTIONS=subset-sum,selection "$VENV/bin/slth" selftest > "$WORK/selftest.txt"
 grep -q "all properties hold" "$WORK/selftest.txt"
+grep -q "vs <= 0.2" "$WORK/selftest.txt"       # a probabilistic property, with its rate and interval
+for prop in 5.1 5.2 5.3 5.4 5.5 5.6 5.7 5.8; do grep -q "§$prop" "$WORK/selftest.txt"; done
+test ! -e "$EMPTY/.pytest_cache"             # pytest ran isolated from the folder it was started in
 step "the compiled kernels (numba)" in_empty "$VENV/bin/python" -c "import numpy as np
 from slth.subset_sum import solve
 solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel='numba')"
@@ -91,7 +94,7 @@ test "$(find "$EMPTY/figures/toy" -name 'fig*.png' | wc -l)" -eq 8
 
 # pip's own cache (the installs reuse the test command's downloads) is pip's, not slth's
 scan() { find "$@" -path "$REAL_HOME/.cache/pip" -prune -o -newer "$STAMP" -print 2>/dev/null || true; }
-outside=$(scan "$REPO" "$VENV" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local" | sort)
+outside=$(scan "$REPO" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local" | sort)
 echo "== new in /tmp (listed, not judged): $(find /tmp -path "$WORK" -prune -o -newer "$STAMP" -print 2>/dev/null \
       | wc -l) entries" >&2
 echo "== HOME (caches) holds: $(cd "$FAKE_HOME" && find . -mindepth 1 -maxdepth 3 -type d | sort | tr '\n' ' ')" >&2
