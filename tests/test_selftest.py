@@ -1,7 +1,6 @@
 """``slth selftest``: its table. The command itself runs from an installed wheel in CI
 (tools/wheel_check.sh: every property reported and holding, outside any checkout)."""
 
-
 from slth.theorems import binomial_verdict
 from slth.theorems.selftest import table
 from slth.theorems.plugin import Record
