@@ -12,7 +12,9 @@ Methods timed on the current JAX device:
   numba is installed, timed next to exact-numpy in the same run;
 - ``exact-jax``: the same algorithm through JAX/XLA on the default device(s) (`sharded=True`);
 - ``exact-binomial``: exact on rows of 2c slots with a Binomial(2c, 1/2) number of valid candidates
-  (mean c), the workload of Pensia et al.'s construction (``exact-binomial-numba``: with numba);
+  (mean c), the workload of Pensia et al.'s construction (``exact-binomial-numba``: with numba, one pass
+  over the batch when it is large enough; ``exact-binomial-numba-buckets``: the same on the engine's
+  per-count buckets, the path before the one-pass one);
 - ``first-within``: `method="first-within"` with tol = 1e-2;
 - ``milp``: Pensia et al.'s MILP through scipy/HiGHS, timed on ``--milp-instances`` rows at c = 21 and set
   side by side with exact on the same rows.
@@ -70,6 +72,18 @@ def _rate(fn, batch, repeats=2):
     return batch / best
 
 
+def _without_one_pass(fn):
+    """``fn()`` with the engine's one-pass numba path switched off (its batch threshold out of reach)."""
+    from slth.subset_sum import engine
+
+    saved = engine.FUSED_FROM_ROWS
+    engine.FUSED_FROM_ROWS = 1 << 62
+    try:
+        return fn()
+    finally:
+        engine.FUSED_FROM_ROWS = saved
+
+
 def _batch_for(c, batch):
     # Work per instance grows like 2^(c/2): halve the batch per two candidates above c = 21.
     return max(16, batch >> max(0, (c - 20) // 2))
@@ -106,6 +120,11 @@ def throughput(sizes, batch, seed):
         if HAVE_NUMBA:
             timings["exact-binomial-numba"] = (
                 b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numba"))
+            # the same call on the engine's buckets (rows grouped by count in NumPy, one numba call per
+            # count, errors recomputed in NumPy), as before the one-pass path: FUSED_FROM_ROWS out of reach
+            timings["exact-binomial-numba-buckets"] = (
+                b, lambda: _without_one_pass(lambda: ss.solve(wide, targets, valid=valid, sharded=False,
+                                                              cpu_kernel="numba")))
         for method, (n, fn) in timings.items():
             rate = _rate(fn, n)
             rows.append({"method": method, "c": c, "batch": n, "instances_per_s": rate})

@@ -10,6 +10,7 @@ Clopper-Pearson interval beside the claimed probability and the exact binomial p
 from __future__ import annotations
 
 import importlib
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,7 +36,13 @@ def run(*, thorough: bool = False, imports=(), extra_args=()) -> tuple[int, list
         args = ["--pyargs", "slth.theorems", "-p", "slth.theorems.plugin", "-p", "no:cacheprovider",
                 "-c", str(ini), "--rootdir", tmp, "-q", "--profile", "thorough" if thorough else "ci",
                 *extra_args]
-        code = pytest.main(args)
+        # pytest caches the assert-rewritten modules as .pyc beside them: in an install, inside the
+        # package; slth selftest writes nothing there (sys.dont_write_bytecode turns that cache off)
+        saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+        try:
+            code = pytest.main(args)
+        finally:
+            sys.dont_write_bytecode = saved
     from slth.theorems import plugin
 
     records = list(plugin.RECORDS)
