@@ -242,10 +242,12 @@ def test_one_pass_is_taken_only_where_it_pays_and_fits():
 def test_compiled_kernels_are_cached_in_slths_cache_folder_not_beside_the_module():
     from slth import caches
 
+    from slth.subset_sum import _numba_runtime
+
     locator = _numba_kernels._solve_rows._cache._impl._locator
-    if _numba_kernels._numba_caching.config.CACHE_DIR:
+    if _numba_runtime._numba_caching.config.CACHE_DIR:
         pytest.skip("NUMBA_CACHE_DIR is set: numba's own locator decides")
-    assert isinstance(locator, _numba_kernels._SlthCacheLocator)
+    assert isinstance(locator, _numba_runtime._SlthCacheLocator)
     assert str(caches.folder("numba")) in locator.get_cache_path()
 
 
@@ -255,12 +257,14 @@ def test_ctrl_c_during_a_kernel_call_is_raised_when_it_returns():
     import signal
     import threading
 
+    from slth.subset_sum import _numba_runtime
+
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals reach the main thread only")
     before = signal.getsignal(signal.SIGINT)
     finished = False
     with pytest.raises(KeyboardInterrupt):
-        with _numba_kernels._one_call():
+        with _numba_runtime.one_call():
             signal.raise_signal(signal.SIGINT)
             finished = True
     assert finished and signal.getsignal(signal.SIGINT) is before

@@ -40,79 +40,19 @@ buffers and one tie rule, which is why they are one module.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import signal
-import threading
 
 import numba
 import numpy as np
-from numba.core import caching as _numba_caching
 
-from slth import caches
+from slth.subset_sum import _numba_runtime
 from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT, exact_bytes
 
-
-class _SlthCacheLocator(_numba_caching.UserProvidedCacheLocator):
-    """numba's cache for this module's kernels in slth's user cache folder (:func:`slth.caches.folder`,
-    ``~/.cache/slth/numba``), not beside the module: numba's default writes ``__pycache__`` into the
-    installed package wherever site-packages is writable. It answers for this file only; with
-    NUMBA_CACHE_DIR set, or a folder it cannot write, numba's own locators decide as usual."""
-
-    def __init__(self, py_func, py_file):
-        self._py_file = py_file
-        self._lineno = py_func.__code__.co_firstlineno
-        self._cache_path = os.path.join(str(caches.folder("numba")), self.get_suitable_cache_subpath(py_file))
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        if _numba_caching.config.CACHE_DIR or os.path.abspath(py_file) != os.path.abspath(__file__):
-            return None
-        # skip UserProvidedCacheLocator's own test (NUMBA_CACHE_DIR); the source-file checks and the
-        # writability probe are numba's
-        return super(_numba_caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
-
-
-# numba consults CacheImpl's locators in order when a cache=True function is decorated (below). The
-# list is numba's internal; where it is missing (another numba), its default locators are used.
-if isinstance(getattr(_numba_caching.CacheImpl, "_locator_classes", None), list) \
-        and _SlthCacheLocator not in _numba_caching.CacheImpl._locator_classes:
-    _numba_caching.CacheImpl._locator_classes.insert(0, _SlthCacheLocator)
-
 # Compiled functions are cached on disk (numba's cache=True), so only the first process after an
-# install pays the compilation (a few seconds): in slth's user cache folder (`_SlthCacheLocator`).
+# install pays the compilation (a few seconds), in slth's user cache folder; registered before the
+# decorators below, which look the cache up.
+_numba_runtime.cache_in_slth_folder(__file__)
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
-# numba's default threading layer (workqueue) aborts the process when two threads launch parallel
-# kernels at once; calls from several Python threads therefore take turns.
-_ONE_CALL = threading.Lock()
-
-
-@contextlib.contextmanager
-def _one_call():
-    """One parallel kernel at a time (`_ONE_CALL`), with Ctrl-C deferred until it returns.
-
-    A KeyboardInterrupt raised while numba runs (its dispatcher and cache loading call back into
-    Python, where the interpreter raises a pending SIGINT) measured a segmentation fault or a
-    SystemError ("returned a result with an exception set") in about a third of the trials: ``slth
-    prune`` of a 256-512-512-10 target interrupted at random times. So while the kernel runs, SIGINT
-    only records itself (the handler raises nothing), and after the kernel returns it is raised again
-    for the handler it was meant for: Ctrl-C still works, one kernel call later. Blocking the signal does not do it: JAX's
-    threads, started earlier, would still take it. Off the main thread Python delivers no signal, and
-    nothing changes.
-    """
-    with _ONE_CALL:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        asked = []
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if asked:       # delivered again to the handler it was meant for (Python's raises KeyboardInterrupt)
-            signal.raise_signal(signal.SIGINT)
 
 
 # Expected number of (q', b') pairs within the bucket width W: large enough that a repeated pass is rare
@@ -500,7 +440,7 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     x = np.ascontiguousarray(x, dtype=np.float64)
     t = np.ascontiguousarray(t, dtype=np.float64)
-    with _one_call():
+    with _numba_runtime.one_call():
         return _solve_rows(x, np.ones(x.shape, dtype=np.bool_), t, _blocks(rows), n)[0]
 
 
@@ -523,7 +463,7 @@ def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
     t = np.ascontiguousarray(t, dtype=np.float64)
     n_max = int(valid.sum(axis=1).max())
-    with _one_call():
+    with _numba_runtime.one_call():
         _, mask, error = _solve_rows(cand, valid, t, _blocks(rows), n_max)
     return mask, error
 

@@ -1,0 +1,82 @@
+"""numba's process plumbing for slth's compiled kernels: where they are cached, and one call at a time.
+
+- Cache: numba's ``cache=True`` writes ``__pycache__`` beside the module wherever that folder is
+  writable, which in a virtual environment is the installed package. :func:`cache_in_slth_folder` puts
+  the registered modules' cache in slth's user cache folder (:func:`slth.caches.folder`,
+  ``~/.cache/slth/numba``) instead; with NUMBA_CACHE_DIR set, or a folder it cannot write, numba's own
+  locators decide as usual. Other numba code in the process is not affected.
+- Calls: :func:`one_call` lets one parallel kernel run at a time and defers Ctrl-C until it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+
+from numba.core import caching as _numba_caching
+
+from slth import caches
+
+#: Source files whose numba functions cache in slth's folder (:func:`cache_in_slth_folder`).
+_FILES: set[str] = set()
+
+
+class _SlthCacheLocator(_numba_caching.UserProvidedCacheLocator):
+    """The cache of a registered file's functions, in slth's user cache folder."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(str(caches.folder("numba")), self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if _numba_caching.config.CACHE_DIR or os.path.abspath(py_file) not in _FILES:
+            return None
+        # skip UserProvidedCacheLocator's own test (NUMBA_CACHE_DIR); the source-file checks and the
+        # writability probe are numba's
+        return super(_numba_caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+def cache_in_slth_folder(source_file: str) -> None:
+    """Cache the numba functions of ``source_file`` in slth's folder; call it before they are decorated
+    (numba looks the cache up then). numba consults ``CacheImpl``'s list of locators in order; the list
+    is numba's internal, and where it is missing (another numba) its default locators are used."""
+    _FILES.add(os.path.abspath(source_file))
+    locators = getattr(_numba_caching.CacheImpl, "_locator_classes", None)
+    if isinstance(locators, list) and _SlthCacheLocator not in locators:
+        locators.insert(0, _SlthCacheLocator)
+
+
+# numba's default threading layer (workqueue) aborts the process when two threads launch parallel
+# kernels at once; calls from several Python threads therefore take turns.
+_ONE_CALL = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_call():
+    """One parallel kernel at a time (`_ONE_CALL`), with Ctrl-C deferred until it returns.
+
+    A KeyboardInterrupt raised while numba runs (its dispatcher and cache loading call back into
+    Python, where the interpreter raises a pending SIGINT) measured a segmentation fault or a
+    SystemError ("returned a result with an exception set") in about a third of the trials: ``slth
+    prune`` of a 256-512-512-10 target interrupted at random times. So while the kernel runs, SIGINT
+    only records itself (the handler raises nothing), and after the kernel returns it is raised again
+    for the handler it was meant for: Ctrl-C still works, one kernel call later. Blocking the signal
+    does not do it: JAX's threads, started earlier, would still take it. Off the main thread Python
+    delivers no signal, and nothing changes.
+    """
+    with _ONE_CALL:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        asked = []
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if asked:       # delivered again to the handler it was meant for (Python's raises KeyboardInterrupt)
+            signal.raise_signal(signal.SIGINT)
