@@ -32,9 +32,10 @@ NUMBA_FROM_COUNT = 16
 #: Largest valid count for which "auto" and "numba" solve a whole exact batch in one compiled pass
 #: (`_fused`): gathering each row's valid slots, solving and computing its error there instead of
 #: bucketing rows by count in NumPy. Rows of every count, small ones included, then take numba's kernel
-#: (the same answers; within 10% of NumPy's below `NUMBA_FROM_COUNT`). The Pensia-scale job's solve
-#: measured 4.6 s bucketed and ... s in one pass (benchmarks/README.md). Above this count, a block's
-#: buffers grow past a few megabytes and the buckets are used.
+#: (the same answers; within 10% of NumPy's below `NUMBA_FROM_COUNT`). On Binomial rows at c = 21 (the
+#: construction's) one pass measured 1.48x the buckets' instances per second in the same run
+#: (benchmarks/README.md, "CPU, 2026-12-02, later"). Above this count, a block's buffers grow past a few
+#: megabytes and the buckets are used.
 FUSED_MAX_COUNT = 36
 #: Smallest batch solved in one pass: a parallel numba call costs milliseconds to start, which a small
 #: batch (a width search's, a test's) would feel; NumPy's buckets start in microseconds.
