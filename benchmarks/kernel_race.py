@@ -18,11 +18,8 @@ kernel before the hashing pass) is kept below for this comparison only.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import pathlib
-import platform
-import subprocess
 import sys
 import time
 
@@ -30,6 +27,8 @@ import numba
 import numpy as np
 
 from slth.subset_sum import _common, _numba_kernels, _numpy_kernels
+
+import _machine  # noqa: E402  (benchmarks/, the script's folder)
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -265,26 +264,7 @@ def race(buckets, repeats: int) -> dict:
 
 
 def environment() -> dict:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True, cwd=pathlib.Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        rev = "unknown (no commit)"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        load = list(map(float, pathlib.Path("/proc/loadavg").read_text().split()[:3]))
-    except OSError:
-        load = None
-    return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": cpu,
-            "numpy": np.__version__, "numba": numba.__version__, "git": rev, "threads": 1,
-            "load_average": load}
+    return {**_machine.describe(), "numpy": np.__version__, "numba": numba.__version__, "threads": 1}
 
 
 def _rows_for(n: int, scale: float) -> int:

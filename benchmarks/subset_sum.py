@@ -29,11 +29,9 @@ target, random network, every (k, j, sign) subset, the ticket's invariant and it
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import pathlib
-import platform
 import resource
 import subprocess
 import sys
@@ -50,6 +48,8 @@ from slth import constructions, measure, nets  # noqa: E402
 from slth import subset_sum as ss  # noqa: E402
 from slth.subset_sum.engine import HAVE_NUMBA  # noqa: E402
 from slth.ticket import check_invariant  # noqa: E402
+
+import _machine  # noqa: E402  (benchmarks/, the script's folder)
 
 # Absolute tolerance for "same optimum as brute force" (errors are recomputed in float64 from masks).
 EXACTNESS_TOL = 1e-12
@@ -247,30 +247,15 @@ def _numba_version():
 
 
 def environment():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             check=True, cwd=pathlib.Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        rev = "unknown (no commit)"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     device = jax.devices()[0]
     return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        **_machine.describe(),
         "device": f"{device.platform}: {device.device_kind} x{jax.device_count()}",
-        "cpu": cpu,
         "cpu_count": len(os.sched_getaffinity(0)),
         "jax": jax.__version__,
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "numba": _numba_version(),
-        "git": rev,
     }
 
 
