@@ -19,7 +19,7 @@ from slth.experiments import shipped, spec as spec_mod
 
 def test_every_scale_ships_a_valid_spec_for_every_sweep_a_figure_reads():
     needed = {s for f in figures.scripts() for s in f.sweeps}
-    assert len(figures.scripts()) == 8 and figures.names()[0] == "fig1_coverage"
+    assert len(figures.scripts()) == 10 and figures.names()[0] == "fig1_coverage"
     for scale in figures.SCALES:
         for name in needed:
             spec = spec_mod.load(shipped.path(scale, name))
@@ -36,7 +36,7 @@ def test_quick_scale_is_a_subset_of_the_paper_scale_where_it_matters():
 
 
 def test_smoke_every_figure_at_toy_size(tmp_path):
-    """Runs the toy sweeps for real and draws all eight figures: a PDF, a PNG and a non-empty CSV
+    """Runs the toy sweeps for real and draws all ten figures: a PDF, a PNG and a non-empty CSV
     each, the PNG a real image; a second call computes nothing and redraws the same tables; the
     style leaves matplotlib's rcParams as they were."""
     import matplotlib
@@ -54,7 +54,7 @@ def test_smoke_every_figure_at_toy_size(tmp_path):
     assert all(v["rows"] > 0 and v["git_revision"] and v["jax"] for v in sources["sweeps"].values())
     written = [p for p in written if p.name != "sweeps.json"]
     names = {p.stem for p in written}
-    assert len(names) == 8 and len(written) == 24
+    assert len(names) == 10 and len(written) == 30
     for p in written:
         assert p.stat().st_size > 0
         if p.suffix == ".png":

@@ -342,6 +342,30 @@ def digits(name: str, dims, c: int, *, data: str | None = None) -> Estimate:
         Term("test activations", test * max(computed_network(name, spec).widths()), PER_ACTIVATION)))
 
 
+def trained(dims, rounds: int, batch_size: int) -> Estimate:
+    """One cell of the trained-ticket sweeps (imp, instability): the digits data, and per round of the
+    IMP run held in memory the weights and mask (adam's two moments and the gradient besides while it
+    trains), and a batch's activations."""
+    dims = nets.parse_dims(dims)
+    weights = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    return Estimate(f"IMP of {'-'.join(map(str, dims))} for {rounds} rounds", (
+        Term("data values", DIGITS_SAMPLES * dims[0], PER_DATA_VALUE),
+        Term("weights, masks and adam state", weights * (2 * (rounds + 1) + 4), 8.0),
+        Term("activations", max(batch_size, DIGITS_SAMPLES) * max(dims), PER_ACTIVATION),
+        Term("fixed", BASE_PLAIN)))
+
+
+def planted(widths, batch: int, samples: int) -> Estimate:
+    """One cell of the planted sweep: the planted network (weights, mask, scores and adam state of the
+    searches) and the activations of a search's batch and of the regression data."""
+    widths = nets.parse_dims(widths)
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    return Estimate(f"planted network {'-'.join(map(str, widths))}", (
+        Term("weights, masks, scores and adam state", weights * 12, 8.0),
+        Term("activations", (batch + samples) * max(widths), PER_ACTIVATION),
+        Term("fixed", BASE_PLAIN)))
+
+
 def ticket_file_bytes(spec: nets.RandomSpec) -> int:
     """Size of the ticket file ``slth prune`` writes: float64 target and random weights, one byte per
     mask entry, the witness, and a few KB of metadata and zip headers."""
@@ -600,5 +624,5 @@ def check_spec(spec, *, results=None) -> Estimate:
 
 __all__ = ["BudgetError", "Estimate", "LIMIT_VARIABLE", "MARGIN", "Term", "available", "cell_estimate",
            "check_digits", "check_folder", "check_output", "check_prune", "check_separation", "check_spec", "check_width",
-           "computed_network", "coverage", "digits", "gigabytes", "lower_bound_points", "network_for", "prune",
-           "require", "separation", "split_params", "ticket_file_bytes", "weight_error"]
+           "computed_network", "coverage", "digits", "planted", "gigabytes", "lower_bound_points", "network_for", "prune",
+           "require", "separation", "split_params", "ticket_file_bytes", "trained", "weight_error"]

@@ -42,9 +42,13 @@ COLORS = {
     "random-features": "#7F7F7F",  # grey
     "neuron-greedy": "#8C564B",    # brown
     "neuron-exact": "#BCBD22",     # olive
+    "imp": "#C0392B",              # red: trained tickets (iterative magnitude pruning)
+    "reinit": "#6A3D9A",           # dark purple: IMP's masks, weights redrawn
+    "random": "#8C8C8C",           # grey: random pruning at IMP's per-layer sparsity
 }
 MARKERS = {"selection": "o", "subset-sum": "s", "hyperbolic": "^", "depth-l+1": "v", "fixed-size": "D",
-           "binary": "P", "edge-popup": "X", "random-features": "x", "neuron-greedy": "<", "neuron-exact": ">"}
+           "binary": "P", "edge-popup": "X", "random-features": "x", "neuron-greedy": "<", "neuron-exact": ">",
+           "imp": "*", "reinit": "h", "random": "."}
 #: Colour of bounds that belong to no construction (the counting lower bound).
 BOUND_COLOR = "#333333"
 
@@ -67,6 +71,13 @@ def color(name: str) -> str:
 
 def marker(name: str) -> str:
     return MARKERS.get(name, "o")
+
+
+def shades(n: int) -> list:
+    """``n`` colours along a sequential colour map (viridis, dark to light): for curves ordered by a
+    number, such as IMP rounds."""
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(0.85 * i / max(1, n - 1)) for i in range(n)]
 
 
 def style():

@@ -24,14 +24,14 @@ import os
 import sys
 from pathlib import Path
 
-from slth.cli.commands import (cmd_check, cmd_digits, cmd_figures, cmd_fit, cmd_prune, cmd_run, cmd_selftest,
-                               cmd_separation, cmd_verify)
+from slth.cli.commands import (cmd_check, cmd_digits, cmd_figures, cmd_fit, cmd_imp, cmd_plant, cmd_prune, cmd_run,
+                               cmd_selftest, cmd_separation, cmd_verify)
 from slth.cli.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_UNVERIFIABLE
 from slth.cli.parser import DEFAULTS, UsageError, build_parser
 
 __all__ = ["main", "entry", "build_parser", "UsageError", "DEFAULTS", "EXIT_OK", "EXIT_INVALID", "EXIT_INPUT",
            "EXIT_UNVERIFIABLE", "EXIT_INTERRUPTED", "cmd_prune", "cmd_verify", "cmd_check", "cmd_run",
-           "cmd_separation", "cmd_digits", "cmd_selftest", "cmd_figures", "cmd_fit"]
+           "cmd_separation", "cmd_digits", "cmd_selftest", "cmd_figures", "cmd_fit", "cmd_imp", "cmd_plant"]
 
 
 def main(argv: list[str] | None = None) -> int:

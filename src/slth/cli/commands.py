@@ -255,6 +255,71 @@ def cmd_digits(args) -> int:
     return EXIT_OK
 
 
+def cmd_imp(args) -> int:
+    """``slth imp``: one IMP run and its controls (:func:`slth.studies.imp.study.imp_table`, the rows a
+    sweep of kind imp makes), printed as its table or JSON."""
+    from slth import budget
+    from slth.studies.imp import study
+
+    s = study.setup(dims=args.dims, epochs=args.epochs, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, fraction=args.fraction, rounds=args.rounds, scope=args.scope,
+                    rewinds=(args.rewind,))
+    budget.require(budget.trained(s.dims, s.rounds, s.batch_size), "lower --dims or --rounds")
+    rows = study.imp_table(s, seed=args.seed, rewind=args.rewind, controls=args.controls,
+                           progress=_progress_bar("run"))
+    if args.json:
+        print(json.dumps({"dims": list(s.dims), "seed": args.seed, "rewind": args.rewind, "fraction": s.fraction,
+                          "rounds": s.rounds, "scope": s.scope, "epochs": s.epochs, "batch_size": s.batch_size,
+                          "learning_rate": s.learning_rate, "steps": s.task.steps, "rows": rows,
+                          **_provenance()}, indent=2, sort_keys=True, default=_plain))
+    else:
+        print(study.format_table(s, rows, seed=args.seed, rewind=args.rewind))
+    return EXIT_OK
+
+
+def cmd_plant(args) -> int:
+    """``slth plant``: the planted ticket and every search at every factor
+    (:func:`slth.studies.planted.study.plant_table`), printed as its table or JSON."""
+    from slth import budget, checks
+    from slth.studies.planted import study
+
+    dims, widths = checks.dims(args.dims), _int_list("--widths", args.widths)
+    factors = [checks.positive("--factor", f) for f in _float_list("--factor", args.factor)]
+    searches = args.search or list(study.SEARCHES)
+    study.planting.check_widths(dims, widths)
+    budget.require(budget.planted((dims[0], *widths, dims[-1]), 256, 4096), "lower --widths")
+    rows = study.plant_table(dims, widths, searches=searches, factors=factors, seed=args.seed,
+                             progress=_progress_bar("ticket"))
+    if args.json:
+        print(json.dumps({"dims": list(dims), "widths": list(widths), "seed": args.seed, "rows": rows,
+                          **_provenance()}, indent=2, sort_keys=True, default=_plain))
+    else:
+        print(study.format_table(dims, widths, rows, seed=args.seed))
+    return EXIT_OK
+
+
+def _float_list(flag: str, text: str) -> tuple[float, ...]:
+    from slth.errors import InputError
+
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{flag} {text!r} must be comma-separated numbers like 1,2,4") from None
+
+
+def _provenance() -> dict:
+    from slth import provenance
+
+    return provenance.record()
+
+
+def _plain(value):
+    """JSON for the NumPy scalars and tuples of a row."""
+    if hasattr(value, "item"):
+        return value.item()
+    return list(value) if isinstance(value, tuple) else str(value)
+
+
 def cmd_selftest(args) -> int:
     import contextlib
     import dataclasses

@@ -245,6 +245,48 @@ def build_parser() -> argparse.ArgumentParser:
     g.complete = digits_arguments
     g.set_defaults(func=commands.cmd_digits)
 
+    im = sub.add_parser(
+        "imp", help="iterative magnitude pruning with rewinding on the digits, with its two controls",
+        description="Train a bias-free ReLU MLP on scikit-learn's digits, then prune a fraction of the remaining "
+                    "weights by magnitude, rewind the rest to step --rewind (0: the initial weights) and retrain, "
+                    "for --rounds rounds (Frankle & Carbin 2019; Frankle et al. 2020). Beside each round: the "
+                    "same mask with the kept weights redrawn, and a random mask with the same per-layer counts. "
+                    "Prints the fraction of weights kept (not pruned), test accuracy and loss per round.")
+    im.add_argument("--dims", default="64,32,10", help="dense widths (default: %(default)s)")
+    im.add_argument("--fraction", type=_unit_float, default=0.2,
+                    help="fraction of the remaining weights pruned per round, in (0, 1) (default: %(default)s)")
+    im.add_argument("--rounds", type=_positive_int, default=10, help="pruning rounds (default: %(default)s)")
+    im.add_argument("--rewind", type=checks.arg(checks.integer, low=0), default=0,
+                    help="rewind step k: the kept weights restart from the weights after k steps (default: %(default)s)")
+    im.add_argument("--scope", default="layer", choices=["layer", "global"],
+                    help="rank magnitudes per layer or over all layers (default: %(default)s)")
+    im.add_argument("--epochs", type=_positive_int, default=60, help="training epochs (default: %(default)s)")
+    im.add_argument("--batch-size", type=_positive_int, default=64, help="minibatch size (default: %(default)s)")
+    im.add_argument("--learning-rate", type=_positive_float, default=3e-3, help="adam step size (default: %(default)s)")
+    im.add_argument("--seed", type=_seed, default=0, help="seed of θ_0, the data order and the controls (default: %(default)s)")
+    im.add_argument("--no-controls", dest="controls", action="store_false",
+                    help="skip the reinitialisation and random-pruning controls")
+    im.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    im.set_defaults(func=commands.cmd_imp)
+
+    pl = sub.add_parser(
+        "plant", help="plant a target in a random network and see whether edge-popup and IMP find it",
+        description="Plant a random target (spectral norm 1 per layer) in a random ReLU network of the same depth, "
+                    "so that an exact ticket exists at a known sparsity (Fischer & Burkholz 2022), then search "
+                    "with edge-popup and IMP at multiples of that sparsity, and print each ticket's fraction of "
+                    "weights kept, error (lower bound, certificate) and precision and recall against the planted mask.")
+    pl.add_argument("--dims", default="8,8,8,4", help="target widths (default: %(default)s)")
+    pl.add_argument("--widths", default="32,32", help="hidden widths of the random network (default: %(default)s)")
+    pl.add_argument("--factor", default="1,2,4",
+                    help="comma-separated multiples of the planted fraction of weights kept to search at "
+                         "(default: %(default)s)")
+    pl.add_argument("--search", action="append", choices=["edge-popup", "imp"],
+                    help="search to run (repeatable; default: both)")
+    pl.add_argument("--seed", type=_seed, default=0, help="seed of the target, the network and the searches "
+                                                           "(default: %(default)s)")
+    pl.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    pl.set_defaults(func=commands.cmd_plant)
+
     st = sub.add_parser(
         "selftest", help="run the theorem suite (docs/theory.md §5) from the installed package",
         description="Run every property of docs/theory.md §5 (slth.theorems) over every registered construction "

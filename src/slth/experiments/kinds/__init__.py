@@ -36,10 +36,10 @@ runner, the store, the summary nor the budget.
 
 from __future__ import annotations
 
-from slth.experiments.kinds import coverage, digits, separation, weight_error, width
+from slth.experiments.kinds import coverage, digits, imp, instability, planted, separation, weight_error, width
 
 #: kind name -> its module, in the order a spec's error message lists them.
-KINDS = {k.NAME: k for k in (width, coverage, digits, separation, weight_error)}
+KINDS = {k.NAME: k for k in (width, coverage, digits, separation, weight_error, imp, instability, planted)}
 
 #: What every kind module provides: constants, then functions.
 INTERFACE = {
@@ -47,4 +47,5 @@ INTERFACE = {
     "functions": ("check", "cells", "rows", "summary", "estimate"),
 }
 
-__all__ = ["INTERFACE", "KINDS", "coverage", "digits", "separation", "weight_error", "width"]
+__all__ = ["INTERFACE", "KINDS", "coverage", "digits", "imp", "instability", "planted", "separation", "weight_error",
+           "width"]
