@@ -342,7 +342,7 @@ def test_min_width_works():
     (lambda: D.build(target(DEPTH2, 0), spec(DEPTH2, 24)), "candidates 24 is above 23"),
     (lambda: D.build(target(DEPTH2, 0), spec(DEPTH2, 2), active=3), "active 3 must be an integer in \\[1, 2\\]"),
     (lambda: D.build(target(DEPTH1, 0), spec(DEPTH2, 2)), "target dims"),
-    (lambda: constructions.build("subset-sum", target(DEPTH2, 0), spec(DEPTH2, 2)), "has no layer pairs"),
+    (lambda: constructions.build("subset-sum", target(DEPTH2, 0), spec(DEPTH2, 2)), "prunes the .pairs. layout"),
     (lambda: measure.min_width(NAME, "3,2", 0.1, 0.1, trials=1, drop_negative=True), "drop_negative"),
     (lambda: measure.copy_maps([np.ones((2, 2))], [np.ones((2, 2), bool)], spec(DEPTH2, 2)), "layers of shapes"),
 ])

@@ -12,7 +12,8 @@ from slth import nets
 from slth.errors import InputError
 from slth.nets import layouts
 
-NAMES = list(nets.LAYOUTS)
+#: The layouts of MLP targets (any dims); ``conv`` needs a CNN geometry (tests/test_conv_tickets.py).
+NAMES = [n for n, layout in nets.LAYOUTS.items() if not layout.has_geometry]
 DIMS = [(3, 2), (2, 3, 2), (3, 2, 2, 3), (1, 4, 1)]
 
 
@@ -30,12 +31,13 @@ def digest(layers) -> str:
 
 
 def test_the_table():
-    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"); each entry knows its
-    name; the lookup takes a name or a spec; pairs is the default, left out of the spec's JSON."""
-    assert NAMES == ["pairs", "l+1"] and "l+1" in nets.LAYOUTS and nets.LAYOUTS is layouts.LAYOUTS
+    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"), then the CNN layout; each
+    entry knows its name; the lookup takes a name or a spec; pairs is the default, left out of the spec's JSON."""
+    assert NAMES == ["pairs", "l+1"] and list(nets.LAYOUTS) == ["pairs", "l+1", "conv"]
+    assert "l+1" in nets.LAYOUTS and nets.LAYOUTS is layouts.LAYOUTS
     for name, layout in nets.LAYOUTS.items():
-        assert layout.name == name and layouts.layout(name) is layout and layouts.layout(spec(name)) is layout
-        assert isinstance(layout, layouts.Layout)
+        assert layout.name == name and layouts.layout(name) is layout and isinstance(layout, layouts.Layout)
+        assert name not in NAMES or layouts.layout(spec(name)) is layout
     assert layouts.DEFAULT is nets.LAYOUTS["pairs"] and nets.RandomSpec(dims=(2, 2), candidates=1, seed=0).layout == "pairs"
     assert "layout" not in spec("pairs").to_json() and spec("l+1").to_json()["layout"] == "l+1"
     assert layouts.is_default("pairs") and not layouts.is_default(spec("l+1"))

@@ -83,7 +83,8 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     mask shapes equal ``spec.shapes()``; masks are boolean with every byte 0 or 1 (NumPy counts any
     non-zero byte as kept where XLA reads the low bit, so no other byte has one meaning); every kept
     weight of a block layer (the odd layers M_{2i-1}; layer 1 alone in the ``l+1`` layout) lies in its
-    unit's block column (docs/theory.md §2); and, with ``regenerate``, the random weights equal the network
+    unit's block column (docs/theory.md §2); where the layout ties weights (``conv``: a kernel entry at
+    every position), every tied weight is kept at all its copies or at none; and, with ``regenerate``, the random weights equal the network
     regenerated from ``spec`` bit for bit, so a ticket can only keep weights it was dealt.
     """
     spec, problems = ticket.spec, []
@@ -116,6 +117,8 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
             problems.append(
                 f"mask_{2 * i - 2} keeps weight ({r}, {j}) outside unit {r}'s block column "
                 f"{nets.block_inputs(spec, i)[r]}: {off_block.size} such weights")
+    for k, tied in nets.layouts.layout(spec).ties(spec).items():
+        problems += _tie_problems(np.asarray(ticket.masks[k - 1]), tied, k - 1)
     if regenerate:
         fresh = nets.random_network(spec)
         for k, (m, f) in enumerate(zip(ticket.random, fresh)):
@@ -125,6 +128,24 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
                 problems.append(
                     f"random_{k} differs from the network regenerated from seed {spec.seed} "
                     f"in {n} entries (dtype {m.dtype} vs {f.dtype})")
+    return problems
+
+
+def _tie_problems(mask: np.ndarray, tied: np.ndarray, k: int) -> list[str]:
+    """A mask that keeps some copies of a tied weight (a CNN kernel entry at some positions) and not
+    others, or keeps a structural zero (``tied`` -1), breaks the layout's ties."""
+    problems = []
+    if np.any(mask & (tied < 0)):
+        problems.append(f"mask_{k} keeps {int(np.sum(mask & (tied < 0)))} structural zeros of the layout "
+                        "(entries outside every kernel's support)")
+    ids, kept = tied[tied >= 0], mask[tied >= 0]
+    some = np.bincount(ids, weights=kept, minlength=int(ids.max(initial=-1)) + 1)
+    copies = np.bincount(ids, minlength=some.size)
+    split = np.flatnonzero((some > 0) & (some < copies))
+    if split.size:
+        problems.append(f"mask_{k} keeps some copies of {split.size} tied weights and not others (weight "
+                        f"{int(split[0])}: {int(some[split[0]])} of {int(copies[split[0]])} copies): a "
+                        "convolution's kernel entry is kept at every position or at none")
     return problems
 
 

@@ -46,8 +46,9 @@ META_REQUIRED = (
 )
 #: Keys that, with ``seed``, ``candidates`` and ``dims``, say how to regenerate the random network.
 META_NETWORK = ("distribution", "drop_negative", "dtype")
-#: Optional network keys: absent means the default (``layout``: "pairs", files written before it).
-META_NETWORK_OPTIONAL = ("layout",)
+#: Optional network keys: absent means the default (``layout``: "pairs", files written before it;
+#: ``geometry``: none, every layout but ``conv``).
+META_NETWORK_OPTIONAL = ("layout", "geometry")
 
 #: Type of every meta field slth writes: (test, what is allowed). Other keys are read but not checked
 #: (a reader lists them as unchecked).
@@ -65,7 +66,7 @@ _KINDS = {
 META_FIELDS = {
     "format": "string", "construction": "string", "seed": "count", "candidates": "positive",
     "dims": "widths", "distribution": "string", "drop_negative": "bool", "dtype": "string",
-    "layout": "string", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
+    "layout": "string", "geometry": "string", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
     "random_params": "count", "kept_params": "count", "live_params": "count", "random_widths": "widths", "depth": "positive",
     "certificate_norms": "number", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
     "exact_time_limit_s": "number",

@@ -46,6 +46,9 @@ class Construction:
       layout: the random network's layout it prunes, a key of :data:`slth.nets.LAYOUTS` (``pairs``, the
         2l-deep network of docs/theory.md §1, or ``l+1``, Burkholz's); with ``distribution``, the one answer to
         "which network does it prune": :func:`spec_for` sets both, :func:`build` checks the law.
+      other_layouts: layouts besides ``layout`` that it prunes unchanged: ``conv`` (a CNN target, whose
+        explicit pairs tie every kernel entry across positions) for the constructions whose choice is a
+        function of (target entry, candidates) alone, so that the ties hold (selection, subset sum).
       uses_engine: whether it calls the exact subset-sum engine (:func:`slth.subset_sum.solve`), whose
         tables the memory model counts.
       computed_spec: ``computed_spec(spec) -> RandomSpec``, the network it computes with where that is
@@ -66,6 +69,7 @@ class Construction:
     properties: frozenset = PROPERTIES
     search_limit: int = 64
     layout: str = nets.layouts.DEFAULT.name
+    other_layouts: tuple[str, ...] = ()
     bound: str | None = None
     limit_reason: str = "its exact solver's memory budget"
     uses_engine: bool = False
@@ -79,11 +83,15 @@ class Construction:
             raise ValueError(f"construction {self.name!r} names unknown bound {self.bound!r}")
 
 
+#: The CNN layout (:mod:`slth.nets.layouts.conv`), which the constructions with tied choices also prune.
+CONV = nets.layouts.conv.LAYOUT.name
+
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
-    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384, bound="malach"),
+    Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384, bound="malach",
+                 other_layouts=(CONV,)),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
                  max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT, bound="pensia",
-                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True),
+                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True, other_layouts=(CONV,)),
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,
@@ -148,7 +156,10 @@ def spec_for(name: str, spec: nets.RandomSpec, *, law: bool = True) -> nets.Rand
     changes = {}
     if law and entry.distribution is not None and spec.distribution != entry.distribution:
         changes["distribution"] = entry.distribution
-    if spec.layout != entry.layout:
+    if spec.layout != entry.layout and spec.layout not in entry.other_layouts:
+        if nets.layouts.layout(spec).has_geometry:     # a CNN target cannot be moved to another layout
+            raise InputError(f"construction {name!r} does not prune the {spec.layout!r} layout; those that do: "
+                             f"{[n for n, c in REGISTRY.items() if spec.layout in c.other_layouts]}")
         changes["layout"] = entry.layout
     return dataclasses.replace(spec, **changes) if changes else spec
 
@@ -179,7 +190,12 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | N
     ``RandomSpec(candidates=active)`` embedded in spec's wider network (its other units pruned). With
     JAX's 64-bit mode on (:mod:`slth.precision`), as ``slth prune`` builds it."""
     build_fn = get(name)
-    nets.require_law(name, info(name).distribution, spec.distribution)
+    entry = info(name)
+    if spec.layout != entry.layout and spec.layout not in entry.other_layouts:
+        raise InputError(f"construction {name!r} prunes the {entry.layout!r} layout"
+                         + (f" and {list(entry.other_layouts)}" if entry.other_layouts else "")
+                         + f", not {spec.layout!r} (slth.constructions.spec_for puts a spec in its layout)")
+    nets.require_law(name, entry.distribution, spec.distribution)
     return build_fn(target, spec) if active is None else build_fn(target, spec, active=active)
 
 

@@ -107,6 +107,8 @@ def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, const
         live = None if narrow is None else jnp.asarray(narrow.units_per_block(i), jnp.int32)
         cands, targets, valid = pair_problems(w, random[2 * i - 2], random[2 * i - 1], units, live,
                                               negative=(i == 1))
-        chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid
+        # A candidate of value exactly 0 adds nothing to any sum: keeping it would only keep a dead weight
+        # (the structural zeros of a CNN's explicit layers, outside every kernel's support, are such).
+        chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid & (cands != 0)
         masks += pair_masks(chosen, *w.shape, units)
     return Ticket(target=target, random=random, masks=tuple(masks), spec=spec, construction=construction)

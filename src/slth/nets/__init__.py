@@ -8,10 +8,12 @@ One job per module, every public name re-exported here:
   :mod:`~slth.nets.laws`     the i.i.d. entry laws (DISTRIBUTIONS, sample, the law checks);
   :mod:`~slth.nets.targets`  targets: dims, forward pass, spectral norms, the theorems' checks, load;
   :mod:`~slth.nets.random`   RandomSpec and random_network (regeneration bit for bit);
-  :mod:`~slth.nets.layouts`  the random network's layouts, one module each, in the table LAYOUTS.
+  :mod:`~slth.nets.layouts`  the random network's layouts, one module each, in the table LAYOUTS;
+  :mod:`~slth.nets.conv`     convolutional targets: their geometry and their explicit (unrolled) layers.
 """
 
 from slth.nets import layouts
+from slth.nets import conv
 from slth.nets.laws import (BINARY_SCALE, DISTRIBUTIONS, HYPERBOLIC_GAMMA, check_distribution, default_dtype,
                             require_law, sample)
 from slth.nets.layouts import LAYOUTS, Layout
@@ -19,7 +21,7 @@ from slth.nets.random import DTYPES, RandomSpec, block_inputs, block_layers, ran
 from slth.nets.targets import (SPECTRAL_NORM_TOL, check_target, dims_of, forward, load_target, norm_tolerance,
                                parse_dims, random_target, rescale, spectral_norms)
 
-__all__ = ["BINARY_SCALE", "DISTRIBUTIONS", "DTYPES", "HYPERBOLIC_GAMMA", "LAYOUTS", "Layout", "RandomSpec",
+__all__ = ["BINARY_SCALE", "conv", "DISTRIBUTIONS", "DTYPES", "HYPERBOLIC_GAMMA", "LAYOUTS", "Layout", "RandomSpec",
            "SPECTRAL_NORM_TOL", "block_inputs", "block_layers", "check_distribution", "check_target",
            "default_dtype", "dims_of", "forward", "layouts", "load_target", "norm_tolerance", "parse_dims",
            "random_network", "random_target", "require_law", "rescale", "sample", "spec_from_json",

@@ -43,6 +43,9 @@ class RandomSpec:
       layout: a key of :data:`~slth.nets.LAYOUTS`; ``pairs`` (:data:`slth.nets.layouts.DEFAULT`) by
         default, which :meth:`to_json` leaves out, so fingerprints and files of the ``pairs`` layout are
         those of specs without the field.
+      geometry: ``conv`` layout only: the CNN target's geometry as text
+        (:meth:`slth.nets.conv.Geometry.text`, e.g. ``"1x8x8:4,8:k3:s1,1:10"``); ``dims`` are then its
+        explicit widths. Empty (and left out of :meth:`to_json`) for every other layout.
     """
 
     dims: tuple[int, ...]
@@ -52,6 +55,7 @@ class RandomSpec:
     drop_negative: bool = False
     dtype: str = "float64"
     layout: str = layouts.DEFAULT.name
+    geometry: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "dims", parse_dims(self.dims))
@@ -60,6 +64,12 @@ class RandomSpec:
         check_distribution(self.distribution)
         checks.choice("dtype", self.dtype, DTYPES)
         layout = layouts.layout(self.layout)
+        if not isinstance(self.geometry, str):
+            raise InputError(f"geometry {self.geometry!r} must be a string such as '1x8x8:4,8:k3:s1,1:10'")
+        if self.geometry and not layout.has_geometry:
+            raise InputError(f"geometry {self.geometry!r} applies to the layouts with a geometry "
+                             f"({[n for n, v in layouts.LAYOUTS.items() if v.has_geometry]}); this spec has layout "
+                             f"{self.layout!r}")
         object.__setattr__(self, "candidates", candidates)
         object.__setattr__(self, "seed", seed)
         layout.check(self)
@@ -106,6 +116,8 @@ class RandomSpec:
         d["dims"] = list(self.dims)
         if layouts.is_default(self):
             del d["layout"]
+        if not self.geometry:
+            del d["geometry"]
         return d
 
 

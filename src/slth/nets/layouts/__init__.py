@@ -22,6 +22,9 @@ Attributes
                             A layout with neither flag needs its certificate in ``measure.deep`` first.
   ``allows_drop_negative``  bool: ``RandomSpec.drop_negative`` applies (``check`` refuses it otherwise;
                             ``theorems._pool`` clears it).
+  ``has_geometry``          bool: the target is a network whose explicit layers come from a geometry
+                            (``RandomSpec.geometry``, a CNN's: :mod:`slth.nets.conv`); a spec of another
+                            layout refuses a geometry.
 
 Methods (``RandomSpec``'s methods of the same names delegate to them)
   ``check(spec) -> None``               raise InputError for settings the layout refuses (``RandomSpec.__post_init__``).
@@ -38,6 +41,9 @@ Methods (``RandomSpec``'s methods of the same names delegate to them)
   ``generate(spec, root, dtype)``       the tuple M_1..M_L, (out, in) each, from ``root = jax.random.key(spec.seed)``
                                         in ``dtype`` (``nets.random_network``, which checks x64 first): bit for bit
                                         the same per spec, and a wider c extends a narrower one.
+  ``ties(spec) -> dict``               random layer -> int array of its shape: entries with one value >= 0 are
+                                        copies of one random weight (a CNN's kernel entry at every position),
+                                        kept all or none (``ticket.invariant_problems``); {} without ties.
   ``target_neuron_layers(spec) -> set`` unit layers (0 = input, L = output) standing for the target's hidden
                                         neurons (``liveness``, scope ``"layer"``).
 """
@@ -47,7 +53,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from slth import checks
-from slth.nets.layouts import l_plus_1, pairs
+from slth.nets.layouts import conv, l_plus_1, pairs
 
 
 @runtime_checkable
@@ -59,6 +65,7 @@ class Layout(Protocol):
     has_pairs: bool
     has_copies: bool
     allows_drop_negative: bool
+    has_geometry: bool
 
     def check(self, spec) -> None: ...
     def random_depth(self, spec) -> int: ...
@@ -69,11 +76,12 @@ class Layout(Protocol):
     def block_layers(self, spec) -> tuple[int, ...]: ...
     def block_units(self, spec, i: int) -> int: ...
     def generate(self, spec, root, dtype) -> tuple: ...
+    def ties(self, spec) -> dict: ...
     def target_neuron_layers(self, spec) -> set[int]: ...
 
 
 #: Every layout by name (the order messages list them in).
-LAYOUTS: dict[str, Layout] = {pairs.LAYOUT.name: pairs.LAYOUT, l_plus_1.LAYOUT.name: l_plus_1.LAYOUT}
+LAYOUTS: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (pairs, l_plus_1, conv)}
 #: The layout of a spec that names none; a spec of it writes no ``layout`` key (files and fingerprints
 #: of it are those written before layouts existed).
 DEFAULT: Layout = pairs.LAYOUT

@@ -40,6 +40,7 @@ class LPlus1:
     has_pairs = False
     has_copies = True
     allows_drop_negative = False
+    has_geometry = False
 
     def check(self, spec) -> None:
         """drop_negative is refused; every unit must be nameable in one 32-bit word."""
@@ -93,6 +94,10 @@ class LPlus1:
             neurons, units = d[t - 1], c
         layers.append(_output_layer(root, l + 1, d[l], neurons, units, law, dtype))
         return tuple(layers)
+
+    def ties(self, spec) -> dict:
+        """No tied weights."""
+        return {}
 
     def target_neuron_layers(self, spec) -> set[int]:
         """Every unit layer after random layer 1: 2, ..., l."""

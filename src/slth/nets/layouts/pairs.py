@@ -31,6 +31,7 @@ class Pairs:
     has_pairs = True
     has_copies = False
     allows_drop_negative = True
+    has_geometry = False
 
     def check(self, spec) -> None:
         """Nothing beyond RandomSpec's own checks."""
@@ -70,6 +71,10 @@ class Pairs:
             first, second = pair_layers(root, i, d_in, d_out, u, spec.distribution, dtype, positive)
             layers += [first, second]
         return tuple(layers)
+
+    def ties(self, spec) -> dict:
+        """No tied weights."""
+        return {}
 
     def target_neuron_layers(self, spec) -> set[int]:
         """The outputs of pairs 1..l−1: unit layers 2, 4, ..., 2(l−1)."""
