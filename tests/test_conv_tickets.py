@@ -4,6 +4,7 @@ error on images in the unit ball, the ticket file and verify, and the refusals."
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from slth import measure, nets, pipeline, ticket as ticket_mod
 from slth.errors import InputError
@@ -93,6 +94,8 @@ def test_conv_specs_and_constructions_are_refused_in_one_line():
         nets.RandomSpec(dims=g.dims(), candidates=2, seed=0, layout="conv")
     with pytest.raises(InputError, match="applies to the layouts with a geometry"):
         nets.RandomSpec(dims=g.dims(), candidates=2, seed=0, geometry=g.text())
+    with pytest.raises(InputError, match="drop_negative applies to the 'pairs' layout only"):
+        nets.RandomSpec(dims=g.dims(), candidates=2, seed=0, layout="conv", geometry=g.text(), drop_negative=True)
     with pytest.raises(InputError, match="are not the explicit widths"):
         nets.RandomSpec(dims=(36, 50, 3), candidates=2, seed=0, layout="conv", geometry=g.text())
     target = conv.random_conv_target(g, seed=0)
@@ -100,3 +103,61 @@ def test_conv_specs_and_constructions_are_refused_in_one_line():
         with pytest.raises(InputError, match="does not prune the 'conv' layout") as e:
             pipeline.prune(name, target.layers(), spec_of(g, 2))
         assert "\n" not in str(e.value)
+
+
+def test_slth_prune_draws_a_cnn_target_and_verify_accepts_its_ticket(tmp_path, capsys):
+    from slth import cli
+
+    out = tmp_path / "cnn.npz"
+    assert cli.main(["prune", "--target-kind", "conv", "--image", "1,6,6", "--channels", "2", "--kernel", "3",
+                     "--classes", "3", "--candidates", "4", "--out", str(out), "--json"]) == 0
+    meta = __import__("json").loads(capsys.readouterr().out)
+    assert meta["layout"] == "conv" and meta["geometry"] == "1x6x6:2:k3:s1:3"
+    assert cli.main(["verify", str(out)]) == 0
+    for argv, fragment in ((["--kernel", "4"], "conv kernel 4 is even"), (["--strides", "3"], "strides"),
+                           (["--construction", "edge-popup"], "does not prune the 'conv' layout"),
+                           (["--drop-negative"], "drop_negative"), (["--target-norm", "0.5"], "--target-norm")):
+        assert cli.main(["prune", "--target-kind", "conv", "--image", "1,6,6", "--channels", "2",
+                         "--out", str(tmp_path / "x.npz"), *argv]) == 2
+        assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+@st.composite
+def small_cnns(draw):
+    """Small CNN geometries (1-2 convolutions, k in {1, 3}, strides dividing the maps) and a seed."""
+    m = draw(st.integers(1, 2))
+    side = draw(st.sampled_from([4, 6]))
+    strides = tuple(draw(st.sampled_from([1, 2])) if i == 0 and side == 6 else 1 for i in range(m))   # maps >= 3
+    g = conv.Geometry(image=(draw(st.integers(1, 2)), side, side),
+                      channels=tuple(draw(st.integers(1, 3)) for _ in range(m)), kernel=draw(st.sampled_from([1, 3])),
+                      strides=strides, classes=draw(st.integers(1, 3)))
+    return g, draw(st.integers(0, 2**16)), draw(st.sampled_from(["subset-sum", "selection"])), draw(st.integers(1, 5))
+
+
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(small_cnns())
+def test_property_every_cnn_ticket_is_tied_realises_its_kernels_and_is_bracketed(case):
+    """For random small CNNs: the invariant (ties included), the identity (one realised value per kernel
+    entry, within the reported max weight error of it), and the sandwich (no lower bound above the
+    certificate; no sampled gap above it)."""
+    g, seed, name, c = case
+    target = conv.random_conv_target(g, seed=seed)
+    p = pipeline.prune(name, target.layers(), spec_of(g, c, seed))
+    assert ticket_mod.invariant_problems(p.ticket) == []
+    for i, (m, w) in enumerate(zip(measure.pair_maps(p.ticket.random, p.ticket.masks), target.layers()), start=1):
+        index = conv.kernel_index(g, i)
+        for a in (m.plus, m.minus) if i == 1 else (m.plus,):
+            a = np.asarray(a)
+            assert np.all(a[index < 0] == 0)
+            assert np.max(np.abs(a - np.asarray(w))) <= p.meta["max_weight_error"] + 1e-15
+            groups = index[index >= 0]
+            lo = np.full(groups.max() + 1, np.inf)
+            hi = np.full(groups.max() + 1, -np.inf)
+            np.minimum.at(lo, groups, a[index >= 0])
+            np.maximum.at(hi, groups, a[index >= 0])
+            assert np.all(hi - lo <= 1e-15 * max(1.0, np.abs(a).max()))
+    assert p.lower_bound <= p.certificate + measure.ROUNDOFF
+    x = np.random.default_rng(seed).normal(size=(500, g.dims()[0]))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert measure.gap_at(target.layers(), p.ticket.pruned, x).max() <= p.certificate + measure.ROUNDOFF

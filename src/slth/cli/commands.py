@@ -23,24 +23,29 @@ def cmd_prune(args) -> int:
     out = Path(args.out)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")
+    geometry = _geometry(args)
     if args.target:
         target = nets.load_target(args.target, rescale_to_unit=args.rescale_target)
         dims = nets.dims_of(target)
     else:
         if not 0 < args.target_norm <= 1:
             raise InputError(f"--target-norm {args.target_norm} must be in (0, 1]")
-        dims = nets.parse_dims(args.dims)
+        dims = nets.parse_dims(args.dims) if geometry is None else geometry.dims()
     from slth.measure.width import default_distribution
+    network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry.text()}
     spec = nets.RandomSpec(dims=dims, candidates=args.candidates, seed=args.seed,
                            distribution=default_distribution(args.construction, args.dist),
-                           drop_negative=args.drop_negative)
+                           drop_negative=args.drop_negative, **network)
     spec = measure.network_spec(args.construction, spec)   # the layout only: a wrong --dist is refused
     # Memory, the ticket file's size limit and the --out folder, before the target is even drawn.
     budget.check_prune(args.construction, spec, out=out)
     if not args.target:
         tseed = args.seed if args.target_seed is None else args.target_seed
-        target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
-                                    norm=args.target_norm)
+        if geometry is not None:
+            target = nets.conv.random_conv_target(geometry, seed=tseed, distribution=args.target_dist).layers()
+        else:
+            target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
+                                        norm=args.target_norm)
     tk, meta, witness = pipeline.prune(args.construction, target, spec, exact=args.exact)
     ticket.save(tk, out, meta, witness=witness)
     if args.json:
@@ -48,6 +53,25 @@ def cmd_prune(args) -> int:
     else:
         print(_summary(meta, out))
     return EXIT_OK
+
+
+def _geometry(args):
+    """``slth prune --target-kind conv``: the CNN geometry of --image, --channels, --kernel, --strides and
+    --classes (checked by :class:`slth.nets.conv.Geometry`), or None for an MLP target."""
+    from slth import nets
+    from slth.errors import InputError
+
+    if args.target_kind == "mlp":
+        return None
+    if args.target:
+        raise InputError("--target-kind conv draws a random CNN target; a CNN target from a file is not supported yet")
+    if args.target_norm != 1.0:
+        raise InputError(f"--target-norm {args.target_norm} applies to MLP targets; a CNN target has every layer at "
+                         "operator norm 1")
+    channels = _int_list("--channels", args.channels)
+    strides = (1,) * len(channels) if args.strides is None else _int_list("--strides", args.strides)
+    return nets.conv.Geometry(image=_int_list("--image", args.image), channels=channels, kernel=args.kernel,
+                              strides=strides, classes=args.classes)
 
 
 def _summary(meta: dict, out: Path) -> str:

@@ -109,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="entry law of the random target before each layer is rescaled (default: %(default)s)")
         p.add_argument("--target-norm", type=float, default=1.0,
                        help="spectral norm of every random target layer, in (0, 1] (default: %(default)s)")
+        p.add_argument("--target-kind", default="mlp", choices=["mlp", "conv"],
+                       help="mlp: a bias-free MLP of --dims; conv: a random bias-free CNN of --image, --channels, "
+                            "--kernel, --strides and --classes (k x k 'same' convolutions with ReLU, global "
+                            "average pooling, a dense head), pruned from a random CNN (the conv layout) "
+                            "(default: %(default)s)")
+        p.add_argument("--image", default="1,8,8", help="conv: the input image C,H,W (default: %(default)s)")
+        p.add_argument("--channels", default="4,8",
+                       help="conv: output channels of each convolution (default: %(default)s)")
+        p.add_argument("--kernel", type=_positive_int, default=3, help="conv: odd kernel size k (default: %(default)s)")
+        p.add_argument("--strides", default=None,
+                       help="conv: the stride (1 or 2) of each convolution (default: 1 for every one)")
+        p.add_argument("--classes", type=_positive_int, default=10,
+                       help="conv: outputs of the dense head (default: %(default)s)")
         p.add_argument("--dist", default=None, choices=sorted(DISTRIBUTIONS),
                        help="entry law of the random network (default: the law the construction's theorem "
                             "assumes, else uniform, i.e. U[-1,1])")

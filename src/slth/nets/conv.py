@@ -65,6 +65,9 @@ class Geometry:
         strides = _ints("strides", self.strides, n=len(channels), allowed=(1, 2))   # one per convolution
         h, w = image[1:]
         for i, s in enumerate(strides, start=1):
+            if k > min(h, w):      # every map a convolution reads, not only the image
+                raise InputError(f"conv kernel {k} is larger than the {h}x{w} input of convolution {i}; allowed: an "
+                                 f"odd k <= {min(h, w)} there (strides shrink the maps)")
             if h % s or w % s:
                 raise InputError(f"conv stride {s} of convolution {i} does not divide its input {h}x{w}; a stride "
                                  "must divide the height and width it is applied to")

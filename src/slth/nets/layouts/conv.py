@@ -55,7 +55,10 @@ class Conv:
         return Geometry.parse(spec.geometry)
 
     def check(self, spec) -> None:
-        """The geometry is given, parses, and its explicit widths are ``spec.dims``."""
+        """The geometry is given, parses, and its explicit widths are ``spec.dims``; no drop_negative."""
+        if spec.drop_negative:
+            raise InputError("drop_negative applies to the 'pairs' layout only: the 'conv' layout keeps both signs "
+                             "of every hidden channel")
         if not spec.geometry:
             raise InputError("a random network of layout 'conv' needs its target's geometry (RandomSpec.geometry, "
                              "e.g. '1x8x8:4,8:k3:s1,1:10')")
