@@ -16,7 +16,8 @@ input normalisation and the layer rescaling harmless for classification.
 One entry path: :func:`prepare` trains the target once, the unit is :func:`ticket_row` (one ticket);
 :func:`digits` (the ``slth digits`` command) and a ``digits`` sweep both build their rows with them.
 One aggregation of a sweep's rows: :func:`sweep_summary`. Modules, one job each: :mod:`.data`
-(``slth.data`` is that module), :mod:`.training`, :mod:`.certify`, :mod:`.study`, :mod:`.report`.
+(``slth.data`` is that module), :mod:`.training`, :mod:`.certify`, :mod:`.study`, :mod:`.report`, and :mod:`.cnn`, the digits CNN (a
+bias-free convolutional target pruned out of random CNNs).
 ``slth.digits`` is this package.
 """
 
