@@ -37,10 +37,12 @@ import numpy as np
 
 from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
+from slth.nets.layouts.pairs import Pairs
 
 
-class Conv:
-    """The ``conv`` layout (see the module docstring; members: :mod:`slth.nets.layouts`)."""
+class Conv(Pairs):
+    """The ``conv`` layout (see the module docstring; members: :mod:`slth.nets.layouts`). Its shapes, blocks
+    and target-neuron layers are the ``pairs`` layout's (inherited; no drop_negative, so 2c units per block)."""
 
     name = "conv"
     depth_formula = "2l"
@@ -67,30 +69,6 @@ class Conv:
             raise InputError(f"dims {','.join(map(str, spec.dims))} are not the explicit widths "
                              f"{','.join(map(str, g.dims()))} of the geometry {spec.geometry!r}")
 
-    def random_depth(self, spec) -> int:
-        return 2 * spec.depth
-
-    def units_per_block(self, spec, i: int) -> int:
-        return 2 * spec.candidates
-
-    def copies(self, spec, i: int) -> int:
-        raise InputError(f"copies is defined for the 'l+1' layout; this spec has layout {spec.layout!r}")
-
-    def hidden_widths(self, spec) -> tuple[int, ...]:
-        return tuple(spec.dims[i - 1] * self.units_per_block(spec, i) for i in range(1, spec.depth + 1))
-
-    def widths(self, spec) -> tuple[int, ...]:
-        out = [spec.dims[0]]
-        for i, h in enumerate(self.hidden_widths(spec), start=1):
-            out += [h, spec.dims[i]]
-        return tuple(out)
-
-    def block_layers(self, spec) -> tuple[int, ...]:
-        return tuple(range(1, spec.depth + 1))
-
-    def block_units(self, spec, i: int) -> int:
-        return self.units_per_block(spec, i)
-
     def generate(self, spec, root, dtype) -> tuple:
         from slth.nets import conv
 
@@ -110,9 +88,6 @@ class Conv:
                                for r in range(units)], axis=-1).reshape(-1, n_in * units)
             layers += [jnp.asarray(first, dtype), jnp.asarray(second, dtype)]
         return tuple(layers)
-
-    def target_neuron_layers(self, spec) -> set[int]:
-        return {2 * i for i in range(1, spec.depth)}
 
     def ties(self, spec) -> dict[int, np.ndarray]:
         """Random layer -> an int array of its shape: entries with the same non-negative value are copies
