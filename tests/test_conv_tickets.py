@@ -161,3 +161,23 @@ def test_property_every_cnn_ticket_is_tied_realises_its_kernels_and_is_bracketed
     x = np.random.default_rng(seed).normal(size=(500, g.dims()[0]))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     assert measure.gap_at(target.layers(), p.ticket.pruned, x).max() <= p.certificate + measure.ROUNDOFF
+
+
+def test_verify_refuses_a_forged_cnn_ticket_file(tmp_path, pruned):
+    """A file whose mask keeps a kernel entry at some positions only, or whose meta names another
+    geometry, is invalid: the ties and the structural zeros are checked against the regenerated network."""
+    import json
+
+    name, g, target, p = pruned
+    good = dict(np.load(p.save(tmp_path / "good.npz")))
+    untied = dict(good)
+    mask = untied["mask_1"].copy()
+    r, c = np.argwhere(mask)[0]
+    mask[r, c] = False
+    untied["mask_1"] = mask
+    np.savez(tmp_path / "untied.npz", **untied)
+    assert pipeline.verify(tmp_path / "untied.npz")["status"] == "invalid"
+    meta = json.loads(str(good["meta"]))
+    meta["geometry"] = g.text().replace(":k3:", ":k1:")
+    np.savez(tmp_path / "geometry.npz", **{**good, "meta": np.array(json.dumps(meta, sort_keys=True))})
+    assert pipeline.verify(tmp_path / "geometry.npz")["status"] == "invalid"
