@@ -10,7 +10,7 @@
 #    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
 #    job) work, and slth selftest and slth figures refuse in one line naming the extra they need;
 # 3. adds the extras figures, theorems and numba; in the same folder: slth run toy/weight_error,
-#    slth figures --scale toy (all eight figures), slth selftest (on a pool of two constructions: every
+#    slth figures --scale toy (every figure of slth.figures.names()), slth selftest (on a pool of two constructions: every
 #    property reported, all holding; the full suite over every construction runs in the test command,
 #    from tests/theorems/), and a call of the compiled subset-sum kernels;
 # 4. fails listing every file created or changed after step 2's install in the checkout, the installed
@@ -19,6 +19,7 @@
 #    (other processes write there).
 # Each step prints its wall time.
 set -euo pipefail
+trap 'echo "FAIL: tools/wheel_check.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 
 REPO=$(cd "${1:-.}" && pwd)
 WORK=${2:-$(mktemp -d)}
@@ -90,7 +91,9 @@ solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel=
 echo "== written in the empty folder:" >&2
 (cd "$EMPTY" && find . -mindepth 1 -maxdepth 2 -type d | sort | sed 's/^/     /') >&2
 test -f "$EMPTY/results/toy/weight_error/results.csv"
-test "$(find "$EMPTY/figures/toy" -name 'fig*.png' | wc -l)" -eq 8
+n_figures=$("$VENV/bin/python" -c 'from slth.figures import names; print(len(names()))')
+n_drawn=$(find "$EMPTY/figures/toy" -name 'fig*.png' | wc -l)
+[ "$n_drawn" -eq "$n_figures" ] || { echo "FAIL: $n_drawn figures drawn, slth.figures names $n_figures" >&2; exit 1; }
 
 # pip's own cache (the installs reuse the test command's downloads) is pip's, not slth's
 scan() { find "$@" -path "$REAL_HOME/.cache/pip" -prune -o -newer "$STAMP" -print 2>/dev/null || true; }
