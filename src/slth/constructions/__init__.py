@@ -146,6 +146,13 @@ def having(prop: str) -> list[str]:
     return sorted(n for n, c in REGISTRY.items() if prop in c.properties)
 
 
+def prunes(name: str, layout: str) -> bool:
+    """Whether construction ``name`` prunes random networks of ``layout`` (its ``layout`` or one of its
+    ``other_layouts``)."""
+    entry = info(name)
+    return layout == entry.layout or layout in entry.other_layouts
+
+
 def spec_for(name: str, spec: nets.RandomSpec, *, law: bool = True) -> nets.RandomSpec:
     """``spec`` in the layout construction ``name`` prunes and with the random weight law it assumes
     (the law unchanged if it takes any), both read from its registry entry. With ``law=False`` only
@@ -156,7 +163,7 @@ def spec_for(name: str, spec: nets.RandomSpec, *, law: bool = True) -> nets.Rand
     changes = {}
     if law and entry.distribution is not None and spec.distribution != entry.distribution:
         changes["distribution"] = entry.distribution
-    if spec.layout != entry.layout and spec.layout not in entry.other_layouts:
+    if not prunes(name, spec.layout):
         if nets.layouts.layout(spec).has_geometry:     # a CNN target cannot be moved to another layout
             raise InputError(f"construction {name!r} does not prune the {spec.layout!r} layout; those that do: "
                              f"{[n for n, c in REGISTRY.items() if spec.layout in c.other_layouts]}")
@@ -191,7 +198,7 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | N
     JAX's 64-bit mode on (:mod:`slth.precision`), as ``slth prune`` builds it."""
     build_fn = get(name)
     entry = info(name)
-    if spec.layout != entry.layout and spec.layout not in entry.other_layouts:
+    if not prunes(name, spec.layout):
         raise InputError(f"construction {name!r} prunes the {entry.layout!r} layout"
                          + (f" and {list(entry.other_layouts)}" if entry.other_layouts else "")
                          + f", not {spec.layout!r} (slth.constructions.spec_for puts a spec in its layout)")
@@ -200,4 +207,4 @@ def build(name: str, target: Sequence, spec: nets.RandomSpec, *, active: int | N
 
 
 __all__ = ["CONSTRUCTIONS", "MAX_CANDIDATES", "PROPERTIES", "REFERENCE", "REGISTRY", "Construction", "build",
-           "check_candidates", "companion", "get", "having", "info", "search_limit", "spec_for"]
+           "check_candidates", "companion", "get", "having", "info", "prunes", "search_limit", "spec_for"]

@@ -7,6 +7,11 @@ the same adversarial ingredients as :func:`slth.testing.targets` (entries at and
 exact zeros, entries near 0, norms below 1) and :func:`slth.testing.specs` (every weight law, drop_negative), over a small set of target
 shapes so that compilations are shared. Cheap properties (the solver, the relaxation, the
 probability laws) draw fresh hypothesis examples instead.
+
+The CNN pool (issue 16): the same ticket properties (§5.1-5.3, 5.5) on convolutional targets
+(:mod:`slth.nets.conv`), for the constructions that prune the ``conv`` layout (:func:`conv_names`):
+``ci`` 2 cases, ``thorough`` 12, drawn from a fixed seed over :data:`CONV_GEOMETRIES` (stride 1 and 2,
+kernel 1 and 3, one and two convolutions, one and two input channels).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import jax
 import numpy as np
 
 from slth import constructions, nets, testing
+from slth.nets import conv
 from slth.theorems import plugin
 
 #: Target shapes of the pool (depth 1 and 2, rectangular and square).
@@ -26,6 +32,12 @@ SHAPES = ((2, 3), (3, 2), (2, 3, 2), (3, 2, 2))
 #: Pool sizes per profile.
 SIZES = {"ci": 8, "thorough": 64}
 SEED = 20261121
+
+
+#: CNN geometries of the conv pool (maps of at least 3 pixels; small, so a ticket builds in about a second).
+CONV_GEOMETRIES = ("1x5x5:2:k3:s1:2", "2x6x6:2,2:k3:s2,1:2", "1x4x4:3:k1:s1:2", "2x4x4:2:k3:s1:3")
+#: CNN pool sizes per profile.
+CONV_SIZES = {"ci": 2, "thorough": 12}
 
 
 def size() -> int:
@@ -72,3 +84,40 @@ def network_spec(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
     if not nets.layouts.layout(constructions.info(name).layout).allows_drop_negative:
         spec = dataclasses.replace(spec, drop_negative=False)
     return constructions.spec_for(name, spec)
+
+
+def conv_size() -> int:
+    """CNN pool size: :data:`CONV_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it too)."""
+    n = CONV_SIZES["thorough" if plugin.thorough() else "ci"]
+    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+
+
+def conv_names(prop: str) -> list[str]:
+    """The constructions of :func:`slth.theorems.names` (``prop``) that prune the ``conv`` layout."""
+    from slth import theorems
+
+    return [n for n in theorems.names(prop) if constructions.prunes(n, nets.layouts.conv.LAYOUT.name)]
+
+
+@functools.cache
+def conv_case(i: int) -> tuple[conv.Geometry, tuple, nets.RandomSpec]:
+    """Case i of the CNN pool: (geometry, explicit target layers, spec of the conv layout), the same on
+    every run: a random target of one of :data:`CONV_GEOMETRIES` (each explicit layer at spectral norm 1,
+    Gaussian or uniform entries), 1-4 candidates, every weight law (set per construction by
+    :func:`conv_ticket`)."""
+    rng = np.random.default_rng([SEED, 16, i])
+    g = conv.Geometry.parse(CONV_GEOMETRIES[i % len(CONV_GEOMETRIES)])
+    target = conv.random_conv_target(g, seed=int(rng.integers(2**31)),
+                                     distribution=("gaussian", "uniform")[i % 2]).layers()
+    spec = nets.RandomSpec(dims=g.dims(), candidates=int(rng.integers(1, 5)), seed=int(rng.integers(2**31)),
+                           distribution=("uniform", "gaussian", "binary")[i % 3],
+                           layout=nets.layouts.conv.LAYOUT.name, geometry=g.text())
+    return g, tuple(np.asarray(w) for w in target), spec
+
+
+@functools.cache
+def conv_ticket(name: str, i: int):
+    """The ticket of construction ``name`` for CNN case i (built once per session), with the weight
+    law the construction assumes."""
+    _, target, spec = conv_case(i)
+    return constructions.build(name, target, constructions.spec_for(name, spec))

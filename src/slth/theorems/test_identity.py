@@ -6,6 +6,7 @@ import pytest
 from slth import measure
 from slth import testing as slt
 from slth import theorems
+from slth.nets import conv
 from slth.theorems import _pool
 
 NAMES = theorems.names("identity")
@@ -42,3 +43,30 @@ def check_identity(ticket, rng, case):
         g = g @ np.where(m, r, 0.0).T
         g = np.maximum(g, 0.0) if k < len(ticket.random) - 1 else g
     np.testing.assert_allclose(np.asarray(measure.compact_forward(maps, x)), g, rtol=0, atol=1e-12)
+
+
+@pytest.mark.theorem("§5.2 pair identity")
+@pytest.mark.parametrize("name", _pool.conv_names("identity"))
+def test_cnn_pair_identity_per_kernel_entry(evidence, name):
+    """Statement (docs/theory.md §5.2 for CNN targets, §1.7; da Cunha et al. 2022's decomposition): the
+    pair identity above holds for the explicit layers of a CNN ticket, and A± tie like the target's
+    convolution: one realised value per kernel entry, the chosen subset's sum, the same at every
+    position, and zero off the support (the unit-by-unit loop of the test above gives each value).
+    Rule: float64, absolute round-off 1e-13 (identity) and relative 1e-15 (ties), on every case of the
+    CNN pool."""
+    for i in range(_pool.conv_size()):
+        g = _pool.conv_case(i)[0]
+        ticket = _pool.conv_ticket(name, i)
+        check_identity(ticket, np.random.default_rng(i), i)
+        for layer, m in enumerate(measure.pair_maps(ticket.random, ticket.masks), start=1):
+            index = conv.kernel_index(g, layer)
+            for a in (m.plus, m.minus) if layer == 1 else (m.plus,):
+                a = np.asarray(a)
+                assert np.all(a[index < 0] == 0), (i, layer)
+                groups = index[index >= 0]
+                lo = np.full(groups.max() + 1, np.inf)
+                hi = np.full(groups.max() + 1, -np.inf)
+                np.minimum.at(lo, groups, a[index >= 0])
+                np.maximum.at(hi, groups, a[index >= 0])
+                assert np.all(hi - lo <= 1e-15 * max(1.0, np.abs(a).max())), (i, layer)
+        evidence.example()

@@ -79,3 +79,25 @@ def tamper(ticket):
     random[k][r, c] = np.nextafter(random[k][r, c], np.inf)
     tampered = dataclasses.replace(ticket, random=tuple(random))
     assert invariant_problems(tampered) != []
+
+
+@pytest.mark.theorem("§5.1 ticket invariant")
+@pytest.mark.parametrize("name", _pool.conv_names("invariant"))
+def test_cnn_ticket_invariant(evidence, name):
+    """Statement (docs/theory.md §5.1 for CNN targets, §1.7): the invariant above in the ``conv`` layout,
+    where it also says that every kernel entry of the random k×k convolution is kept at every position
+    it acts at or at none (the ties) and that nothing off the convolution's support is kept; pair i has
+    the explicit shapes (2c·d_{i-1}, d_{i-1}) and (d_i, 2c·d_{i-1}) (a 1×1 convolution with 2c channels per
+    input channel, then the k×k one). The check is not vacuous: dropping one copy of a kept kernel entry
+    is reported. Rule: exact, on every case of the CNN pool."""
+    for i in range(_pool.conv_size()):
+        ticket = _pool.conv_ticket(name, i)
+        check_invariant(ticket, i)
+        masks = [np.asarray(m) for m in ticket.masks]
+        k = next((k for k in range(1, len(masks), 2) if masks[k].any()), None)
+        if k is not None:
+            untied = masks[k].copy()
+            untied[tuple(np.argwhere(untied)[0])] = False
+            broken = dataclasses.replace(ticket, masks=tuple(masks[:k] + [untied] + masks[k + 1:]))
+            assert any("tied" in m for m in invariant_problems(broken, regenerate=False)), i
+        evidence.example()

@@ -28,3 +28,21 @@ def test_no_weight_error_grows_with_c(evidence, name):
                                    for t in (small, wider))):
             assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
         evidence.example()
+
+
+@pytest.mark.theorem("§5.5 monotonicity")
+@pytest.mark.parametrize("name", _pool.conv_names("monotonicity"))
+def test_no_kernel_entry_error_grows_with_c(evidence, name):
+    """Statement (docs/theory.md §5.5 for CNN targets): the conv layout nests candidate lists like the
+    pairs layout (a wider c extends the 1×1 convolution's channels and the k×k kernel's candidates), so
+    no per-weight error of the explicit layers, hence of any kernel entry, grows when c grows by 2.
+    Rule: float64, 1e-12; every case of the CNN pool."""
+    for i in range(_pool.conv_size()):
+        small = _pool.conv_ticket(name, i)
+        _, target, spec = _pool.conv_case(i)
+        wider = constructions.build(name, target, constructions.spec_for(
+            name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
+        for before, after in zip(*(measure.weight_errors(t.target, measure.pair_maps(t.random, t.masks))
+                                   for t in (small, wider))):
+            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        evidence.example()

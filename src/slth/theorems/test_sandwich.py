@@ -131,3 +131,29 @@ def check_reported(name, target, seed, eps, c_max):
         assert cert <= eps and abs(cert - tw.certificates[tw.certified]) <= 1e-12
         if tw.certified > 1:
             assert tw.certificates[tw.certified - 1] > eps
+
+
+@pytest.mark.theorem("§5.3 sandwich")
+@pytest.mark.parametrize("name", _pool.conv_names("sandwich"))
+def test_cnn_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence, name):
+    """Statement (docs/theory.md §3 and §5.3 for CNN targets, §1.7): a bias-free CNN with global average
+    pooling is positively homogeneous, so both certificates hold for images in the unit ball exactly as
+    for an MLP of its explicit layers: the product-of-norms certificate equals the formula recomputed
+    from the explicit matrices' SVDs (the convolutions' exact operator norms on the actual input shape),
+    the tighter certificate never exceeds it, and neither the adversarial lower bound nor the gap at
+    sampled images (in the ball and on its sphere) exceeds either. Rule: float64, slack
+    :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10 as above; every case of the CNN pool."""
+    for i in range(_pool.conv_size()):
+        ticket = _pool.conv_ticket(name, i)
+        norms = measure.ticket_norm_certificate(ticket)
+        theory = theory_certificate(ticket)
+        assert theory - 1e-12 * max(1.0, theory) <= norms <= theory + 1e-10 * max(1.0, theory), i
+        cert = measure.ticket_certificate(ticket)
+        assert cert <= norms, i
+        lb = measure.lower_bound(ticket.target, ticket.pruned, key=jax.random.key(i), steps=40, starts=8)
+        assert lb.value <= cert + measure.ROUNDOFF, i
+        x = np.random.default_rng(i).normal(size=(512, ticket.spec.dims[0]))
+        x[:256] /= np.linalg.norm(x[:256], axis=1, keepdims=True)
+        x[256:] /= np.maximum(np.linalg.norm(x[256:], axis=1, keepdims=True), 1.0)
+        assert measure.gap_at(ticket.target, ticket.pruned, x).max() <= cert + measure.ROUNDOFF, i
+        evidence.example()
