@@ -195,3 +195,30 @@ def test_exact_ticket_has_zero_error():
     ticket = build("subset-sum", (np.zeros((2, 2)), np.zeros((2, 2))), 4)
     e = X.exact_error(ticket)
     assert (e.lower, e.upper, e.status) == (0.0, 0.0, "optimal")
+
+
+#: CNN tickets with d_0 = 2 (a 1×2 image with one channel, or a 1×1 image with two), so that the circle
+#: grid proves the reference bracket: 1×1 kernels tied across the two positions, one or two convolutions.
+CONV_CASES = [("subset-sum", "1x2x1:2:k1:s1:2", 5), ("selection", "2x1x1:3:k1:s1:2", 8),
+              pytest.param("subset-sum", "1x2x1:2,2:k1:s1,1:2", 4, marks=SLOW)]
+
+
+@pytest.mark.parametrize("name,geometry,c", CONV_CASES)
+def test_cnn_exact_brackets_the_brute_force_bracket_and_sits_below_the_certificate(name, geometry, c):
+    """Issue 16 (acceptance 2): the exact method applies to CNN tickets unchanged (a bias-free CNN is the
+    MLP of its explicit layers, the conv layout one of layer pairs), its bracket meets the proven circle
+    bracket, and both certificates, computed from the convolutions' exact operator norms on the actual
+    input shape, are above it."""
+    from slth.nets import conv
+
+    g = conv.Geometry.parse(geometry)
+    spec = nets.RandomSpec(dims=g.dims(), candidates=c, seed=7, layout="conv", geometry=g.text())
+    ticket = constructions.build(name, conv.random_conv_target(g, seed=11).layers(),
+                                 constructions.spec_for(name, spec))
+    e = X.exact_error(ticket, rtol=RTOL, time_limit=30.0)
+    ref_low, ref_up = grid_bracket(ticket)
+    assert e.status == "optimal"
+    assert e.lower <= ref_up + 1e-12 and e.upper >= ref_low - 1e-12, (e.lower, e.upper, ref_low, ref_up)
+    assert e.upper <= e.lower * (1 + RTOL) or e.upper == e.lower == 0.0
+    assert measure.ticket_certificate(ticket) >= max(e.lower, ref_low) - measure.ROUNDOFF
+    assert measure.ticket_norm_certificate(ticket) >= measure.ticket_certificate(ticket)
