@@ -13,7 +13,7 @@ from scipy import integrate, stats
 
 from slth import bounds
 from slth import testing as slt
-from slth.bounds import counting, malach, pensia, selection, width
+from slth.bounds import counting, da_cunha, malach, pensia, selection, width
 from slth.errors import InputError
 from slth.nets import RandomSpec
 
@@ -22,7 +22,7 @@ FALSE_ALARM = 1e-6
 MC_SEED = 20240601
 MC_SAMPLES = 400_000
 
-MODULES = (counting, malach, pensia, selection, width)
+MODULES = (counting, da_cunha, malach, pensia, selection, width)
 
 
 # --------------------------------------------------------------------------- hand-computed values
@@ -320,6 +320,67 @@ BAD = [
 def test_bad_input_names_the_value(fn, args, kwargs, fragment):
     with pytest.raises(InputError, match=fragment):
         fn(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- da Cunha et al. (CNN targets)
+
+def _geometry(image=(1, 8, 8), channels=(4,), kernel=3, strides=(1,), classes=10) -> dict:
+    return {"image": list(image), "channels": list(channels), "kernel": kernel, "strides": list(strides),
+            "classes": classes}
+
+
+def test_da_cunha_hand_values_and_slth_layout():
+    """n_i = ⌈C ln(m_i ℓ / min(ε, δ))⌉, m = (k² C_0 C_1, C_1 classes) = (9·1·4, 4·10), ℓ = 2; the Width is the
+    conv layout's network at that c: its explicit hidden widths, its weights with each tied group once."""
+    from slth.nets import conv
+
+    g = conv.Geometry((1, 8, 8), (4,), 3, (1,), 10)
+    w = bounds.da_cunha_width(g, 0.1, 0.05)
+    assert w.candidates_per_pair == (math.ceil(math.log(36 * 2 / 0.05)), math.ceil(math.log(40 * 2 / 0.05))) == (8, 8)
+    assert w.name == "da-cunha" and w.kind == "hidden-constant" and w.constant == 1.0 and w.dims == g.dims()
+    spec = RandomSpec(dims=g.dims(), candidates=w.candidates, seed=0, layout="conv", geometry=g.text())
+    assert w.hidden_widths == spec.hidden_widths() and w.detail("explicit_entries") == sum(a * b for a, b in spec.shapes())
+    assert w.random_params == 16 * (1 + 36) + 16 * (4 + 40)                    # U = 2c per input channel
+    assert w.detail("random_channels_1") == 2 * 8 * 1 and w.detail("random_channels_2") == 2 * 8 * 4
+    assert bounds.da_cunha_width(g.to_json(), 0.1, 0.05) == w                  # the JSON form reads the same
+    assert bounds.da_cunha_log_term(g, 0.1, 0.05) == math.log(40 * 2 / 0.05)
+    assert bounds.da_cunha_width(g, 0.1, 0.05, C=2.5).candidates == math.ceil(2.5 * math.log(1600))
+    # two convolutions and a stride: m = (9·2·3, 9·3·5, 5·2), ℓ = 3, explicit dims on the strided maps
+    two = conv.Geometry((2, 8, 8), (3, 5), 3, (2, 1), 2)
+    assert da_cunha.kernel_params(two) == (54, 135, 10) and da_cunha.explicit_dims(two) == two.dims()
+    assert bounds.da_cunha_log_term(two, 0.2, 0.1) == math.log(135 * 3 / 0.1)
+
+
+def test_da_cunha_is_a_cnn_bound_the_mlp_tables_leave_out():
+    b = bounds.bound("da-cunha")
+    assert b.geometry and b.fitted == "log" and b.log_term is bounds.da_cunha_log_term
+    assert b.at((8, 8, 8), 0.1, 0.1) is None                                   # MLP dims: not its argument
+    assert b.at(_geometry(), 0.1, 0.1) == bounds.da_cunha_width(_geometry(), 0.1, 0.1)
+    assert bounds.LOG_BOUND.name == "pensia" and bounds.CONV_LOG_BOUND is b
+
+
+@given(c=st.tuples(st.integers(1, 16), st.integers(1, 16)), k=st.sampled_from([1, 3, 5]), eps=unit, delta=unit)
+def test_da_cunha_grows_with_channels_and_kernel_and_not_with_the_image(c, k, eps, delta):
+    small, big = (bounds.da_cunha_width(_geometry(channels=(x,), kernel=k), eps, delta) for x in sorted(c))
+    assert big.candidates >= small.candidates
+    assert bounds.da_cunha_width(_geometry(kernel=max(k, 3)), eps, delta).candidates \
+        >= bounds.da_cunha_width(_geometry(kernel=1), eps, delta).candidates
+    # weights are shared across positions: the union bound is over kernel entries, not pixels
+    assert bounds.da_cunha_width(_geometry(image=(1, 32, 32)), eps, delta).candidates_per_pair \
+        == bounds.da_cunha_width(_geometry(), eps, delta).candidates_per_pair
+
+
+@pytest.mark.parametrize("geometry, fragment", [
+    ((8, 8, 8), "must be a slth.nets.conv.Geometry"),
+    ({**_geometry(), "channels": []}, "geometry channels"),
+    ({**_geometry(), "kernel": 0}, "geometry kernel 0"),
+    ({**_geometry(), "strides": [1, 1]}, "strides one per channel"),
+])
+def test_da_cunha_bad_geometry_names_it(geometry, fragment):
+    with pytest.raises(InputError, match=fragment):
+        bounds.da_cunha_width(geometry, 0.1, 0.1)
+    with pytest.raises(InputError, match="C 0"):
+        bounds.da_cunha_width(_geometry(), 0.1, 0.1, C=0)
 
 
 # --------------------------------------------------------------------------- module hygiene

@@ -78,7 +78,7 @@ def test_work_that_cannot_fit_is_refused_up_front(refusals, label):
 
 def test_huge_dims_name_the_ticket_file_limit_too(refusals):
     err = refusals[0]["prune huge dims"]["err"]
-    assert "800,000,000,000 random parameters, above the limit 500,000,000" in err
+    assert "800,000,000,000 explicit random entries, above the limit 500,000,000" in err
     assert "TB" in err
 
 

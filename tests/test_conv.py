@@ -50,6 +50,34 @@ def test_conv_matrix_is_lax_convolution(shape, out, k, stride):
         np.testing.assert_allclose(y, _lax_conv(x, kernel, 1, "SAME"), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape, out, k, stride", CASES)
+def test_kernel_of_and_conv_mask_invert_the_explicit_matrix(shape, out, k, stride):
+    """kernel_of reads a kernel back from its explicit matrix bit for bit; conv_mask puts a kernel mask at
+    exactly the copies of its True entries (a bool kernel read back: True where any copy is)."""
+    rng = np.random.default_rng([k, stride, *shape, 7])
+    kernel = rng.normal(size=(out, shape[0], k, k))
+    m = conv.conv_matrix(kernel, shape, stride)
+    assert np.array_equal(conv.kernel_of(m, out, shape, k, stride), kernel)
+    mask = rng.random(kernel.shape) < 0.5
+    mask.flat[0] = True                                       # every case has >= 2 copies of each entry
+    explicit = conv.conv_mask(mask, shape, stride)
+    assert explicit.dtype == np.bool_ and np.array_equal(explicit, conv.conv_matrix(np.where(mask, kernel, 0), shape,
+                                                                                    stride) != 0)
+    assert np.array_equal(conv.kernel_of(explicit, out, shape, k, stride), mask)
+    one = explicit.copy()
+    one[tuple(np.argwhere(one)[0])] = False                  # one copy dropped: still True where any copy is
+    assert np.array_equal(conv.kernel_of(one, out, shape, k, stride), mask)
+    with pytest.raises(InputError, match="expected a boolean"):
+        conv.conv_mask(kernel, shape, stride)
+
+
+@pytest.mark.parametrize("in_shape", [(3, 5, 7), (2, 3, 3), (4, 4, 4), (1, 6, 5)])
+def test_head_of_gives_a_head_whose_matrix_is_the_given_one_bit_for_bit(in_shape):
+    head = np.random.default_rng(list(in_shape)).normal(size=(200, in_shape[0]))
+    m = conv.head_matrix(head, in_shape)
+    assert np.array_equal(conv.head_matrix(conv.head_of(m, in_shape), in_shape), m)
+
+
 def test_head_matrix_is_mean_pooling_then_dense():
     rng = np.random.default_rng(1)
     head, x = rng.normal(size=(4, 3)), rng.normal(size=(6, 3, 5, 7))

@@ -164,20 +164,34 @@ def test_property_every_cnn_ticket_is_tied_realises_its_kernels_and_is_bracketed
 
 
 def test_verify_refuses_a_forged_cnn_ticket_file(tmp_path, pruned):
-    """A file whose mask keeps a kernel entry at some positions only, or whose meta names another
-    geometry, is invalid: the ties and the structural zeros are checked against the regenerated network."""
+    """A kernel-form file has one mask bit per kernel entry, so it cannot keep an entry at some positions
+    only; an explicit file (``kinds`` all dense, or none: written before ``kinds``) can, and verify finds
+    the broken tie against the regenerated network. A meta naming another geometry is refused on reading
+    a kernel-form file (its kernels have the wrong shapes) and found invalid in an explicit one."""
     import json
+
+    from slth import ticket_file
 
     name, g, target, p = pruned
     good = dict(np.load(p.save(tmp_path / "good.npz")))
-    untied = dict(good)
-    mask = untied["mask_1"].copy()
+    meta = json.loads(str(good["meta"]))
+    assert good["mask_1"].ndim == 4 and meta["kinds"] != ticket_file.explicit_kinds(p.ticket.spec)
+    explicit = {f"target_{i}": np.asarray(w) for i, w in enumerate(p.ticket.target)} | \
+        {f"random_{k}": np.asarray(m) for k, m in enumerate(p.ticket.random)} | \
+        {f"mask_{k}": np.asarray(m) for k, m in enumerate(p.ticket.masks)} | {"witness": good["witness"]}
+    mask = explicit["mask_1"].copy()
     r, c = np.argwhere(mask)[0]
     mask[r, c] = False
-    untied["mask_1"] = mask
-    np.savez(tmp_path / "untied.npz", **untied)
-    assert pipeline.verify(tmp_path / "untied.npz")["status"] == "invalid"
-    meta = json.loads(str(good["meta"]))
-    meta["geometry"] = g.text().replace(":k3:", ":k1:")
-    np.savez(tmp_path / "geometry.npz", **{**good, "meta": np.array(json.dumps(meta, sort_keys=True))})
-    assert pipeline.verify(tmp_path / "geometry.npz")["status"] == "invalid"
+    dense = meta | {"kinds": ticket_file.explicit_kinds(p.ticket.spec)}
+    before = {k: v for k, v in meta.items() if k != "kinds"}
+    for which, m in (("dense", dense), ("before", before)):
+        path = tmp_path / f"untied-{which}.npz"
+        np.savez(path, **explicit | {"mask_1": mask, "meta": np.array(json.dumps(m, sort_keys=True))})
+        report = pipeline.verify(path)
+        assert report["status"] == "invalid" and any("tied weights" in x for x in report["problems"]), which
+    other = g.text().replace(":k3:", ":k1:")
+    np.savez(tmp_path / "geometry.npz", **{**good, "meta": np.array(json.dumps(meta | {"geometry": other}))})
+    with pytest.raises(ticket_mod.TicketError, match=r"mask_1 has shape \(\d+, \d+, 3, 3\); expected \(\d+, \d+, 1, 1\)"):
+        pipeline.verify(tmp_path / "geometry.npz")
+    np.savez(tmp_path / "geometry-dense.npz", **explicit | {"meta": np.array(json.dumps(dense | {"geometry": other}))})
+    assert pipeline.verify(tmp_path / "geometry-dense.npz")["status"] == "invalid"

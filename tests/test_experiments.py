@@ -156,7 +156,7 @@ def test_a_spec_is_a_file_or_a_shipped_name(tmp_path, monkeypatch):
     write_spec(tmp_path, TINY, "width_vs_d")                # a file of that name is
     assert shipped.resolve("width_vs_d.toml") == (Path("width_vs_d.toml"), None)
     for bad in ("nope", "huge/width_vs_d", "quick/", "experiments/quick/width_vs_d.toml"):
-        with pytest.raises(InputError, match=r"is not a file, nor a spec slth ships \(coverage_vs_c, digits,"):
+        with pytest.raises(InputError, match=r"is not a file, nor a spec slth ships \(conv_width, coverage_vs_c, digits,"):
             shipped.resolve(bad)
 
 

@@ -19,7 +19,7 @@ from slth.experiments import shipped, spec as spec_mod
 
 def test_every_scale_ships_a_valid_spec_for_every_sweep_a_figure_reads():
     needed = {s for f in figures.scripts() for s in f.sweeps}
-    assert len(figures.scripts()) == 10 and figures.names()[0] == "fig1_coverage"
+    assert len(figures.scripts()) == len(figures.names()) == 12 and figures.names()[0] == "fig1_coverage"
     for scale in figures.SCALES:
         for name in needed:
             spec = spec_mod.load(shipped.path(scale, name))

@@ -31,9 +31,10 @@ def digest(layers) -> str:
 
 
 def test_the_table():
-    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"), then the CNN layout; each
-    entry knows its name; the lookup takes a name or a spec; pairs is the default, left out of the spec's JSON."""
-    assert NAMES == ["pairs", "l+1"] and list(nets.LAYOUTS) == ["pairs", "l+1", "conv"]
+    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"), then the CNN layout and the
+    layout with biases; each entry knows its name; the lookup takes a name or a spec; pairs is the default,
+    left out of the spec's JSON."""
+    assert NAMES == ["pairs", "l+1", "biased"] and list(nets.LAYOUTS) == ["pairs", "l+1", "conv", "biased"]
     assert "l+1" in nets.LAYOUTS and nets.LAYOUTS is layouts.LAYOUTS
     for name, layout in nets.LAYOUTS.items():
         assert layout.name == name and layouts.layout(name) is layout and isinstance(layout, layouts.Layout)
@@ -66,14 +67,15 @@ def test_shapes_and_params_agree_with_the_generated_network(name, dims, drop_neg
     net = nets.random_network(s)
     assert len(net) == s.random_depth == layout.random_depth(s)
     assert tuple(np.shape(m) for m in net) == s.shapes()
-    widths = (dims[0],) + tuple(np.shape(m)[0] for m in net)
+    widths = (np.shape(net[0])[1] - int(layout.has_biases),) + tuple(np.shape(m)[0] for m in net)
     assert widths == s.widths() == layout.widths(s) and widths[-1] == dims[-1]
     assert s.random_params() == sum(np.size(m) for m in net)
     assert len(s.hidden_widths()) == s.depth and set(s.hidden_widths()) <= set(widths[1:-1])
     for i in nets.block_layers(s):
         blocks = nets.block_inputs(s, i)
         assert blocks.shape == (np.shape(net[2 * i - 2])[0],)
-        assert np.array_equal(blocks, np.repeat(np.arange(dims[i - 1]), layout.block_units(s, i)))
+        inputs = dims[i - 1] + int(layout.has_biases)       # with biases: the bias block reads the constant
+        assert np.array_equal(blocks, np.repeat(np.arange(inputs), layout.block_units(s, i)))
     assert all(0 < k < s.random_depth for k in layout.target_neuron_layers(s))
     if layout.has_pairs:
         assert [s.units_per_block(i) for i in nets.block_layers(s)] == [layout.block_units(s, i)
@@ -92,7 +94,7 @@ def test_shapes_and_params_agree_with_the_generated_network(name, dims, drop_neg
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_both_layouts_are_the_same_network_at_depth_one(law, dtype):
     """For l = 1 the layouts coincide: the same shapes and the same bits."""
-    a, b = (nets.random_network(spec(n, (3, 2), 4, seed=11, distribution=law, dtype=dtype)) for n in NAMES)
+    a, b = (nets.random_network(spec(n, (3, 2), 4, seed=11, distribution=law, dtype=dtype)) for n in ("pairs", "l+1"))
     assert [np.asarray(m).dtype for m in a] == [np.dtype(dtype)] * 2
     for x, y in zip(a, b, strict=True):
         assert np.asarray(x).tobytes() == np.asarray(y).tobytes()

@@ -174,7 +174,7 @@ def test_every_kind_provides_the_kind_interface():
     from slth.experiments import kinds, shipped as shipped_specs, store
 
     assert list(kinds.KINDS) == list(specs.KINDS) == ["width", "coverage", "digits", "separation", "weight_error",
-                                                     "imp", "instability", "planted"]
+                                                     "imp", "instability", "planted", "digits_cnn", "conv_width"]
     provenance = tuple(name for name, _ in _shared.PROVENANCE)
     shipped = [specs.load(shipped_specs.path("quick", n)) for n in shipped_specs.names("quick")]
     for name, kind in kinds.KINDS.items():

@@ -370,7 +370,7 @@ def ticket_file_bytes(spec: nets.RandomSpec) -> int:
     """Size of the ticket file ``slth prune`` writes: float64 target and random weights, one byte per
     mask entry, the witness, and a few KB of metadata and zip headers."""
     target = sum(a * b for a, b in zip(spec.dims[1:], spec.dims[:-1]))
-    return 8 * target + 9 * spec.random_params() + 8 * spec.dims[0] + 64 * 1024
+    return 8 * target + 9 * spec.entries() + 8 * spec.dims[0] + 64 * 1024   # explicit: bounds a kernel-form conv file
 
 
 # --------------------------------------------------------------------------- the limit
@@ -512,12 +512,12 @@ def check_prune(name: str, spec: nets.RandomSpec, *, out=None,
     (:data:`MAX_RANDOM_PARAMS`) or a ticket that does not fit in memory, and an ``out`` file that
     cannot be written (see :func:`check_output`)."""
     estimate = prune(name, spec)
-    params = spec.random_params()
+    params = spec.entries()      # explicit entries: what memory and ticket_file's limit count (conv: every copy)
     if params > MAX_RANDOM_PARAMS:
         limit, _ = available()
         memory = (f"needs about {gigabytes(estimate.bytes)} ({estimate.formula()})"
                   + (f", above the {gigabytes(limit)} available" if estimate.bytes > limit else ""))
-        raise BudgetError(f"{estimate.what} has {params:,} random parameters, above the limit "
+        raise BudgetError(f"{estimate.what} has {params:,} explicit random entries, above the limit "
                           f"{MAX_RANDOM_PARAMS:,} of a ticket file (what slth verify reads), and {memory}; {advice}")
     require(estimate, advice)
     if out is not None:

@@ -20,6 +20,12 @@ may call a weight live that no input ever needs):
 - a kept weight R_k[a, b] is live iff it is non-zero, its source b is an input or can be active, and
   its destination a is an output or used.
 
+Biases (a layout with ``has_biases``: every layer's last column is read against a constant input 1,
+:mod:`slth.nets.affine`): the constant is a source that is always active and always positive, so a
+unit of random layer 1 can be active iff it keeps a non-zero weight from an input or a positive bias,
+a unit of a later layer iff it keeps a weight > 0 from an active unit or a positive bias, and a kept
+bias is live iff its unit is used (or is an output).
+
 Scopes. ``"network"`` applies the rule to the whole network: what :func:`live_params` counts. It
 also calls dead the weights that realise a dead neuron *of the target* (a target neuron with no
 outgoing weight, a hidden target neuron of layer >= 2 whose incoming weights are all <= 0) and those
@@ -63,17 +69,25 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
     random = [np.asarray(r) for r in ticket.random]
     depth = len(masks)                       # L; unit layer 0 is the input, unit layer L the output
     kept = [m & (r != 0) for r, m in zip(random, masks)]
-    boundary = layouts.layout(ticket.spec).target_neuron_layers(ticket.spec) if scope == "layer" else set()
+    layout = layouts.layout(ticket.spec)
+    boundary = layout.target_neuron_layers(ticket.spec) if scope == "layer" else set()
+    bias = layout.has_biases
+    constant = [np.ones(1, bool)] if bias else []           # the constant input of every layer: always active
 
-    active = [np.ones(masks[0].shape[1], bool)]            # inputs: any sign
+    def sources(k):     # layer k's inputs as columns of R_{k+1}: its units, then the constant
+        return np.concatenate([active[k]] + constant)
+
+    inputs = masks[0].shape[1] - int(bias)
+    active = [np.ones(inputs, bool)]                        # inputs: any sign
     for k in range(1, depth):
         if k in boundary:
             active.append(np.ones(masks[k - 1].shape[0], bool))
         elif k == 1:
-            active.append(kept[0].any(axis=1))
+            from_inputs = kept[0][:, :inputs].any(axis=1)
+            active.append(from_inputs | ((masks[0] & (random[0] > 0))[:, inputs:].any(axis=1)))
         else:
             positive = masks[k - 1] & (random[k - 1] > 0)
-            active.append((positive & active[k - 1][None, :]).any(axis=1))
+            active.append((positive & sources(k - 1)[None, :]).any(axis=1))
 
     used = [None] * (depth + 1)
     used[depth] = np.ones(masks[-1].shape[0], bool)
@@ -81,14 +95,16 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
         if k in boundary:
             used[k] = np.ones(masks[k - 1].shape[0], bool)
         else:
-            used[k] = active[k] & (kept[k] & used[k + 1][:, None]).any(axis=0)
+            into = (kept[k] & used[k + 1][:, None]).any(axis=0)
+            used[k] = active[k] & (into[:-1] if bias else into)
 
-    return tuple(m & ~(kept[k] & used[k + 1][:, None] & active[k][None, :]) for k, m in enumerate(masks))
+    return tuple(m & ~(kept[k] & used[k + 1][:, None] & sources(k)[None, :]) for k, m in enumerate(masks))
 
 
 def live_params(ticket) -> int:
     """Kept weights of ``ticket`` that are not dead in the whole network (scope ``"network"``): the
-    kept-parameter count without the weights that cannot change the output."""
+    kept-parameter count without the weights that cannot change the output (explicit entries; a ``conv``
+    ticket's kernel-form count is :func:`slth.pipeline.parameter_counts`)."""
     dead = dead_weights(ticket)
     return int(sum(np.count_nonzero(np.asarray(m)) - np.count_nonzero(d) for m, d in zip(ticket.masks, dead)))
 

@@ -28,10 +28,10 @@ CLAIM_RTOL = 1e-9
 
 
 @precision.float64
-def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
+def measure_ticket(ticket: Ticket, *, exact: float | None = None, explicit_counts: bool = False) -> dict:
     """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and docs/theory.md §3's product of
     norms beside it as ``certificate_norms``), lower bound (with its witness), max per-weight error and
-    parameter counts, each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
+    parameter counts (:func:`parameter_counts`), each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
     exact error's bracket (:func:`slth.measure.exact.exact_error`): ``exact_lower``, ``exact_upper``,
     ``exact_status``; its witness replaces the search's where its gap is larger, so ``lower_bound`` is
     always the gap at the stored witness. In float64 (JAX's 64-bit mode on for the call)."""
@@ -43,9 +43,7 @@ def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
         "lower_bound": lb.value,
         "witness": lb.witness,
         "max_weight_error": measure.ticket_max_weight_error(ticket, maps),
-        "random_params": ticket.random_params(),
-        "kept_params": ticket.kept_params(),
-        "live_params": liveness.live_params(ticket),
+        **parameter_counts(ticket, explicit=explicit_counts),
     }
     if exact is not None:
         from slth.measure import exact as exact_mod       # SCIP loads only when asked for
@@ -55,6 +53,21 @@ def measure_ticket(ticket: Ticket, *, exact: float | None = None) -> dict:
         if e.lower > out["lower_bound"]:
             out["lower_bound"], out["witness"] = e.lower, e.witness
     return out
+
+
+def parameter_counts(ticket: Ticket, *, explicit: bool = False) -> dict:
+    """``random_params``, ``kept_params`` and ``live_params`` (kept weights that are not dead,
+    :func:`slth.liveness.dead_weights`) of ``ticket``: matrix entries for an MLP layout; for a layout with
+    a geometry (``conv``) in kernel form, each kernel entry (each hidden channel's 1×1 weight) once, live
+    when one of its copies is (:func:`slth.ticket.kept_count`). ``explicit``: every explicit entry, what
+    ``conv`` files written before ``kinds`` claim."""
+    live = tuple(np.asarray(s, bool) & ~d for s, d in zip(ticket.masks, liveness.dead_weights(ticket)))
+    if explicit:
+        return {"random_params": int(sum(np.size(m) for m in ticket.random)),
+                "kept_params": int(sum(np.count_nonzero(np.asarray(s)) for s in ticket.masks)),
+                "live_params": int(sum(np.count_nonzero(s) for s in live))}
+    return {"random_params": ticket.random_params(), "kept_params": ticket.kept_params(),
+            "live_params": ticket_mod.kept_count(ticket.spec, live)}
 
 
 class Pruned(NamedTuple):
@@ -108,11 +121,12 @@ def prune(construction: str, target: Sequence, spec: nets.RandomSpec, *, exact: 
     """
     constructions.get(construction)
     spec = measure.network_spec(construction, spec)
-    nets.check_target(target)
+    biases = nets.layouts.layout(spec).has_biases
+    nets.check_target(target, biases=biases)
     start = time.perf_counter()
     if exact is not None:
         from slth.measure import exact as exact_mod
-        exact_mod.check_affordable(nets.dims_of(target), spec, time_limit=exact)
+        exact_mod.check_affordable(nets.dims_of(target, biases=biases), spec, time_limit=exact)
     ticket = constructions.build(construction, target, spec)
     jax.block_until_ready(ticket.masks)
     built = time.perf_counter()
@@ -144,8 +158,9 @@ def verify(path) -> dict:
     2. the target's assumptions (:func:`slth.nets.check_target`);
     3. both certificates (the tighter ``certificate`` and docs/theory.md §3's ``certificate_norms``; a file
        written before slth had the tighter one claims only the latter, under ``certificate``), max
-       per-weight error, parameter counts, random widths and depth are recomputed and compared with the
-       claims;
+       per-weight error, parameter counts (:func:`parameter_counts`: in kernel form for a ``conv`` file,
+       per explicit entry for one written before ``kinds``), random widths and depth are recomputed and
+       compared with the claims;
     4. the lower bound: a claim above the recomputed certificate is false whatever else the file holds;
        with a witness, the witness must be finite and in the unit ball (‖x‖ <= 1 + ROUNDOFF) and the
        gap there must be the claim; without one, the claim must be reached by verify's own search (the
@@ -192,9 +207,11 @@ def verify(path) -> dict:
         note = _provenance_note(meta)
         return report | _status(problems + ([f"({note}, whose random bits may differ)"] if note else []), [])
     exact_claimed = claimed["exact_upper"] is not None or claimed["exact_lower"] is not None
+    legacy = nets.layouts.layout(ticket.spec).has_geometry and "kinds" not in meta     # counts per explicit entry
     try:
-        nets.check_target(ticket.target)
-        m = measure_ticket(ticket, exact=meta.get("exact_time_limit_s", 60.0) if exact_claimed else None)
+        nets.check_target(ticket.target, biases=nets.layouts.layout(ticket.spec).has_biases)
+        m = measure_ticket(ticket, exact=meta.get("exact_time_limit_s", 60.0) if exact_claimed else None,
+                           explicit_counts=legacy)
     except InputError as e:
         return report | _status([str(e)], [])
     rec = {k: v for k, v in m.items() if k != "witness"}
@@ -279,7 +296,8 @@ def _lower_bound_check(ticket: Ticket, claim: float, witness, rec: dict) -> tupl
     if norm > 1 + measure.ROUNDOFF:
         return problems + [f"the witness has norm {norm:.12g} > 1: a lower bound on the sup error over the unit "
                            "ball is a gap at an input of the unit ball"], []
-    at_witness = float(measure.gap_at(ticket.target, ticket.pruned, x[None])[0])
+    at_witness = float(measure.gap_at(ticket.target, ticket.pruned, x[None],
+                                      biases=nets.layouts.layout(ticket.spec).has_biases)[0])
     rec["lower_bound_at_witness"] = at_witness
     rec["lower_bound"] = max(rec["lower_bound"], at_witness)
     if not np.isclose(at_witness, claim, rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):

@@ -364,7 +364,7 @@ def width_versus(results_dir, out_dir, sweep: str, axis: str, name: str, title: 
 def _fitted():
     from slth import bounds
 
-    return tuple(b for b in bounds.BOUNDS if b.fitted is not None)
+    return tuple(b for b in bounds.BOUNDS if b.fitted is not None and not b.geometry)   # MLP width figures
 
 
 def _term(bound) -> str:

@@ -13,6 +13,20 @@ File format (``save`` / ``load``), readable with plain numpy and ``allow_pickle=
   witness                  optional; float, shape (d_0,): the input at which ``lower_bound`` was measured
   meta                     0-d string array holding JSON (see ``META_REQUIRED``)
 Semantics: f(x) = T_l σ(··· σ(T_1 x)), g(x) = R_L σ(··· σ(R_1 x)), R_k = random_{k-1} * mask_{k-1}.
+
+Kernel form (``conv`` layout, meta ``kinds`` = the layout's, ``Conv.kinds``): each layer is stored as
+what it is, ``"conv-s1"``/``"conv-s2"`` a "same" convolution (kernel (out, in, k, k), zero padding
+(k-1)/2, stride 1 or 2) on images (C, H, W), ``"gap-dense"`` global average pooling then a dense (out, C)
+map; ``target_i`` the CNN's kernels and head, ``random_k`` and ``mask_k`` the random CNN's kernels
+(pair i: a 1×1 kernel (C·U, C, 1, 1), hidden channel c·U + r reading channel c, then a k×k kernel
+(C_i, C·U, k, k) or the head (classes, C·U)) and one bool per kernel entry (shapes:
+``Conv.kernel_shapes``). A kernel entry is kept at every position or none; a hidden channel at every
+position a kept weight of the next layer reads. :func:`save` writes a ``conv`` ticket in kernel form
+whenever it is one (else explicitly, ``kinds`` all ``"dense"``); :func:`load` expands it to the explicit
+matrices (:mod:`slth.nets.conv`). ``conv`` files without ``kinds`` (written before it) are explicit and
+count parameters per explicit entry. Members ``target_bias_i``, ``random_bias_k``, ``mask_bias_k`` (one
+bias per output channel of a kernel-form layer) are reserved: biases are not supported yet in kernel form,
+and a file holding them is refused on load.
 :func:`load` reads through :mod:`slth.ticket_file`, which trusts nothing in the file before checking it.
 """
 
@@ -33,7 +47,7 @@ from slth.ticket_file import (FORMAT, META_NETWORK, META_NETWORK_OPTIONAL, META_
                               Unverifiable)
 
 __all__ = ["FORMAT", "META_NETWORK", "META_NETWORK_OPTIONAL", "META_REQUIRED", "Ticket", "TicketError",
-           "Unverifiable", "check_invariant", "invariant_problems", "load", "save"]
+           "Unverifiable", "check_invariant", "invariant_problems", "kept_count", "load", "save"]
 
 
 @jax.tree_util.register_dataclass
@@ -64,14 +78,29 @@ class Ticket:
 
     def __call__(self, x):
         """g_S on a batch x of shape (batch, d_0), with JAX's 64-bit mode on (:mod:`slth.precision`), as
-        ``slth verify`` computes it: a float64 ticket computes in float64 whatever the caller's mode."""
-        return precision.run(lambda: nets.forward(self.pruned, x))
+        ``slth verify`` computes it: a float64 ticket computes in float64 whatever the caller's mode. With
+        biases (the ``biased`` layout) every layer reads its input with a constant 1 appended."""
+        forward = nets.affine.forward if nets.layouts.layout(self.spec).has_biases else nets.forward
+        return precision.run(lambda: forward(self.pruned, x))
 
     def random_params(self) -> int:
+        """Parameters of the random network: the entries of its matrices; for a layout with a geometry
+        (``conv``) each tied group once, a kernel entry being one parameter (``RandomSpec.random_params``)."""
+        if nets.layouts.layout(self.spec).has_geometry:
+            return self.spec.random_params()
         return int(sum(np.size(m) for m in self.random))
 
     def kept_params(self) -> int:
-        return int(sum(np.count_nonzero(np.asarray(s)) for s in self.masks))
+        """Parameters the ticket keeps (:func:`kept_count` of its masks)."""
+        return kept_count(self.spec, self.masks)
+
+
+def kept_count(spec: nets.RandomSpec, masks) -> int:
+    """Parameters that ``masks`` (explicit, one per random layer of ``spec``) keep: their True entries;
+    for a layout with a geometry (``conv``) each kernel entry (each hidden channel's 1×1 weight) kept at
+    one position or more counts once (``Conv.kept``), as ``random_params`` counts it."""
+    lay = nets.layouts.layout(spec)
+    return lay.kept(spec, masks) if lay.has_geometry else int(sum(np.count_nonzero(np.asarray(s)) for s in masks))
 
 
 # --------------------------------------------------------------------------- invariant
@@ -90,8 +119,9 @@ def invariant_problems(ticket: Ticket, *, regenerate: bool = True) -> list[str]:
     spec, problems = ticket.spec, []
     if len(ticket.target) != spec.depth:
         problems.append(f"target has {len(ticket.target)} layers but the spec says depth {spec.depth}")
-    elif nets.dims_of(ticket.target) != spec.dims:
-        problems.append(f"target dims {nets.dims_of(ticket.target)} differ from the spec's {spec.dims}")
+    elif nets.dims_of(ticket.target, biases=nets.layouts.layout(spec).has_biases) != spec.dims:
+        dims = nets.dims_of(ticket.target, biases=nets.layouts.layout(spec).has_biases)
+        problems.append(f"target dims {dims} differ from the spec's {spec.dims}")
     L = spec.random_depth
     if len(ticket.random) != L or len(ticket.masks) != L:
         problems.append(
@@ -160,22 +190,30 @@ def check_invariant(ticket: Ticket, *, regenerate: bool = True) -> None:
 
 def save(ticket: Ticket, path: str | Path, meta: dict, *, witness=None) -> Path:
     """Write ``ticket`` to ``path`` atomically (temporary file in the same folder, then rename),
-    so an interrupted write never leaves a half-written ticket.
+    so an interrupted write never leaves a half-written ticket. A ``conv`` ticket is written in kernel
+    form where expanding that form gives its arrays back bit for bit (its meta then gets the layout's
+    ``kinds``), else explicitly (``kinds`` all ``"dense"``): the module docstring's format.
 
     Raises:
       InputError: ``meta`` is not what :func:`load` accepts (a required key missing, a field of the
         wrong type, NaN or infinity), or the folder does not exist.
     """
     path = Path(path)
+    arrays = {f"target_{i}": w for i, w in enumerate(ticket.target)} | \
+        {f"random_{k}": m for k, m in enumerate(ticket.random)} | {f"mask_{k}": s for k, s in enumerate(ticket.masks)}
+    lay, spec = nets.layouts.layout(ticket.spec), ticket.spec
+    if lay.has_geometry:
+        kernel = precision.run(lambda: lay.compact(spec, ticket.target, ticket.random, ticket.masks,
+                                                   lay.kernels(spec, jax.random.key(spec.seed), np.dtype(spec.dtype))))
+        meta = meta | {"kinds": ticket_file.explicit_kinds(spec) if kernel is None else lay.kinds(spec)}
+        arrays |= kernel or {}
     try:
         text = json.dumps(meta, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InputError(f"ticket meta is not strict JSON: {e}") from None
     ticket_file.parse_meta(text)      # write nothing that slth verify would refuse to read
     # C order always: the reader refuses Fortran-ordered members (a target loaded from a user's file may be).
-    arrays = {f"target_{i}": np.ascontiguousarray(w) for i, w in enumerate(ticket.target)}
-    arrays |= {f"random_{k}": np.ascontiguousarray(m) for k, m in enumerate(ticket.random)}
-    arrays |= {f"mask_{k}": np.ascontiguousarray(s, dtype=bool) for k, s in enumerate(ticket.masks)}
+    arrays = {n: np.ascontiguousarray(a, dtype=bool if n.startswith("mask_") else None) for n, a in arrays.items()}
     if witness is not None:
         arrays["witness"] = np.ascontiguousarray(witness, np.float64)
     arrays["meta"] = np.array(text)

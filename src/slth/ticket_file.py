@@ -14,7 +14,11 @@ checked, and memory is bounded by what an honest ticket of the same claimed netw
   bytes up to exactly the size the header promises, and a member with more data is refused: zip's
   declared sizes are never trusted, so a deflated member cannot expand past its header's shape;
 - a mask byte must be 0 or 1 (NumPy counts any non-zero byte as True where XLA reads the low bit, so
-  any other byte would let the certificate and the forward pass see different masks).
+  any other byte would let the certificate and the forward pass see different masks);
+- ``kinds`` (how each layer is stored) is the explicit form or the layout's kernel form, which is
+  expanded to the explicit matrices through :mod:`slth.nets.conv` (a kernel with NaN or infinity is
+  refused there); members ``target_bias_i``, ``random_bias_k``, ``mask_bias_k`` (kernel-form channel
+  biases) are reserved, refused: biases are not supported yet. :func:`read_conv_target` reads CNN targets alike.
 
 Malformed files raise :class:`TicketError`; files whose random network cannot be regenerated here
 raise :class:`Unverifiable`. Both name the member or meta field, its value and what is allowed.
@@ -49,6 +53,8 @@ META_NETWORK = ("distribution", "drop_negative", "dtype")
 #: Optional network keys: absent means the default (``layout``: "pairs", files written before it;
 #: ``geometry``: none, every layout but ``conv``).
 META_NETWORK_OPTIONAL = ("layout", "geometry")
+#: Kind of every layer of an explicit file (and of one without ``kinds``): an (out, in) matrix on flat vectors.
+DENSE = "dense"
 
 #: Type of every meta field slth writes: (test, what is allowed). Other keys are read but not checked
 #: (a reader lists them as unchecked).
@@ -62,11 +68,13 @@ _KINDS = {
                "a list of at least two positive integers"),
     "strings": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
                 "an object whose values are strings"),
+    "kinds": (lambda v: isinstance(v, dict) and set(v) == {"target", "random"} and all(isinstance(x, list) and all(
+              isinstance(k, str) for k in x) for x in v.values()), 'an object {"target": [...], "random": [...]} of strings'),
 }
 META_FIELDS = {
     "format": "string", "construction": "string", "seed": "count", "candidates": "positive",
     "dims": "widths", "distribution": "string", "drop_negative": "bool", "dtype": "string",
-    "layout": "string", "geometry": "string", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
+    "layout": "string", "geometry": "string", "kinds": "kinds", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
     "random_params": "count", "kept_params": "count", "live_params": "count", "random_widths": "widths", "depth": "positive",
     "certificate_norms": "number", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
     "exact_time_limit_s": "number",
@@ -74,7 +82,8 @@ META_FIELDS = {
     "device": "string", "git_revision": "string",
 }
 
-#: Largest random network read, in parameters: the most ``slth prune`` builds (:mod:`slth.budget` refuses more).
+#: Largest random network read, in explicit entries (``RandomSpec.entries``): the most ``slth prune`` builds
+#: (:mod:`slth.budget` refuses more).
 MAX_RANDOM_PARAMS = 500_000_000
 #: Most zip entries, and most central-directory bytes, read (an honest depth-l ticket has 2 + 5l).
 MAX_MEMBERS = 10_000
@@ -88,6 +97,7 @@ CHUNK = 1 << 20
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 _NAME = re.compile(r"(meta|witness|(target|random|mask)_(0|[1-9][0-9]*))\.npy")
+_BIAS = re.compile(r"(target|random|mask)_bias_[0-9]+\.npy")
 _END = struct.Struct("<4s4H2LH")          # end of central directory record
 _END64_LOCATOR = struct.Struct("<4sLQL")  # zip64 end of central directory locator
 _END64 = struct.Struct("<4sQ2H2L4Q")      # zip64 end of central directory record
@@ -110,41 +120,60 @@ class TicketFile(NamedTuple):
     arrays: dict
 
 
-def expected_layout(spec: nets.RandomSpec) -> dict:
-    """member name -> (shape, allowed dtypes, the rule in words) of a ticket of ``spec`` (no meta)."""
-    out = {f"target_{i}": ((spec.dims[i + 1], spec.dims[i]), _FLOATS, "expected float64 or float32")
-           for i in range(spec.depth)}
+def expected_layout(spec: nets.RandomSpec, *, kernel: bool = False) -> dict:
+    """member name -> (shape, allowed dtypes, rule in words) of a ticket of ``spec`` (no meta); ``kernel``: in kernel form."""
+    bias = int(nets.layouts.layout(spec).has_biases)      # [W_i | b_i]: one more column
+    out = {f"target_{i}": ((spec.dims[i + 1], spec.dims[i] + bias), _FLOATS, "expected float64 or float32") for i in range(spec.depth)}
     rdt = np.dtype(spec.dtype)
     for k, shape in enumerate(spec.shapes()):
         out[f"random_{k}"] = (shape, (rdt,), f"expected {rdt}, the meta's dtype")
         out[f"mask_{k}"] = (shape, (np.dtype(np.bool_),), "masks must be boolean")
+    if kernel:
+        out |= {n: (shape, *out[n][1:]) for n, shape in nets.layouts.layout(spec).kernel_shapes(spec).items()}
     out["witness"] = ((spec.dims[0],), _FLOATS, "expected float64 or float32 (a real input)")
     return out
 
 
-def read(path: str | Path) -> TicketFile:
-    """Read and check a ticket file (see the module docstring for every check and limit).
+def explicit_kinds(spec: nets.RandomSpec) -> dict:
+    """The ``kinds`` of an explicit file of ``spec``: :data:`DENSE` for every target and random layer."""
+    return {"target": [DENSE] * spec.depth, "random": [DENSE] * spec.random_depth}
 
-    Raises:
-      TicketError: the file is missing, not a zip, not a ticket, or malformed; the message names the
-        member or meta field and what is allowed.
-      Unverifiable: its meta lacks the network settings, they name a network this slth cannot
-        regenerate, or the network is above :data:`MAX_RANDOM_PARAMS`.
-    """
+
+def is_kernel_form(meta: dict, spec: nets.RandomSpec, where: str) -> bool:
+    """Whether a file stores its layers in kernel form: its ``kinds`` are the layout's (``Conv.kinds``);
+    absent or :func:`explicit_kinds`: explicit. TicketError for any other kinds."""
+    lay, forms = nets.layouts.layout(spec), [None, explicit_kinds(spec)]
+    forms += [lay.kinds(spec)] if lay.has_geometry else []
+    if meta.get("kinds") not in forms:
+        raise TicketError(f"{where}: meta field 'kinds' is {json.dumps(meta['kinds'])}; a ticket of this {spec.layout} "
+                          f"network stores {' or '.join(map(json.dumps, forms[1:]))}")
+    return meta.get("kinds") == forms[-1] != forms[1]
+
+
+def read(path: str | Path) -> TicketFile:
+    """Read and check a ticket file (see the module docstring for every check and limit); a kernel-form
+    file's arrays come back explicit. Raises TicketError (the file is missing, not a zip, not a ticket, or
+    malformed; the message names the member or meta field and what is allowed) or Unverifiable (its meta
+    lacks the network settings or names a network this slth cannot regenerate, or above :data:`MAX_RANDOM_PARAMS`)."""
+    return _with_zip(path, "ticket file (not a slth .npz file, or a truncated one)", _read_zip)
+
+
+def _with_zip(path, what: str, reader):
+    """``reader(zipfile, where)`` once the zip directory is checked; a broken container: one TicketError."""
     path = Path(path)
     if not path.is_file():
         raise TicketError(f"{str(path)!r} is not a file")
     where = repr(str(path))
     try:
         with open(path, "rb") as fh:
-            _check_directory(fh, where)
+            _check_directory(fh, where, what)
             with zipfile.ZipFile(fh) as zf:
-                return _read_zip(zf, where)
+                return reader(zf, where)
     except TicketError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error, NotImplementedError,
             RuntimeError) as e:           # zipfile's refusals: unsupported features, encryption
-        raise TicketError(f"{where} is not a readable ticket file (not a slth .npz file, or a truncated one): {e}") from None
+        raise TicketError(f"{where} is not a readable {what}: {e}") from None
 
 
 def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
@@ -153,6 +182,7 @@ def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
     twice = sorted(n for n, count in collections.Counter(names).items() if count > 1)
     if twice:
         raise TicketError(f"{where} is not a ticket: members {_some(twice)} appear more than once")
+    _refuse_biases(names, where)
     odd = [n for n in names if not _NAME.fullmatch(n)]
     if "meta.npy" not in names:
         raise TicketError(f"{where} is not a ticket: it has no 'meta' array")
@@ -162,7 +192,8 @@ def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
     by_name = {i.filename[:-4]: i for i in infos}
     meta = parse_meta(str(_read_member(zf, by_name["meta"], "meta", where)[()]), where=where)
     spec = _network(meta, where)
-    layout = expected_layout(spec)
+    kernel = is_kernel_form(meta, spec, where)
+    layout = expected_layout(spec, kernel=kernel)
     required = set(layout) - {"witness"}
     absent, extra = sorted(required - set(by_name)), sorted(set(by_name) - set(layout) - {"meta"})
     if absent or extra:
@@ -174,7 +205,56 @@ def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
         arrays[name] = _read_member(zf, by_name[name], name, where, shape=shape, dtypes=dtypes, rule=rule)
         if name.startswith("mask_"):
             _check_mask_bytes(arrays[name], name, where)
-    return TicketFile(meta, spec, arrays)
+    try:                                 # the error names the member: a kernel with NaN or infinity
+        return TicketFile(meta, spec, arrays | (nets.layouts.layout(spec).expand(spec, arrays) if kernel else {}))
+    except InputError as e:
+        raise TicketError(f"{where}: {e}") from None
+
+
+def read_conv_target(path: str | Path, *, rescale: bool = False):
+    """The :class:`~slth.nets.conv.ConvTarget` of a CNN target file (:meth:`~slth.nets.conv.ConvTarget.save`):
+    members ``geometry`` (0-d string, ``"1x8x8:4,8:k3:s1,2:10"``), kernels ``target_0`` … ``target_{m-1}``
+    (C_i, C_{i-1}, k, k) and the head ``target_m`` (classes, C_m), float64 or float32. Checked before any
+    work, each refusal one TicketError naming the member: the geometry parses (odd k, strides, sizes),
+    exactly these members, of the shapes it implies (channels chain, the image matches), finite; then
+    operator norms <= 1 (``rescale``: scaled down, :func:`slth.nets.conv.conv_target`)."""
+    kernels, head, g = _with_zip(path, "CNN target file (not an .npz, or a truncated one)", _read_target_zip)
+    try:
+        return nets.conv.conv_target(kernels, head, g, rescale=rescale)
+    except InputError as e:
+        raise TicketError(f"{str(path)!r}: {e}") from None
+
+
+def _read_target_zip(zf: zipfile.ZipFile, where: str):
+    by_name = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+    _refuse_biases([i.filename for i in zf.infolist()], where)
+    if "geometry" not in by_name:
+        raise TicketError(f"{where} is not a CNN target file: it has no 'geometry' member (e.g. '1x8x8:4,8:k3:s1,2:10')")
+    text = str(_read_member(zf, by_name["geometry"], "geometry", where)[()])
+    try:
+        g = nets.conv.as_geometry(text)
+    except InputError as e:
+        raise TicketError(f"{where}: member 'geometry': {e}") from None
+    chans = [s[0] for s in g.shapes()]
+    shapes = [(c, c_in, g.kernel, g.kernel) for c_in, c in zip(chans, chans[1:])] + [(g.classes, chans[-1])]
+    names, got = [f"target_{i}" for i in range(len(shapes))], sorted(i.filename for i in zf.infolist())
+    if got != sorted(f"{n}.npy" for n in names + ["geometry"]):
+        raise TicketError(f"{where} is not a CNN target of geometry {g.text()}: its members are {_some(got)}; "
+                          f"expected geometry and target_0 .. target_{len(names) - 1}")
+    arrays = []
+    for name, shape in zip(names, shapes):
+        a = _read_member(zf, by_name[name], name, where, shape=shape, dtypes=_FLOATS, rule="expected float64 or float32")
+        if not np.all(np.isfinite(a)):
+            raise TicketError(f"{where}: {name} has {int(np.sum(~np.isfinite(a))):,} NaN or infinite entries; "
+                              "all must be finite")
+        arrays.append(a)
+    return arrays[:-1], arrays[-1], g
+
+
+def _refuse_biases(names: list, where: str) -> None:
+    if any(_BIAS.fullmatch(n) for n in names):
+        raise TicketError(f"{where}: members {_some([n[:-4] for n in names if _BIAS.fullmatch(n)])} hold biases; "
+                          "biases are not supported yet")
 
 
 def _some(names: list) -> str:
@@ -279,15 +359,15 @@ def _network(meta: dict, where: str) -> nets.RandomSpec:
         spec = nets.spec_from_json({k: meta[k] for k in keys if k in meta})
     except InputError as e:
         raise Unverifiable(f"{where}: its random network cannot be regenerated: {e}") from None
-    if spec.random_params() > MAX_RANDOM_PARAMS:
-        raise Unverifiable(f"{where}: its meta names a random network of {spec.random_params():,} parameters; "
+    if spec.entries() > MAX_RANDOM_PARAMS:
+        raise Unverifiable(f"{where}: its meta names a random network of {spec.entries():,} explicit entries; "
                            f"this slth reads at most {MAX_RANDOM_PARAMS:,} (what slth prune builds)")
     return spec
 
 
 # --------------------------------------------------------------------------- zip and npy
 
-def _check_directory(fh, where: str) -> None:
+def _check_directory(fh, where: str, what: str) -> None:
     """Refuse a zip whose end record declares more than :data:`MAX_MEMBERS` entries or a central
     directory above :data:`MAX_DIRECTORY_BYTES`, before ``zipfile`` reads the directory into memory.
     Finds the end record as ``zipfile`` does (the last 22 bytes, else the last signature within a
@@ -300,7 +380,7 @@ def _check_directory(fh, where: str) -> None:
     if at < 0 or tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
         at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _END.size > len(tail):
-        raise TicketError(f"{where} is not a readable ticket file (not a slth .npz file, or a truncated one): no zip end record")
+        raise TicketError(f"{where} is not a readable {what}: no zip end record")
     entries, directory = _END.unpack_from(tail, at)[4:6]
     # zipfile takes the zip64 record from just before the locator, which is just before the end record.
     locator = size - tail_len + at - _END64_LOCATOR.size

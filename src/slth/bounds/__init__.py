@@ -22,22 +22,27 @@ Which constants each bound states and which it hides:
 - :func:`counting_min_params`, :func:`counting_min_hidden_width`, :func:`counting_width` (Pensia et
   al. 2020, Theorem 2): explicit lower bounds; ``counting_width`` extends the argument to deep
   targets through a sub-class (proof in its docstring).
+- :func:`da_cunha_width` (da Cunha, Natale & Viennot 2022, Theorem 1), for CNN targets:
+  n_i = ⌈C ln(k² C_{i-1} C_i ℓ / min(ε, δ))⌉ candidates per kernel entry and sign, C hidden as in Pensia
+  et al.'s (called with the target's geometry instead of dims).
 """
 
 from slth.bounds.counting import (counting_applies, counting_domain, counting_min_hidden_width, counting_min_params,
                                   counting_width)
+from slth.bounds.da_cunha import da_cunha_log_term, da_cunha_width
 from slth.bounds.malach import malach_entrywise, malach_width
 from slth.bounds.natale import (binary_entropy, density, natale_min_density, natale_min_params,
                                 ticket_density)
 from slth.bounds.pensia import lueker_samples, pensia_log_term, pensia_random_params_asymptotic, pensia_width
 from slth.bounds.selection import (SPLITS, product_cdf_from_zero, product_density, q_hit, q_min,
                                    selection_eta, selection_width)
-from slth.bounds.theory import BOUNDS, LOG_BOUND, Bound, bound
+from slth.bounds.theory import BOUNDS, CONV_LOG_BOUND, LOG_BOUND, Bound, bound
 from slth.bounds.width import KINDS, Width, width_from_candidates
 
 __all__ = [
     "BOUNDS",
     "Bound",
+    "CONV_LOG_BOUND",
     "LOG_BOUND",
     "KINDS",
     "SPLITS",
@@ -49,6 +54,8 @@ __all__ = [
     "counting_min_hidden_width",
     "counting_min_params",
     "counting_width",
+    "da_cunha_log_term",
+    "da_cunha_width",
     "density",
     "lueker_samples",
     "malach_entrywise",

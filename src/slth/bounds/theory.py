@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from slth.bounds.counting import counting_applies, counting_width
+from slth.bounds.da_cunha import da_cunha_log_term, da_cunha_width, is_geometry
 from slth.bounds.malach import malach_entrywise, malach_width
 from slth.bounds.pensia import pensia_log_term, pensia_width
 from slth.bounds.selection import selection_width
@@ -46,6 +47,9 @@ class Bound:
       legend: the figures' label of its fitted curve, with ``{constant}`` for the fitted constant.
       outside: ``outside(layers) -> float``, how far a target is from an assumption of the theorem that
         slth does not enforce (<= 1: inside its class), or None; ``assumption`` says which.
+      geometry: True for a bound on CNN targets, called with the target's geometry (a
+        :class:`slth.nets.conv.Geometry`) where the others take dims; its ``applies`` is False for dims,
+        so the MLP tables, figures and ``slth check`` leave it out.
     """
 
     name: str
@@ -59,6 +63,7 @@ class Bound:
     legend: str = ""
     outside: Callable[..., float] | None = None
     assumption: str = ""
+    geometry: bool = False
 
     def at(self, dims, eps: float, delta: float) -> Width | None:
         """The bound at (dims, ε, δ), or None where it is not defined."""
@@ -88,12 +93,19 @@ BOUNDS: tuple[Bound, ...] = (
     Bound("counting", lambda dims, eps, delta: counting_width(dims, eps),
           "Pensia et al. 2020 Thm 2 (sub-class argument for l >= 2): no network with fewer parameters can "
           "serve a random target of the class with probability >= 1/2", applies=counting_applies),
+    Bound("da-cunha", lambda geometry, eps, delta: da_cunha_width(geometry, eps, delta),
+          "da Cunha, Natale & Viennot 2022 Thm 1 (CNN targets), C ln(k² C_(i-1) C_i ℓ / min(ε, δ)) per kernel "
+          "entry and sign; C hidden, 1 is a placeholder", applies=is_geometry, fitted="log",
+          log_term=da_cunha_log_term, reading="da Cunha et al.: logarithmic in the kernel's parameters",
+          legend="da Cunha et al.: C·ln(k²C_(i-1)C_iℓ/min(ε,δ)), C = {constant:.2f} (fit)", geometry=True),
 )
 
 #: name -> Bound.
 BY_NAME: dict[str, Bound] = {b.name: b for b in BOUNDS}
 #: The bound whose hidden constant a summary reports per cell (``pensia_C_needed``).
-LOG_BOUND = next(b for b in BOUNDS if b.fitted == "log")
+LOG_BOUND = next(b for b in BOUNDS if b.fitted == "log" and not b.geometry)
+#: Its counterpart for CNN targets (``da_cunha_C_needed`` of the conv_width summary).
+CONV_LOG_BOUND = next(b for b in BOUNDS if b.fitted == "log" and b.geometry)
 #: No companion: :meth:`Bound.paper_exponent` of a construction without one.
 NONE = Bound("none", lambda dims, eps, delta: None, "")
 
@@ -105,4 +117,4 @@ def bound(name: str) -> Bound:
     return BY_NAME[name]
 
 
-__all__ = ["BOUNDS", "BY_NAME", "Bound", "LOG_BOUND", "NONE", "bound"]
+__all__ = ["BOUNDS", "BY_NAME", "Bound", "CONV_LOG_BOUND", "LOG_BOUND", "NONE", "bound"]

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from slth.cli.exits import EXIT_INPUT, EXIT_INVALID, EXIT_OK, EXIT_UNVERIFIABLE
 
+#: ``slth prune --target-kind conv``: the random CNN target's geometry options when not given (a CNN
+#: target file brings its own geometry, and a geometry option given beside it must match it).
+CONV_DEFAULTS = dict(image="1,8,8", channels="4,8", kernel=3, classes=10)
+
 
 def cmd_prune(args) -> int:
     import jax
@@ -23,26 +27,38 @@ def cmd_prune(args) -> int:
     out = Path(args.out)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")
-    geometry = _geometry(args)
-    if args.target:
-        target = nets.load_target(args.target, rescale_to_unit=args.rescale_target)
-        dims = nets.dims_of(target)
+    geometry, target = _geometry(args)
+    biases = args.biases is not None
+    if biases and geometry is not None:
+        raise InputError("--biases applies to MLP targets (--target-kind mlp); CNN targets with biases are not supported yet")
+    if biases and not 0 <= args.biases <= 1:
+        raise InputError(f"--biases {args.biases} must be in [0, 1], the theorems' assumption |b| <= 1")
+    if args.target and geometry is None:
+        target = nets.load_target(args.target, rescale_to_unit=args.rescale_target, biases=biases)
+        dims = nets.dims_of(target, biases=biases)
+    elif geometry is not None:
+        dims = geometry.dims()
     else:
         if not 0 < args.target_norm <= 1:
             raise InputError(f"--target-norm {args.target_norm} must be in (0, 1]")
-        dims = nets.parse_dims(args.dims) if geometry is None else geometry.dims()
+        dims = nets.parse_dims(args.dims)
     from slth.measure.width import default_distribution
     network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry.text()}
+    if biases:
+        network = {"layout": nets.layouts.biased.LAYOUT.name}
     spec = nets.RandomSpec(dims=dims, candidates=args.candidates, seed=args.seed,
                            distribution=default_distribution(args.construction, args.dist),
                            drop_negative=args.drop_negative, **network)
     spec = measure.network_spec(args.construction, spec)   # the layout only: a wrong --dist is refused
     # Memory, the ticket file's size limit and the --out folder, before the target is even drawn.
     budget.check_prune(args.construction, spec, out=out)
-    if not args.target:
+    if target is None:
         tseed = args.seed if args.target_seed is None else args.target_seed
         if geometry is not None:
             target = nets.conv.random_conv_target(geometry, seed=tseed, distribution=args.target_dist).layers()
+        elif biases:
+            target = nets.affine.random_target(dims, seed=tseed, distribution=args.target_dist,
+                                               norm=args.target_norm, bias=args.biases)
         else:
             target = nets.random_target(dims, key=jax.random.key(tseed), distribution=args.target_dist,
                                         norm=args.target_norm)
@@ -56,22 +72,35 @@ def cmd_prune(args) -> int:
 
 
 def _geometry(args):
-    """``slth prune --target-kind conv``: the CNN geometry of --image, --channels, --kernel, --strides and
-    --classes (checked by :class:`slth.nets.conv.Geometry`), or None for an MLP target."""
-    from slth import nets
+    """``slth prune``: (None, None) for an MLP target; for ``--target-kind conv`` the CNN geometry and, with
+    ``--target``, the file's target layers: the CNN target file read as hostile and checked before any work
+    (:func:`slth.ticket_file.read_conv_target`, ``--rescale-target``), every geometry option given matching
+    the file's; else the geometry of --image, --channels, --kernel, --strides and --classes (defaults
+    :data:`CONV_DEFAULTS`, checked by :class:`slth.nets.conv.Geometry`) and None (the target is drawn)."""
+    from slth import nets, ticket_file
     from slth.errors import InputError
 
     if args.target_kind == "mlp":
-        return None
-    if args.target:
-        raise InputError("--target-kind conv draws a random CNN target; a CNN target from a file is not supported yet")
+        return None, None
     if args.target_norm != 1.0:
         raise InputError(f"--target-norm {args.target_norm} applies to MLP targets; a CNN target has every layer at "
                          "operator norm 1")
-    channels = _int_list("--channels", args.channels)
+    if args.target:
+        t = ticket_file.read_conv_target(args.target, rescale=args.rescale_target)
+        g = t.geometry
+        for flag, given in (("--image", args.image), ("--channels", args.channels), ("--strides", args.strides),
+                            ("--kernel", args.kernel), ("--classes", args.classes)):
+            want = getattr(g, flag[2:])
+            if given is not None and (given if isinstance(given, int) else _int_list(flag, given)) != want:
+                shown = want if isinstance(want, int) else ",".join(map(str, want))
+                raise InputError(f"{flag} {given} does not match the target file's {shown} (geometry {g.text()}); "
+                                 f"leave {flag} out or give the file's value")
+        return g, t.layers()
+    channels = _int_list("--channels", args.channels or CONV_DEFAULTS["channels"])
     strides = (1,) * len(channels) if args.strides is None else _int_list("--strides", args.strides)
-    return nets.conv.Geometry(image=_int_list("--image", args.image), channels=channels, kernel=args.kernel,
-                              strides=strides, classes=args.classes)
+    return nets.conv.Geometry(image=_int_list("--image", args.image or CONV_DEFAULTS["image"]), channels=channels,
+                              kernel=args.kernel or CONV_DEFAULTS["kernel"], strides=strides,
+                              classes=args.classes or CONV_DEFAULTS["classes"]), None
 
 
 def _summary(meta: dict, out: Path) -> str:
@@ -83,7 +112,8 @@ def _summary(meta: dict, out: Path) -> str:
         f"(seed {meta['seed']}, c = {meta['candidates']} candidates per block and sign)",
         f"  random network    depth {meta['depth']}, widths {widths}, {meta['distribution']} entries",
         f"  parameters        random {meta['random_params']:,}, kept {meta['kept_params']:,} ({kept:.2%}), "
-        f"live {meta['live_params']:,} (kept weights that can change the output)",
+        f"live {meta['live_params']:,} (kept weights that can change the output"
+        f"{'; a kernel entry counts once' if meta.get('geometry') else ''})",
         f"  max weight error  {meta['max_weight_error']:.3e}",
         f"  sup error E       {meta['lower_bound']:.3e} (lower bound) <= E <= "
         f"{meta['certificate']:.3e} (certificate; product of norms {meta['certificate_norms']:.3e})",

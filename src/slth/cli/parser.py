@@ -15,6 +15,7 @@ from slth.cli import commands
 from slth.cli.exits import EXIT_INPUT, EXIT_OK
 
 DEFAULTS = dict(construction="subset-sum", dims="8,16,16,4", candidates=20, seed=0, out="ticket.npz")
+CONV_DEFAULTS = commands.CONV_DEFAULTS
 
 
 class UsageError(SystemExit):
@@ -99,8 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=_seed, default=DEFAULTS["seed"],
                        help="seed of the random network (default: %(default)s)")
         p.add_argument("--out", default=DEFAULTS["out"], help="ticket file to write (default: %(default)s)")
-        p.add_argument("--target", help="load the target from this .npz (arrays target_0..target_{l-1}) "
-                                        "instead of drawing one; overrides --dims")
+        p.add_argument("--target", help="load the target from this .npz instead of drawing one: arrays "
+                                        "target_0..target_{l-1} (out, in) (overrides --dims); with --target-kind "
+                                        "conv, a CNN target file: kernels target_i (out, in, k, k), the head "
+                                        "target_m (classes, channels) and its geometry text as 'geometry' "
+                                        "(slth.nets.conv.ConvTarget.save), which --image etc. must match if given")
         p.add_argument("--rescale-target", action="store_true",
                        help="scale target layers with spectral norm > 1 down to 1 instead of rejecting them")
         p.add_argument("--target-seed", type=_seed, default=None,
@@ -109,19 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="entry law of the random target before each layer is rescaled (default: %(default)s)")
         p.add_argument("--target-norm", type=float, default=1.0,
                        help="spectral norm of every random target layer, in (0, 1] (default: %(default)s)")
+        p.add_argument("--biases", type=float, default=None, metavar="SCALE",
+                       help="mlp: a target with biases, each bias a weight on a constant input pruned out of a "
+                            "random network with random biases (the 'biased' layout): the random target's weights "
+                            "(those of --target-seed without biases, bit for bit) and biases uniform in "
+                            "[-SCALE, SCALE], SCALE in [0, 1]; with --target, the file's layers are [W_i | b_i] "
+                            "(out, in + 1), a ticket file of this layout being one (default: no biases)")
         p.add_argument("--target-kind", default="mlp", choices=["mlp", "conv"],
-                       help="mlp: a bias-free MLP of --dims; conv: a random bias-free CNN of --image, --channels, "
-                            "--kernel, --strides and --classes (k x k 'same' convolutions with ReLU, global "
-                            "average pooling, a dense head), pruned from a random CNN (the conv layout) "
-                            "(default: %(default)s)")
-        p.add_argument("--image", default="1,8,8", help="conv: the input image C,H,W (default: %(default)s)")
-        p.add_argument("--channels", default="4,8",
-                       help="conv: output channels of each convolution (default: %(default)s)")
-        p.add_argument("--kernel", type=_positive_int, default=3, help="conv: odd kernel size k (default: %(default)s)")
+                       help="mlp: a bias-free MLP of --dims; conv: a bias-free CNN (k x k 'same' convolutions "
+                            "with ReLU, global average pooling, a dense head), random of --image, --channels, "
+                            "--kernel, --strides and --classes or from --target, pruned from a random CNN (the "
+                            "conv layout) (default: %(default)s)")
+        p.add_argument("--image", default=None,
+                       help=f"conv: the input image C,H,W (default: {CONV_DEFAULTS['image']})")
+        p.add_argument("--channels", default=None,
+                       help=f"conv: output channels of each convolution (default: {CONV_DEFAULTS['channels']})")
+        p.add_argument("--kernel", type=_positive_int, default=None,
+                       help=f"conv: odd kernel size k (default: {CONV_DEFAULTS['kernel']})")
         p.add_argument("--strides", default=None,
                        help="conv: the stride (1 or 2) of each convolution (default: 1 for every one)")
-        p.add_argument("--classes", type=_positive_int, default=10,
-                       help="conv: outputs of the dense head (default: %(default)s)")
+        p.add_argument("--classes", type=_positive_int, default=None,
+                       help=f"conv: outputs of the dense head (default: {CONV_DEFAULTS['classes']})")
         p.add_argument("--dist", default=None, choices=sorted(DISTRIBUTIONS),
                        help="entry law of the random network (default: the law the construction's theorem "
                             "assumes, else uniform, i.e. U[-1,1])")

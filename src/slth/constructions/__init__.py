@@ -48,7 +48,9 @@ class Construction:
         "which network does it prune": :func:`spec_for` sets both, :func:`build` checks the law.
       other_layouts: layouts besides ``layout`` that it prunes unchanged: ``conv`` (a CNN target, whose
         explicit pairs tie every kernel entry across positions) for the constructions whose choice is a
-        function of (target entry, candidates) alone, so that the ties hold (selection, subset sum).
+        function of (target entry, candidates) alone, so that the ties hold (selection, subset sum);
+        ``biased`` (a target with biases, each bias a weight of the constant input's block) for the same
+        two, whose choice of a bias is that of a weight.
       uses_engine: whether it calls the exact subset-sum engine (:func:`slth.subset_sum.solve`), whose
         tables the memory model counts.
       computed_spec: ``computed_spec(spec) -> RandomSpec``, the network it computes with where that is
@@ -83,15 +85,17 @@ class Construction:
             raise ValueError(f"construction {self.name!r} names unknown bound {self.bound!r}")
 
 
-#: The CNN layout (:mod:`slth.nets.layouts.conv`), which the constructions with tied choices also prune.
+#: The CNN layout (:mod:`slth.nets.layouts.conv`) and the layout with biases (:mod:`slth.nets.layouts.biased`),
+#: which the constructions that choose per target entry (selection, subset sum) also prune.
 CONV = nets.layouts.conv.LAYOUT.name
+BIASED = nets.layouts.biased.LAYOUT.name
 
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
     Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384, bound="malach",
-                 other_layouts=(CONV,)),
+                 other_layouts=(CONV, BIASED)),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
                  max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT, bound="pensia",
-                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True, other_layouts=(CONV,)),
+                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True, other_layouts=(CONV, BIASED)),
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,
@@ -164,7 +168,8 @@ def spec_for(name: str, spec: nets.RandomSpec, *, law: bool = True) -> nets.Rand
     if law and entry.distribution is not None and spec.distribution != entry.distribution:
         changes["distribution"] = entry.distribution
     if not prunes(name, spec.layout):
-        if nets.layouts.layout(spec).has_geometry:     # a CNN target cannot be moved to another layout
+        lay = nets.layouts.layout(spec)
+        if lay.has_geometry or lay.has_biases:     # a CNN target, or one with biases, fits no other layout
             raise InputError(f"construction {name!r} does not prune the {spec.layout!r} layout; those that do: "
                              f"{[n for n, c in REGISTRY.items() if spec.layout in c.other_layouts]}")
         changes["layout"] = entry.layout

@@ -6,6 +6,12 @@ Positive units (u_r > 0) are candidates for A⁺_kj ≈ W_kj; negative ones for 
 values should sum to −W_kj. Every (k, j, sign) is an independent one-dimensional problem, and all of
 them go to the chooser in one batch. Negative problems exist only for i = 1 (for i >= 2 the input
 of the pair is a ReLU output and σ(−z) = 0).
+
+A target with biases (the ``biased`` layout, :mod:`slth.nets.affine`) is the same problem on the input
+[z; 1]: its layer [W | b] has one more column, the pair one more block (the bias block, whose units
+keep only their bias), and b is chosen like a weight of that column. The constant input is 1, so
+σ(−1) = 0: the negative problems of that column are invalid (a unit with a negative bias is dead),
+and the random biases of the pair's second layer are pruned.
 """
 
 from __future__ import annotations
@@ -68,6 +74,15 @@ def pair_masks(chosen, d_out: int, d_in: int, units: int):
     return first, second
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def constant_negatives_invalid(valid, d_out: int, d_in: int):
+    """``valid`` of ``pair_problems(..., negative=True)`` (ordered sign, k, j) with the negative problems
+    of the last input j = d_in − 1, the constant 1, made invalid."""
+    rows = jnp.arange(valid.shape[0])
+    drop = (rows >= d_out * d_in) & (rows % d_in == d_in - 1)
+    return valid & ~drop[:, None]
+
+
 def too_many(c: int, limit: int, name: str, reason: str, *, what: str = "candidates") -> InputError:
     """The one message for a candidate count above what construction ``name`` takes (``what`` names
     the argument: ``--candidates``, ``c_max``, ...; ``reason`` says why the limit is there)."""
@@ -75,11 +90,13 @@ def too_many(c: int, limit: int, name: str, reason: str, *, what: str = "candida
 
 
 def check_build_inputs(target: Sequence, spec: nets.RandomSpec, active: int | None) -> None:
-    """Raise InputError, before any work, unless ``target`` meets the theorems' assumptions, has the
-    spec's dims, and ``active`` is None or an integer in [1, spec.candidates]."""
-    nets.check_target(target)
-    if nets.dims_of(target) != spec.dims:
-        raise InputError(f"target dims {nets.dims_of(target)} differ from the spec's {spec.dims}")
+    """Raise InputError, before any work, unless ``target`` meets the theorems' assumptions (with its
+    biases in a layout with biases: :func:`slth.nets.affine.check_target`), has the spec's dims, and
+    ``active`` is None or an integer in [1, spec.candidates]."""
+    biases = nets.layouts.layout(spec).has_biases
+    nets.check_target(target, biases=biases)
+    if nets.dims_of(target, biases=biases) != spec.dims:
+        raise InputError(f"target dims {nets.dims_of(target, biases=biases)} differ from the spec's {spec.dims}")
     if active is not None and (isinstance(active, bool) or not isinstance(active, int)
                                or not 1 <= active <= spec.candidates):
         raise InputError(f"active {active!r} must be an integer in [1, {spec.candidates}] (the spec's candidates)")
@@ -98,6 +115,7 @@ def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, const
     """
     check_build_inputs(target, spec, active)
     narrow = None if active is None else dataclasses.replace(spec, candidates=active)
+    biases = nets.layouts.layout(spec).has_biases
     dtype = jnp.dtype(spec.dtype)
     random = nets.random_network(spec)
     target = tuple(jnp.asarray(w, dtype) for w in target)
@@ -105,10 +123,15 @@ def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, const
     for i, w in enumerate(target, start=1):
         units = spec.units_per_block(i)
         live = None if narrow is None else jnp.asarray(narrow.units_per_block(i), jnp.int32)
-        cands, targets, valid = pair_problems(w, random[2 * i - 2], random[2 * i - 1], units, live,
-                                              negative=(i == 1))
+        second = random[2 * i - 1][:, :-1] if biases else random[2 * i - 1]
+        cands, targets, valid = pair_problems(w, random[2 * i - 2], second, units, live, negative=(i == 1))
+        if biases and i == 1:       # the negative problems of the constant column: σ(−1) = 0
+            valid = constant_negatives_invalid(valid, *w.shape)
         # A candidate of value exactly 0 adds nothing to any sum: keeping it would only keep a dead weight
         # (the structural zeros of a CNN's explicit layers, outside every kernel's support, are such).
         chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid & (cands != 0)
-        masks += pair_masks(chosen, *w.shape, units)
+        first_mask, second_mask = pair_masks(chosen, *w.shape, units)
+        if biases:                  # the pair's output biases are pruned
+            second_mask = jnp.concatenate([second_mask, jnp.zeros((w.shape[0], 1), bool)], axis=1)
+        masks += [first_mask, second_mask]
     return Ticket(target=target, random=random, masks=tuple(masks), spec=spec, construction=construction)

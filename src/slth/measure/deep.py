@@ -144,28 +144,48 @@ def _copies(spec) -> bool:
     return layout.has_copies
 
 
+def _biases(spec) -> bool:
+    """Whether ``spec``'s layout has biases (its layers' last column; :mod:`slth.nets.affine`)."""
+    return layouts.layout(spec).has_biases
+
+
 def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
-    """The compact maps of ``ticket`` in its layout: pair maps (``pairs``) or copy maps (``l+1``), in
-    float64 (NumPy)."""
+    """The compact maps of ``ticket`` in its layout: pair maps (``pairs``, ``conv``, and ``biased`` with
+    the constant input's column) or copy maps (``l+1``), in float64 (NumPy)."""
     if _copies(ticket.spec):
         return copy_maps(ticket.random, ticket.masks, ticket.spec)
-    return pair_maps(ticket.random, ticket.masks)
+    return pair_maps(ticket.random, ticket.masks, biases=_biases(ticket.spec))
+
+
+def _affine_certificate(ticket, maps) -> float:
+    """:mod:`slth.measure.affine`'s certificate of a ticket with biases, rounded upward."""
+    from slth.measure import affine
+    from slth.measure.propagate import _terms, round_up
+    return round_up(affine.certificate(ticket.target, maps), terms=_terms(ticket), depth=len(ticket.target),
+                    scale=affine.scale(ticket.target, maps))
 
 
 def ticket_norm_certificate(ticket, maps=None) -> float:
     """docs/theory.md §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
     product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
     (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic.
-    In float64 NumPy (no JAX)."""
+    In float64 NumPy (no JAX). A ticket with biases: :mod:`slth.measure.affine`'s certificate."""
     from slth.measure import propagate
+    maps = ticket_maps(ticket) if maps is None else maps
+    if _biases(ticket.spec):
+        return _affine_certificate(ticket, maps)
     return propagate.norm_certificate(ticket, maps)
 
 
 def ticket_certificate(ticket, maps=None) -> float:
     """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
     propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
-    sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX)."""
+    sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX). A ticket with
+    biases has no bound propagation yet: its certificate is :mod:`slth.measure.affine`'s."""
     from slth.measure import propagate
+    maps = ticket_maps(ticket) if maps is None else maps
+    if _biases(ticket.spec):
+        return _affine_certificate(ticket, maps)
     return propagate.tight_certificate(ticket, maps)
 
 
@@ -175,6 +195,9 @@ def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:
     maps = ticket_maps(ticket) if maps is None else maps
     if _copies(ticket.spec):
         return copy_weight_errors(ticket.target, maps)
+    if _biases(ticket.spec):
+        from slth.measure import affine
+        return affine.weight_errors(ticket.target, maps)
     return weight_errors(ticket.target, maps)
 
 
@@ -188,9 +211,9 @@ def ticket_lower_bound(ticket, maps=None, *, key=None, **kwargs) -> LowerBound:
     """Adversarial lower bound of ``ticket`` (:func:`~slth.measure.lower_bound`; ``key`` defaults to
     :func:`~slth.measure.lower_bound_key` of its seed). The ascent runs on the pair maps in the
     ``pairs`` layout and on the masked network itself in the ``l+1`` layout, whose copies do not
-    collapse into one map per layer. In float64 (JAX under :mod:`slth.precision`'s scope, the masked
+    collapse into one map per layer; with biases it searches the whole ball. In float64 (JAX under :mod:`slth.precision`'s scope, the masked
     weights included)."""
     maps = ticket_maps(ticket) if maps is None else maps
     key = lower_bound_key(ticket.spec.seed) if key is None else key
     compact = None if _copies(ticket.spec) else maps
-    return lower_bound(ticket.target, ticket.pruned, key=key, maps=compact, **kwargs)
+    return lower_bound(ticket.target, ticket.pruned, key=key, maps=compact, biases=_biases(ticket.spec), **kwargs)

@@ -18,6 +18,7 @@ import scipy.sparse
 
 from slth import nets, precision
 from slth.errors import InputError
+from slth.nets import affine
 
 if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
     from jaxtyping import ArrayLike, Float
@@ -36,12 +37,17 @@ class PairMaps:
     minus: np.ndarray
 
 
-def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
+def pair_maps(random: Sequence, masks: Sequence, *, biases: bool = False) -> list[PairMaps]:
     """Effective maps of every layer pair of a pruned 2l-deep network, in float64 (NumPy, no JAX).
 
     A pair (R_1, R_2) whose first layer keeps at most one weight u_r per hidden unit r (at input j_r)
     computes Σ_r R_2[k, r] σ(u_r z_{j_r}) = Σ_{u_r>0} R_2[k,r] u_r σ(z_j) + Σ_{u_r<0} R_2[k,r] |u_r| σ(−z_j),
     so A⁺ = R_2 · relu(R_1) and A⁻ = −R_2 · relu(−R_1), computed with R_1 stored sparse.
+
+    With ``biases`` (the ``biased`` layout, :mod:`slth.nets.affine`) every layer reads its input with a
+    constant 1 appended: R_1's last column is the units' biases (input j = d_{i-1}, the constant) and
+    R_2's last column the pair's output biases, which, read against σ(1) = 1, are added to A⁺'s last
+    column. The pair then computes z ↦ A⁺σ([z; 1]) − A⁻σ(−[z; 1]), A± of shape (d_i, d_{i-1} + 1).
 
     Raises:
       InputError: a hidden unit keeps more than one incoming weight (not the block structure).
@@ -65,6 +71,9 @@ def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
                 f"layer {2 * i} keeps {per_row[r]} weights in hidden unit {r}; the certificate needs the "
                 "block structure (at most one kept incoming weight per hidden unit)")
         second = np.asarray(random[2 * i + 1])
+        out_bias = None
+        if biases:
+            out_bias = np.where(np.asarray(masks[2 * i + 1])[:, -1], np.asarray(second[:, -1], np.float64), 0.0)
         r2 = np.where(np.asarray(masks[2 * i + 1])[:, units], np.asarray(second[:, units], np.float64), 0.0)
         shape = (len(units), first.shape[1])
         rows = np.arange(len(units))
@@ -72,7 +81,10 @@ def pair_maps(random: Sequence, masks: Sequence) -> list[PairMaps]:
         minus = scipy.sparse.csr_matrix((np.maximum(-u, 0.0), (rows, inputs)), shape=shape)
         plus.eliminate_zeros()
         minus.eliminate_zeros()
-        maps.append(PairMaps(plus=np.asarray((plus.T @ r2.T).T), minus=-np.asarray((minus.T @ r2.T).T)))
+        a_plus = np.asarray((plus.T @ r2.T).T)
+        if out_bias is not None:
+            a_plus[:, -1] += out_bias
+        maps.append(PairMaps(plus=a_plus, minus=-np.asarray((minus.T @ r2.T).T)))
     return maps
 
 
@@ -123,31 +135,34 @@ def gap_rows(widest: int) -> int:
 
 @precision.float64
 def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]],
-           x: Float[ArrayLike, "batch d_0"]) -> Float[np.ndarray, " batch"]:
+           x: Float[ArrayLike, "batch d_0"], *, biases: bool = False) -> Float[np.ndarray, " batch"]:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
     pass in float64 (the masked random weights themselves; JAX under :mod:`slth.precision`'s scope).
     Rows are independent, so a batch wider than :func:`gap_rows` allows is evaluated in chunks of that
-    many rows."""
+    many rows. ``biases``: every layer's last column is its bias (:func:`slth.nets.affine.forward`)."""
+    forward = affine.forward if biases else nets.forward
     x = jnp.asarray(x, jnp.float64)
     target = [jnp.asarray(w, jnp.float64) for w in target]
     pruned = [jnp.asarray(w, jnp.float64) for w in pruned]
     rows = gap_rows(max(np.shape(w)[0] for w in (*target, *pruned)))
 
     def gaps(xs):
-        return np.asarray(jnp.linalg.norm(nets.forward(target, xs) - nets.forward(pruned, xs), axis=1))
+        return np.asarray(jnp.linalg.norm(forward(target, xs) - forward(pruned, xs), axis=1))
 
     if x.shape[0] <= rows:
         return gaps(x)
     return np.concatenate([gaps(x[i:i + rows]) for i in range(0, x.shape[0], rows)])
 
 
-def compact_forward(maps: Sequence[PairMaps], x):
+def compact_forward(maps: Sequence[PairMaps], x, *, biases: bool = False):
     """The pruned network evaluated through its pair maps, z ↦ A⁺σ(z) − A⁻σ(−z) per pair, on a
     batch x (batch, d_0). Mathematically identical to the masked network (docs/theory.md §2, the identity
     the tests check) at a cost of O(d_i d_{i-1}) per pair instead of O(d_i h_i). JAX, in the dtype of
-    its inputs (float64 inside :func:`lower_bound`)."""
+    its inputs (float64 inside :func:`lower_bound`). ``biases``: z is read as [z; 1] (:func:`pair_maps`)."""
     h = x
     for i, m in enumerate(maps):
+        if biases:
+            h = jnp.concatenate([h, jnp.ones(h.shape[:-1] + (1,), h.dtype)], axis=-1)
         h = jax.nn.relu(h) @ m.plus.T - jax.nn.relu(-h) @ m.minus.T
         if i < len(maps) - 1:
             h = jax.nn.relu(h)
@@ -158,8 +173,9 @@ def compact_forward(maps: Sequence[PairMaps], x):
 def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]], *,
                 key, maps: Sequence[PairMaps] | None = None, starts: int = 32, steps: int = 200,
                 random_points: int = 2048, scouts: int | None = None, scout_steps: int = 30,
-                perturb: float = 1.0) -> LowerBound:
-    """Adversarial lower bound on E(S): a multi-start ascent of ‖f(x) − g_S(x)‖ over the unit sphere.
+                perturb: float = 1.0, biases: bool = False) -> LowerBound:
+    """Adversarial lower bound on E(S): a multi-start ascent of ‖f(x) − g_S(x)‖ over the unit sphere,
+    or over the whole unit ball for networks with biases.
 
     Both networks are positively homogeneous (ReLU, no biases), so ‖f(x) − g(x)‖ = ‖x‖·‖f(x̂) − g(x̂)‖
     and the supremum over the ball is attained on the sphere: projecting onto the sphere loses nothing.
@@ -178,6 +194,11 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     ``slth verify`` recomputes. The same key gives the same bits. In float64 (JAX under
     :mod:`slth.precision`'s scope; ``pruned`` is read as float64, so pass a float64 ticket's weights
     as they are, not rounded to float32).
+
+    With ``biases`` (every layer's last column its bias, :mod:`slth.nets.affine`) the networks are not
+    positively homogeneous and the supremum may lie inside the ball: the points are drawn uniformly in
+    the ball (radius U^(1/d_0) times a sphere point), the origin and the ± coordinate directions
+    among them, and every step projects onto the ball, x / max(1, ‖x‖), instead of the sphere.
 
     Args:
       target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
@@ -201,20 +222,20 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     else:
         model = tuple(PairMaps(jnp.asarray(m.plus), jnp.asarray(m.minus)) for m in maps)
     x = _ascend(target, model, key, starts, steps, random_points, maps is not None, scouts, scout_steps,
-                float(perturb))
+                float(perturb), bool(biases))
     x = np.asarray(x)
     if maps is not None:
         # The compact form is the masked network (docs/theory.md §2) up to round-off far below NEAR_TIE, so the
         # reference argmax over all points lies among the points within NEAR_TIE of the compact maximum:
         # only those go through the (wide) reference forward pass.
-        compact = np.asarray(_compact_gaps(target, model, x))
+        compact = np.asarray(_compact_gaps(target, model, x, bool(biases)))
         top = float(compact.max())
         x = x[compact >= top - NEAR_TIE * max(1.0, top)]
-    gaps = gap_at(target, pruned, x)
+    gaps = gap_at(target, pruned, x, biases=biases)
     best = int(np.argmax(gaps))
     value = float(gaps[best])
     if maps is not None and len(x) > 1:
-        value = float(gap_at(target, pruned, x[best:best + 1])[0])    # what verify recomputes, bit for bit
+        value = float(gap_at(target, pruned, x[best:best + 1], biases=biases)[0])   # what verify recomputes
     return LowerBound(value=value, witness=x[best])
 
 
@@ -225,31 +246,43 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
 NEAR_TIE = 1e-9
 
 
-@jax.jit
-def _compact_gaps(target, maps, x):
-    return jnp.linalg.norm(nets.forward(target, x) - compact_forward(maps, x), axis=1)
+@jax.jit(static_argnums=(3,))
+def _compact_gaps(target, maps, x, biases=False):
+    forward = affine.forward if biases else nets.forward
+    return jnp.linalg.norm(forward(target, x) - compact_forward(maps, x, biases=biases), axis=1)
 
 
-def _ascend(target, model, key, starts, steps, random_points, compact, scouts=None, scout_steps=30, perturb=1.0):
+def _ascend(target, model, key, starts, steps, random_points, compact, scouts=None, scout_steps=30, perturb=1.0,
+            biases=False):
     """The points :func:`lower_bound` chooses its answer from, (1 + random_points, d_0): the best point
     the ascents visited, then the initial points on the sphere. Only one ascent point is returned:
     the ascents often converge to one point, and copies of it whose gaps differ by round-off alone
     would make the reference argmax depend on the batch the gaps are computed in."""
     scouts = max(starts, min(4 * starts, random_points)) if scouts is None else scouts
-    return _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb)
+    return _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases)
 
 
 def _sphere(x):
     return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-300)
 
 
-@jax.jit(static_argnums=(3, 4, 5, 6, 7, 8, 9))
-def _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb):
-    d0 = target[0].shape[1]
-    approx = compact_forward if compact else nets.forward
+def _ball(x):
+    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1.0)
+
+
+@jax.jit(static_argnums=(3, 4, 5, 6, 7, 8, 9, 10))
+def _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases):
+    d0 = target[0].shape[1] - int(biases)
+    forward = affine.forward if biases else nets.forward
+    if compact:
+        def approx(maps, x):
+            return compact_forward(maps, x, biases=biases)
+    else:
+        approx = forward
+    _project = _ball if biases else _sphere
 
     def gap2(x):
-        diff = nets.forward(target, x[None]) - approx(model, x[None])
+        diff = forward(target, x[None]) - approx(model, x[None])
         return jnp.sum(diff**2)
 
     gaps2 = jax.vmap(gap2)
@@ -257,7 +290,12 @@ def _search(target, model, key, starts, steps, random_points, compact, scouts, s
     points_key, step_key = jax.random.split(key)
     # The ± coordinate directions (where a target's single input is read alone) and uniform points.
     axes = jnp.concatenate([jnp.eye(d0), -jnp.eye(d0)]) if random_points >= 2 * d0 + scouts else jnp.zeros((0, d0))
+    if biases:      # the origin, then points uniform in the ball
+        axes = jnp.concatenate([jnp.zeros((1, d0)), axes])
     uniform = _sphere(jax.random.normal(points_key, (random_points - len(axes), d0), jnp.float64))
+    if biases:
+        radii = jax.random.uniform(jax.random.fold_in(points_key, 1), (len(uniform), 1), jnp.float64) ** (1.0 / d0)
+        uniform = uniform * radii
     pts = jnp.concatenate([axes, uniform])
     values = gaps2(pts)
     order = jnp.argsort(-values)[:scouts]
@@ -273,10 +311,10 @@ def _search(target, model, key, starts, steps, random_points, compact, scouts, s
             x, best, best_v = carry
             lr, k = inputs
             g = grad(x)
-            x = _sphere(x + lr * g / jnp.maximum(jnp.linalg.norm(g, axis=-1, keepdims=True), 1e-300))
+            x = _project(x + lr * g / jnp.maximum(jnp.linalg.norm(g, axis=-1, keepdims=True), 1e-300))
             v = gaps2(x)
             if perturb > 0:     # a random step from the best point so far, taken when it beats the gradient step
-                y = _sphere(best + perturb * lr * jax.random.normal(k, best.shape, jnp.float64))
+                y = _project(best + perturb * lr * jax.random.normal(k, best.shape, jnp.float64))
                 vy = gaps2(y)
                 x, v = jnp.where((vy > v)[:, None], y, x), jnp.maximum(v, vy)
             better = v > best_v

@@ -141,6 +141,7 @@ def check_affordable(target, spec: nets.RandomSpec, *, time_limit: float = 60.0,
     installed. ``target`` (its layers, or its dims d_0..d_l) is checked against ``spec.dims``."""
     checks.open_unit("rtol", rtol)
     checks.positive("time_limit", time_limit)
+    _layout(spec)
     if all(isinstance(v, (int, np.integer)) for v in target):
         dims = tuple(int(v) for v in target)
     else:
@@ -159,8 +160,8 @@ def check_affordable(target, spec: nets.RandomSpec, *, time_limit: float = 60.0,
 
 def _layout(spec):
     lay = layouts.layout(spec)
-    if not (lay.has_pairs or lay.has_copies):
-        raise InputError(f"exact_error needs a layout of layer pairs or copies; got {lay.name!r}")
+    if not (lay.has_pairs or lay.has_copies) or lay.has_biases:     # no program for biases yet
+        raise InputError(f"exact_error needs a layout of layer pairs or copies, without biases; got {lay.name!r}")
     return lay
 
 

@@ -82,7 +82,7 @@ def shape_bucket(c: int, c_max: int) -> int:
 @precision.float64
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
                 distribution: str | None = None, drop_negative: bool = False,
-                exact: float | None = None) -> TrialWidth:
+                exact: float | None = None, geometry: str | None = None) -> TrialWidth:
     """Certified and optimistic minimal candidates per block for one target and one random stream.
 
     Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
@@ -97,15 +97,22 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     With ``exact`` (a time limit per ticket, seconds), the exact width is searched between the two by
     bisection on "the exact error's upper end is <= ε" (:class:`TrialWidth`). Every ticket is built and
     measured with JAX's 64-bit mode on (:mod:`slth.precision`), as by ``slth prune``.
+
+    With ``geometry`` (a CNN target's geometry as text, :meth:`slth.nets.conv.Geometry.text`), ``target``
+    is that CNN's explicit layers (``random_conv_target(geometry, seed=seed).layers()``, as ``slth prune
+    --target-kind conv`` draws it) and the random network is the ``conv`` layout of that geometry
+    (:mod:`slth.nets.layouts.conv`): c is then the candidates per kernel entry and sign. A construction
+    that does not prune that layout is refused by :func:`network_spec` before any build.
     """
     dims = nets.dims_of(target)
     distribution = default_distribution(construction, distribution)
     certs, lbs, norms = {}, {}, {}
+    network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry}
 
     def build(c):
         spec = network_spec(construction, nets.RandomSpec(
             dims=dims, candidates=shape_bucket(c, c_max), seed=seed, distribution=distribution,
-            drop_negative=drop_negative))
+            drop_negative=drop_negative, **network))
         ticket = constructions.build(construction, target, spec, active=c)
         maps = ticket_maps(ticket)
         if c not in certs:

@@ -139,7 +139,21 @@ def conv_matrix(kernel, in_shape, stride) -> np.ndarray:
     """The explicit (out·H'·W', in·H·W) matrix of the zero-padded "same" convolution (cross-correlation)
     of ``kernel`` (out, in, k, k) on inputs of shape ``in_shape`` (in, H, W) with ``stride``:
     y[o, y', x'] = Σ_{c,dy,dx} K[o,c,dy,dx]·x[c, y'·s + dy − p, x'·s + dx − p], zero outside the image."""
-    kernel = _array("conv kernel", kernel, 4)
+    return _place(_array("conv kernel", kernel, 4), in_shape, stride)
+
+
+def conv_mask(mask, in_shape, stride) -> np.ndarray:
+    """The explicit boolean mask of a kernel mask (out, in, k, k): True at every copy of a True kernel
+    entry in :func:`conv_matrix`'s matrix, False at every other entry (structural zeros included)."""
+    mask = np.asarray(mask)
+    if mask.dtype != np.bool_ or mask.ndim != 4:
+        raise InputError(f"conv kernel mask has dtype {mask.dtype} and shape {mask.shape}; expected a boolean "
+                         "(out, in, k, k) array")
+    return _place(mask, in_shape, stride)
+
+
+def _place(kernel: np.ndarray, in_shape, stride) -> np.ndarray:
+    """:func:`conv_matrix` of a checked 4-D array, in the array's own dtype."""
     out, c_in, k, k2 = kernel.shape
     if k != k2:
         raise InputError(f"conv kernel has shape {kernel.shape}; expected (out, in, k, k), a square k×k kernel")
@@ -148,10 +162,26 @@ def conv_matrix(kernel, in_shape, stride) -> np.ndarray:
         raise InputError(f"conv kernel has {c_in} input channels but the input shape {g.image} has {g.image[0]}")
     cols, rows = g.dims()[:2]
     _check_size(rows, cols, f"a convolution of {out} channels on {g.image}")
-    m = np.zeros((rows, cols))
+    m = np.zeros((rows, cols), kernel.dtype)
     r, c, idx = _coords(out, g.image, k, g.strides[0])
     m[r, c] = kernel.ravel()[idx]
     return m
+
+
+def kernel_of(matrix, out: int, in_shape, k: int, stride: int) -> np.ndarray:
+    """The (out, in, k, k) kernel read back from an explicit matrix of :func:`conv_matrix`'s shape, in its
+    dtype: each kernel entry from one of its copies (a boolean matrix: True where any copy is). The
+    inverse of :func:`conv_matrix` and :func:`conv_mask` on the matrices they build; a caller that needs
+    the round trip exact compares ``conv_matrix(kernel_of(m, ...), ...)`` with ``m``."""
+    matrix = np.asarray(matrix)
+    c_in = _ints("input shape (C, H, W)", in_shape, n=3)[0]
+    kernel = np.zeros((out, c_in, k, k), matrix.dtype)
+    r, c, idx = _coords(out, tuple(in_shape), k, stride)
+    if matrix.dtype == np.bool_:
+        np.logical_or.at(kernel.reshape(-1), idx.ravel(), matrix[r, c].ravel())
+    else:
+        kernel.reshape(-1)[idx] = matrix[r, c]
+    return kernel
 
 
 def head_matrix(head, in_shape) -> np.ndarray:
@@ -163,6 +193,20 @@ def head_matrix(head, in_shape) -> np.ndarray:
         raise InputError(f"conv head has shape {head.shape}; expected (classes, {c}) for inputs of shape {(c, h, w)}")
     _check_size(head.shape[0], c * h * w, "the head")
     return np.repeat(head / (h * w), h * w, axis=1)
+
+
+def head_of(matrix, in_shape) -> np.ndarray:
+    """A head (classes, C) whose :func:`head_matrix` on ``in_shape`` (C, H, W) is ``matrix`` bit for bit
+    where one exists: e·H·W for each entry e of the first position, moved by at most two ulps until e·H·W
+    / (H·W) rounds back to e (a caller compares the round trip)."""
+    matrix = np.asarray(matrix, np.float64)
+    c, h, w = _ints("head input shape (C, H, W)", in_shape, n=3)
+    e = matrix[:, ::h * w]
+    head = e * (h * w)
+    for _ in range(2):
+        back = head / (h * w)
+        head = np.where(back < e, np.nextafter(head, np.inf), np.where(back > e, np.nextafter(head, -np.inf), head))
+    return head
 
 
 def _array(name: str, value, ndim: int) -> np.ndarray:
@@ -178,7 +222,9 @@ def _array(name: str, value, ndim: int) -> np.ndarray:
     return a
 
 
-def _geometry(geometry) -> Geometry:
+def as_geometry(geometry) -> Geometry:
+    """``geometry`` (a :class:`Geometry` or its text) as a Geometry whose every explicit layer is within
+    :data:`MAX_ENTRIES`; one-line InputError otherwise."""
     g = Geometry.parse(geometry) if isinstance(geometry, str) else geometry
     if not isinstance(g, Geometry):
         raise InputError(f"conv geometry {geometry!r} must be a slth.nets.conv.Geometry or its text")
@@ -188,7 +234,7 @@ def _geometry(geometry) -> Geometry:
 
 
 def _checked(kernels, head, geometry) -> tuple[tuple[np.ndarray, ...], np.ndarray, Geometry]:
-    g = _geometry(geometry)
+    g = as_geometry(geometry)
     if not isinstance(kernels, (list, tuple)) or len(kernels) != len(g.channels):
         got = len(kernels) if isinstance(kernels, (list, tuple)) else type(kernels).__name__
         raise InputError(f"conv target kernels: got {got}; the geometry {g.text()} needs a list of {len(g.channels)}")
@@ -220,7 +266,7 @@ def kernel_index(geometry, i: int) -> np.ndarray:
     """For explicit layer ``i`` (1..m: a convolution, m + 1: the head), an int64 array of its shape whose
     entry is the flat index of the kernel (or head) entry it is a copy of, -1 for a structural zero.
     Every head entry [k, c·H·W + ...] is a copy of head[k, c] (index k·C + c)."""
-    g = _geometry(geometry)
+    g = as_geometry(geometry)
     m, shapes, dims = len(g.channels), g.shapes(), g.dims()
     i = checks.integer("conv layer", i, low=1, high=m + 1)
     if i == m + 1:
@@ -264,6 +310,13 @@ class ConvTarget:
         """The explicit layers (:func:`explicit`): a bias-free ReLU MLP for slth.nets.forward."""
         return explicit(self.kernels, self.head, self.geometry)
 
+    def save(self, path) -> None:
+        """Write the CNN target file (``numpy.savez``) that :func:`slth.ticket_file.read_conv_target` and
+        ``slth prune --target-kind conv --target`` read: ``geometry`` (0-d string, :meth:`Geometry.text`),
+        ``target_0`` … ``target_{m-1}`` the kernels, ``target_m`` the head."""
+        arrays = {f"target_{i}": np.ascontiguousarray(a) for i, a in enumerate((*self.kernels, self.head))}
+        np.savez(path, geometry=np.array(self.geometry.text()), **arrays)
+
 
 def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian") -> ConvTarget:
     """A random CNN target: i.i.d. entries of ``distribution`` (:mod:`slth.nets.laws`), kernel i (0-based)
@@ -274,7 +327,7 @@ def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian") -
     norm n of the scaled matrix exceeds 1 (round-off), replace the divisor d by d·n·(1 + 2^j·ε) at the
     j-th retry (ε = 2^-52): the measured excess plus 2^j more ulps, so the loop ends after a few SVDs
     with a measured norm in [1 − a few ε, 1]. ``geometry`` may be a :class:`Geometry` or its text."""
-    g = _geometry(geometry)
+    g = as_geometry(geometry)
     key = jax.random.key(checks.seed("seed", seed))
     check_distribution(distribution)
     shapes = [(c, p[0], g.kernel, g.kernel) for c, p in zip(g.channels, g.shapes())] + [(g.classes, g.channels[-1])]

@@ -105,10 +105,21 @@ class RandomSpec:
         return layouts.layout(self).widths(self)
 
     def shapes(self) -> tuple[tuple[int, int], ...]:
-        w = self.widths()
-        return tuple((w[k + 1], w[k]) for k in range(len(w) - 1))
+        """(out, in) of each random layer; (out, in + 1) in a layout with biases (their last column)."""
+        w, bias = self.widths(), int(layouts.layout(self).has_biases)
+        return tuple((w[k + 1], w[k] + bias) for k in range(len(w) - 1))
 
     def random_params(self) -> int:
+        """Parameters of the random network: the entries of its L matrices, except for a layout with a
+        geometry (``conv``), where a weight tied across positions (a kernel entry, a hidden channel's 1×1
+        weight) is one parameter however many explicit copies it has (``Conv.params``). This is what a
+        ticket file's ``random_params`` records (files written before kernel-form counts: the entries)."""
+        lay = layouts.layout(self)
+        return lay.params(self) if lay.has_geometry else self.entries()
+
+    def entries(self) -> int:
+        """Entries of the L explicit random matrices (what memory and an explicit ticket file hold):
+        :meth:`random_params` for every layout without a geometry, more for ``conv``."""
         return sum(a * b for a, b in self.shapes())
 
     def to_json(self) -> dict:
@@ -138,8 +149,8 @@ def block_inputs(spec: RandomSpec, i: int) -> np.ndarray:
     """For block layer i (1-based; random layer 2i − 1), the input index j served by each hidden unit
     (its block): every pair in the ``pairs`` layout, i = 1 only in the ``l+1`` layout (layer 1's 2c
     univariate units per input)."""
-    units = layouts.layout(spec).block_units(spec, i)
-    return np.repeat(np.arange(spec.dims[i - 1]), units)
+    layout = layouts.layout(spec)
+    return np.repeat(np.arange(layout.blocks(spec, i)), layout.block_units(spec, i))
 
 
 def block_layers(spec: RandomSpec) -> tuple[int, ...]:

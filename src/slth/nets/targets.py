@@ -36,9 +36,10 @@ def parse_dims(text: str | Sequence[int]) -> tuple[int, ...]:
     return checks.dims(text)
 
 
-def dims_of(layers: Sequence) -> tuple[int, ...]:
-    """Widths d_0..d_l of a chain of (out, in) matrices."""
-    return (int(layers[0].shape[1]),) + tuple(int(w.shape[0]) for w in layers)
+def dims_of(layers: Sequence, *, biases: bool = False) -> tuple[int, ...]:
+    """Widths d_0..d_l of a chain of (out, in) matrices; with ``biases``, of layers [W_i | b_i]
+    (:mod:`slth.nets.affine`), whose last column is the bias."""
+    return (int(np.shape(layers[0])[1]) - int(biases),) + tuple(int(np.shape(w)[0]) for w in layers)
 
 
 # --------------------------------------------------------------------------- forward pass
@@ -88,8 +89,9 @@ def norm_tolerance(shape: tuple[int, int], dtype) -> float:
         + (m + n) * float(np.finfo(np.float64).eps)
 
 
-def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:
-    """Check the theorems' assumptions on a target: a chain of finite 2-D layers, ‖W_i‖_2 <= 1.
+def check_target(layers: Sequence, *, max_norm: float = 1.0, biases: bool = False) -> None:
+    """Check the theorems' assumptions on a target: a chain of finite 2-D layers, ‖W_i‖_2 <= 1; with
+    ``biases``, layers [W_i | b_i] (:func:`slth.nets.affine.check_target`, which also bounds |b| <= 1).
 
     The norm is measured in float64 and allowed the rounding of the layer's stored dtype
     (:func:`_stored_dtype`: float32 also for float32 values held as float64): ‖W_i‖_2 <= max_norm·(1 + τ_i),
@@ -99,6 +101,9 @@ def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:
     Raises:
       InputError: naming the first violated assumption, the layer and its value.
     """
+    if biases:
+        from slth.nets import affine
+        return affine.check_target(layers, max_norm=max_norm)
     if len(layers) == 0:
         raise InputError("target has no layers")
     for i, w in enumerate(layers):
@@ -185,10 +190,12 @@ def random_target(dims: Sequence[int], *, seed: int | None = None, key=None, dis
     return rescale(layers, norm=norm)
 
 
-def load_target(path: str | Path, *, rescale_to_unit: bool = False) -> tuple:
+def load_target(path: str | Path, *, rescale_to_unit: bool = False, biases: bool = False) -> tuple:
     """Load a target from an ``.npz`` with arrays ``target_0..target_{l-1}`` (the ticket format's
     names, so a ticket file is also a target file). Checks the assumptions; with
-    ``rescale_to_unit`` a layer above norm 1 is scaled down to 1 instead of rejected."""
+    ``rescale_to_unit`` a layer above norm 1 is scaled down to 1 instead of rejected. With ``biases`` the
+    layers are [W_i | b_i] (:mod:`slth.nets.affine`; a ticket file of the ``biased`` layout is one), and
+    ``rescale_to_unit`` scales W_i alone."""
     path = Path(path)
     not_zip = None
     try:
@@ -223,8 +230,12 @@ def load_target(path: str | Path, *, rescale_to_unit: bool = False) -> tuple:
         for i, w in enumerate(layers):
             if not np.all(np.isfinite(w)):
                 raise InputError(f"target layer {i} has NaN or infinite entries; all must be finite")
-        layers = rescale(layers, only_above=True)
-    check_target(layers)
+        if biases:
+            weights = rescale([w[:, :-1] for w in layers], only_above=True)
+            layers = tuple(np.concatenate([w, m[:, -1:]], axis=1) for w, m in zip(weights, layers))
+        else:
+            layers = rescale(layers, only_above=True)
+    check_target(layers, biases=biases)
     return tuple(np.asarray(w, np.float64) for w in layers)
 
 

@@ -37,9 +37,12 @@ runner, the store, the summary nor the budget.
 from __future__ import annotations
 
 from slth.experiments.kinds import coverage, digits, imp, instability, planted, separation, weight_error, width
+from slth.experiments.kinds import digits_cnn
+from slth.experiments.kinds import conv_width
 
 #: kind name -> its module, in the order a spec's error message lists them.
-KINDS = {k.NAME: k for k in (width, coverage, digits, separation, weight_error, imp, instability, planted)}
+KINDS = {k.NAME: k for k in (width, coverage, digits, separation, weight_error, imp, instability, planted, digits_cnn,
+                             conv_width)}
 
 #: What every kind module provides: constants, then functions.
 INTERFACE = {
@@ -47,5 +50,5 @@ INTERFACE = {
     "functions": ("check", "cells", "rows", "summary", "estimate"),
 }
 
-__all__ = ["INTERFACE", "KINDS", "coverage", "digits", "imp", "instability", "planted", "separation", "weight_error",
-           "width"]
+__all__ = ["INTERFACE", "KINDS", "conv_width", "coverage", "digits", "digits_cnn", "imp", "instability", "planted",
+           "separation", "weight_error", "width"]

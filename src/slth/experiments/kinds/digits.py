@@ -53,7 +53,7 @@ SUMMARY_COLUMNS = study.SUMMARY_COLUMNS
 def check(grid: dict, lists: dict, trials: dict, problems: list) -> tuple[dict, dict]:
     """The settings (target, training, data) and the (construction, c) pairs of a digits spec."""
     settings = _settings(trials, problems)
-    return {"cells": _pairs(grid, problems)}, settings
+    return {"cells": pairs(grid, problems)}, settings
 
 
 def _settings(trials: dict, problems: list) -> dict:
@@ -73,7 +73,7 @@ def _settings(trials: dict, problems: list) -> dict:
             "data": data}
 
 
-def _pairs(grid: dict, problems: list) -> list[tuple[str, int]]:
+def pairs(grid: dict, problems: list) -> list[tuple[str, int]]:
     """(construction, c) pairs: ``c`` is one list for every construction, or a table of lists per
     construction (selection needs far more candidates than subset sum)."""
     names = list(constructions.CONSTRUCTIONS)

@@ -25,6 +25,11 @@ Attributes
   ``has_geometry``          bool: the target is a network whose explicit layers come from a geometry
                             (``RandomSpec.geometry``, a CNN's: :mod:`slth.nets.conv`); a spec of another
                             layout refuses a geometry.
+  ``has_biases``            bool: every random layer has a last column of biases, read against a constant
+                            input 1, and the target's layers are [W_i | b_i] (:mod:`slth.nets.affine`);
+                            ``shapes`` are then (out, in + 1). Asked by ``RandomSpec.shapes``, the
+                            constructions' blocks, ``measure`` (forward passes, certificate, the ball) and
+                            ``ticket_file`` (the target's shapes).
 
 Methods (``RandomSpec``'s methods of the same names delegate to them)
   ``check(spec) -> None``               raise InputError for settings the layout refuses (``RandomSpec.__post_init__``).
@@ -38,6 +43,7 @@ Methods (``RandomSpec``'s methods of the same names delegate to them)
                                         is row j·U + r and keeps column j only): ``nets.block_layers``, the
                                         ticket invariant's block check, ``budget``.
   ``block_units(spec, i) -> int``       U of block layer i (InputError for another i): ``nets.block_inputs``, ``budget``.
+  ``blocks(spec, i) -> int``            the blocks of block layer i: d_{i-1}, one more (the biases) with ``has_biases``.
   ``generate(spec, root, dtype)``       the tuple M_1..M_L, (out, in) each, from ``root = jax.random.key(spec.seed)``
                                         in ``dtype`` (``nets.random_network``, which checks x64 first): bit for bit
                                         the same per spec, and a wider c extends a narrower one.
@@ -46,6 +52,18 @@ Methods (``RandomSpec``'s methods of the same names delegate to them)
                                         kept all or none (``ticket.invariant_problems``); {} without ties.
   ``target_neuron_layers(spec) -> set`` unit layers (0 = input, L = output) standing for the target's hidden
                                         neurons (``liveness``, scope ``"layer"``).
+
+A layout with ``has_geometry`` (``conv``) also has a kernel form, in which a weight tied across positions
+is one parameter and one file entry (``nets/layouts/conv.py`` documents each):
+  ``geometry(spec)``                    its target's :class:`~slth.nets.conv.Geometry`.
+  ``params(spec) -> int``               ``RandomSpec.random_params``: each tied group counted once.
+  ``kept(spec, masks) -> int``          ``ticket.kept_count``: kept tied groups (kept at one copy or more).
+  ``kinds(spec) -> dict``               the meta ``kinds`` of its kernel-form files (``ticket_file``).
+  ``kernel_shapes(spec) -> dict``       member name -> shape in a kernel-form file.
+  ``kernels(spec, root, dtype)``        the random network in kernel form (``generate`` expands it).
+  ``expand(spec, arrays) -> dict``      a kernel-form file's members as explicit arrays (``ticket_file.read``).
+  ``compact(spec, target, random, masks, kernels)``  a ticket's kernel-form members, or None where they
+                                        would not expand back to it bit for bit (``ticket.save``).
 """
 
 from __future__ import annotations
@@ -53,7 +71,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from slth import checks
-from slth.nets.layouts import conv, l_plus_1, pairs
+from slth.nets.layouts import biased, conv, l_plus_1, pairs
 
 
 @runtime_checkable
@@ -66,6 +84,7 @@ class Layout(Protocol):
     has_copies: bool
     allows_drop_negative: bool
     has_geometry: bool
+    has_biases: bool
 
     def check(self, spec) -> None: ...
     def random_depth(self, spec) -> int: ...
@@ -75,13 +94,14 @@ class Layout(Protocol):
     def copies(self, spec, i: int) -> int: ...
     def block_layers(self, spec) -> tuple[int, ...]: ...
     def block_units(self, spec, i: int) -> int: ...
+    def blocks(self, spec, i: int) -> int: ...
     def generate(self, spec, root, dtype) -> tuple: ...
     def ties(self, spec) -> dict: ...
     def target_neuron_layers(self, spec) -> set[int]: ...
 
 
 #: Every layout by name (the order messages list them in).
-LAYOUTS: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (pairs, l_plus_1, conv)}
+LAYOUTS: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (pairs, l_plus_1, conv, biased)}
 #: The layout of a spec that names none; a spec of it writes no ``layout`` key (files and fingerprints
 #: of it are those written before layouts existed).
 DEFAULT: Layout = pairs.LAYOUT

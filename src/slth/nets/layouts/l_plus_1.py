@@ -41,6 +41,7 @@ class LPlus1:
     has_copies = True
     allows_drop_negative = False
     has_geometry = False
+    has_biases = False
 
     def check(self, spec) -> None:
         """drop_negative is refused; every unit must be nameable in one 32-bit word."""
@@ -74,6 +75,10 @@ class LPlus1:
     def block_layers(self, spec) -> tuple[int, ...]:
         """Layer 1 alone."""
         return (1,)
+
+    def blocks(self, spec, i: int) -> int:
+        """Blocks of layer 1 (i = 1): one per input."""
+        return spec.dims[0]
 
     def block_units(self, spec, i: int) -> int:
         if i != 1:

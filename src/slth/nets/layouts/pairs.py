@@ -32,6 +32,7 @@ class Pairs:
     has_copies = False
     allows_drop_negative = True
     has_geometry = False
+    has_biases = False
 
     def check(self, spec) -> None:
         """Nothing beyond RandomSpec's own checks."""
@@ -44,6 +45,10 @@ class Pairs:
 
     def copies(self, spec, i: int) -> int:
         raise InputError(f"copies is defined for the 'l+1' layout; this spec has layout {spec.layout!r}")
+
+    def blocks(self, spec, i: int) -> int:
+        """Blocks of pair i: one per input of target layer i."""
+        return spec.dims[i - 1]
 
     def hidden_widths(self, spec) -> tuple[int, ...]:
         """h_1..h_l, h_i = d_{i-1}·units_per_block(i)."""

@@ -10,6 +10,8 @@ input shape, head ∘ pooling) divided by its exact operator norm where that is 
 bias-free ReLU network (checked). A ticket (:func:`ticket_row`) is pruned from the random CNN of the
 ``conv`` layout (:mod:`slth.nets.layouts.conv`) and read like the MLP digits tickets: test accuracy,
 agreement with the target, the two-sided error and the test points whose margin proves agreement.
+A ``digits_cnn`` sweep (:mod:`slth.experiments.kinds.digits_cnn`) runs :func:`ticket_row` per random
+network; :func:`sweep_summary` is the one aggregation of its rows.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import optax
 from slth import checks, constructions, nets, pipeline, precision
 from slth.errors import InputError
 from slth.nets import conv
+from slth.studies.cells import group as _group
 from slth.studies.digits.certify import guaranteed, margins, normalise
 from slth.studies.digits.data import N_CLASSES, load_digits
 from slth.studies.digits.training import predict
@@ -135,8 +138,12 @@ def prepare(geometry: str = DEFAULTS["geometry"], *, seed: int = DEFAULTS["seed"
 def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> dict:
     """The ticket of construction ``name`` (c candidates per block and sign) in the random CNN of
     ``network_seed``: test accuracy, agreement with the target, certificate, lower bound, the fraction of
-    test points whose margin proves agreement (and any of those that disagree: the theorem says none)."""
+    test points whose margin proves agreement (and any of those that disagree: the theorem says none),
+    the same with docs/theory.md §3's product-of-norms certificate, the random network's size (its
+    spec's :meth:`~slth.nets.RandomSpec.random_params`) and the ticket's, and the timings."""
     constructions.check_candidates(name, c)
+    if not constructions.prunes(name, nets.layouts.conv.LAYOUT.name):
+        raise InputError(f"construction {name!r} does not prune random CNNs; those that do: {cnn_constructions()}")
     start = time.perf_counter()
     spec = nets.RandomSpec(dims=p.geometry.dims(), candidates=c, seed=checks.seed("network_seed", network_seed),
                            layout=nets.layouts.conv.LAYOUT.name, geometry=p.geometry.text())
@@ -144,8 +151,87 @@ def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> dict:
     pred = predict(pruned.ticket.pruned, p.x_test)[1]
     agree = pred == p.target_pred
     sure = guaranteed(p.margin, pruned.certificate)
-    return {"construction": name, "c": c, "ticket_accuracy": float(np.mean(pred == p.y_test)),
-            "agreement": float(np.mean(agree)), "certificate": pruned.certificate, "lower_bound": pruned.lower_bound,
+    return {"construction": name, "c": c, "network_seed": spec.seed, "target_accuracy": p.target_accuracy,
+            "ticket_accuracy": float(np.mean(pred == p.y_test)), "agreement": float(np.mean(agree)),
+            "certificate": pruned.certificate, "lower_bound": pruned.lower_bound,
             "guaranteed_fraction": float(np.mean(sure)), "guaranteed_disagree": int(np.sum(sure & ~agree)),
-            "random_params": int(pruned.meta["random_params"]), "kept_params": int(pruned.meta["kept_params"]),
-            "time_s": time.perf_counter() - start}
+            "certificate_norms": float(pruned.meta["certificate_norms"]),
+            "guaranteed_fraction_norms": float(np.mean(guaranteed(p.margin, pruned.meta["certificate_norms"]))),
+            "random_params": int(spec.random_params()), "kept_params": int(pruned.meta["kept_params"]),
+            "target_params": target_params(p), "construction_time_s": float(pruned.meta["construction_time_s"]),
+            "measure_time_s": float(pruned.meta["measure_time_s"]), "time_s": time.perf_counter() - start}
+
+
+def cnn_constructions() -> list[str]:
+    """The registered constructions that prune random CNNs (the ``conv`` layout), in registry order."""
+    return [n for n in constructions.REGISTRY if constructions.prunes(n, nets.layouts.conv.LAYOUT.name)]
+
+
+def target_params(p: Prepared) -> int:
+    """The trained CNN's weights: its kernels' entries and its head's (each kernel entry once)."""
+    return sum(int(np.size(k)) for k in p.target.kernels) + int(np.size(p.target.head))
+
+
+# --------------------------------------------------------------------------- a sweep
+
+#: Columns of :func:`sweep_summary`'s table (a ``digits_cnn`` sweep's ``summary.csv``).
+SUMMARY_COLUMNS = ("cell", "construction", "c", "trials", "target_accuracy", "ticket_accuracy_mean",
+                   "ticket_accuracy_min", "agreement_mean", "agreement_min", "guaranteed_fraction_mean",
+                   "guaranteed_fraction_min", "trials_all_agree", "certificate_median", "lower_bound_median",
+                   "guaranteed_disagree_total", "random_params", "kept_params_mean")
+
+
+def sweep_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
+    """Per (construction, c), over the random networks (trials): the tickets' test accuracy, agreement
+    with the target and fraction of test points proven to agree (mean and min), how many tickets agree
+    on every test image, the two-sided error; per construction, the smallest c of the grid at which
+    every ticket agrees on every test image (``fits.json``: ``all_agree_c``, None where none does). A
+    proven point that disagrees is reported as a finding (the theorem says none).
+
+    ``rows`` are a sweep's typed rows (each :func:`ticket_row` row with its ``cell``); returns (the
+    table, one dict per cell with :data:`SUMMARY_COLUMNS`; ``{"all_agree_c": {construction: c}}``;
+    the printable text)."""
+    if not rows:
+        raise InputError("the results table has no rows")
+    table = []
+    for key, cell_rows in _group(rows).items():
+        col = lambda k: np.array([r[k] for r in cell_rows], dtype=float)   # noqa: E731
+        r0 = cell_rows[0]
+        table.append({
+            "cell": key, "construction": r0["construction"], "c": r0["c"], "trials": len(cell_rows),
+            "target_accuracy": r0["target_accuracy"], "ticket_accuracy_mean": float(col("ticket_accuracy").mean()),
+            "ticket_accuracy_min": float(col("ticket_accuracy").min()),
+            "agreement_mean": float(col("agreement").mean()), "agreement_min": float(col("agreement").min()),
+            "guaranteed_fraction_mean": float(col("guaranteed_fraction").mean()),
+            "guaranteed_fraction_min": float(col("guaranteed_fraction").min()),
+            "trials_all_agree": int(np.sum(col("agreement") == 1.0)),
+            "certificate_median": float(np.median(col("certificate"))),
+            "lower_bound_median": float(np.median(col("lower_bound"))),
+            "guaranteed_disagree_total": int(col("guaranteed_disagree").sum()),
+            "random_params": r0["random_params"], "kept_params_mean": float(col("kept_params").mean()),
+        })
+    smallest = {}
+    for r in table:
+        smallest.setdefault(r["construction"], None)
+        if r["trials_all_agree"] == r["trials"] and (smallest[r["construction"]] is None
+                                                     or r["c"] < smallest[r["construction"]]):
+            smallest[r["construction"]] = r["c"]
+    lines = [f"{'construction':12s} {'c':>5s} {'T':>3s} {'target':>7s} {'ticket (mean/min)':>18s} "
+             f"{'agree (mean/min)':>17s} {'proven (mean/min)':>18s} {'all':>4s} {'certificate':>11s} "
+             f"{'lower bd':>9s} {'random':>11s}"]
+    for r in table:
+        lines.append(f"{r['construction']:12s} {r['c']:>5d} {r['trials']:>3d} {r['target_accuracy']:>7.1%} "
+                     f"{r['ticket_accuracy_mean']:>9.1%}/{r['ticket_accuracy_min']:<8.1%} "
+                     f"{r['agreement_mean']:>8.1%}/{r['agreement_min']:<8.1%} "
+                     f"{r['guaranteed_fraction_mean']:>9.1%}/{r['guaranteed_fraction_min']:<8.1%} "
+                     f"{r['trials_all_agree']:>4d} {r['certificate_median']:>11.3g} {r['lower_bound_median']:>9.3g} "
+                     f"{r['random_params']:>11,}")
+    lines.append("all: random networks whose ticket agrees with the target on every test image; proven: test "
+                 "points with margin > √2·certificate")
+    for con, c in smallest.items():
+        lines.append(f"{con}: every ticket agrees on every test image from c = {c}" if c is not None else
+                     f"{con}: no c of the grid gives agreement on every test image for every random network")
+    bad = [r["cell"] for r in table if r["guaranteed_disagree_total"]]
+    if bad:
+        lines.append(f"FINDING: test points with margin > √2·certificate disagree in cells {bad}")
+    return table, {"all_agree_c": smallest}, "\n".join(lines)

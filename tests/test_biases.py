@@ -1,0 +1,147 @@
+"""Targets with biases (issue 16, item 4): a bias as the last column, a weight on a constant input 1
+(:mod:`slth.nets.affine`), the ``biased`` random layout, subset-sum and selection tickets that choose
+each bias like a weight, their pair maps, the affine certificate against a proven brute-force bracket
+on the disk, and the lower bound that searches the whole ball."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from slth import constructions, liveness, measure, nets
+from slth import ticket as ticket_mod
+from slth.errors import InputError
+from slth.nets import affine
+
+
+def spec_of(dims, c, seed=1):
+    return nets.RandomSpec(dims=dims, candidates=c, seed=seed, layout="biased")
+
+
+@pytest.fixture(scope="module", params=[("subset-sum", (2, 4, 2), 10), ("selection", (2, 3, 3, 2), 64)],
+                ids=["subset-sum", "selection-depth-3"])
+def biased(request):
+    name, dims, c = request.param
+    target = affine.random_target(dims, seed=3, bias=0.8)
+    return name, target, constructions.build(name, target, spec_of(dims, c))
+
+
+def test_a_target_with_biases_shares_its_weights_with_its_bias_free_twin():
+    t = affine.random_target((3, 5, 2), seed=7)
+    twin = nets.random_target((3, 5, 2), seed=7)
+    weights, biases = affine.split(t)
+    assert all(np.array_equal(w, np.asarray(v)) for w, v in zip(weights, twin))
+    assert [b.shape for b in biases] == [(5,), (2,)] and max(np.abs(b).max() for b in biases) <= affine.BIAS_SCALE
+    assert nets.dims_of(t, biases=True) == (3, 5, 2)
+    x = np.random.default_rng(0).normal(size=(7, 3))
+    by_hand = np.maximum(x @ weights[0].T + biases[0], 0) @ weights[1].T + biases[1]
+    np.testing.assert_allclose(np.asarray(affine.forward(t, x)), by_hand, rtol=0, atol=1e-15)
+
+
+def test_the_biased_layout_nests_prefixes_and_draws_every_bias():
+    narrow, wide = (nets.random_network(spec_of((3, 4, 2), c)) for c in (2, 3))
+    assert [np.shape(m) for m in narrow] == list(spec_of((3, 4, 2), 2).shapes()) == [(16, 4), (4, 17), (20, 5), (2, 21)]
+    first_n = np.asarray(narrow[0]).reshape(4, 4, 4)        # (blocks, units, inputs + constant)
+    first_w = np.asarray(wide[0]).reshape(4, 6, 4)
+    assert np.array_equal(first_w[:, :4], first_n)          # a wider network extends a narrower one
+    assert np.array_equal(np.asarray(narrow[1])[:, -1], np.asarray(wide[1])[:, -1])   # output biases: one stream
+    assert np.all(np.asarray(narrow[1])[:, -1] != 0) and np.all(first_n[3, :, 3] != 0)
+    assert list(nets.block_inputs(spec_of((3, 4, 2), 2), 1)) == [j for j in range(4) for _ in range(4)]
+
+
+def test_tickets_choose_each_bias_like_a_weight_and_keep_the_block_structure(biased):
+    name, target, ticket = biased
+    assert ticket_mod.invariant_problems(ticket) == []
+    for i in range(len(target)):
+        first, second = (np.asarray(m) for m in ticket.masks[2 * i:2 * i + 2])
+        d_in = np.shape(target[i])[1]                       # inputs + the constant
+        blocks = nets.block_inputs(ticket.spec, i + 1)
+        for r in np.nonzero(first.any(axis=1))[0]:          # a unit keeps its block's column only
+            assert list(np.nonzero(first[r])[0]) == [blocks[r]]
+        bias_units = np.nonzero(blocks == d_in - 1)[0]
+        assert np.all(np.asarray(ticket.random[2 * i])[bias_units[first[bias_units].any(axis=1)], -1] > 0)
+        assert not second[:, -1].any()                      # the pair's output biases are pruned
+    maps = measure.ticket_maps(ticket)
+    x = np.random.default_rng(1).normal(size=(64, np.shape(target[0])[1] - 1))
+    masked = affine.forward([np.where(m, r, 0.0) for r, m in zip(ticket.random, ticket.masks)], x)
+    import jax
+    with jax.enable_x64(True):
+        compact = measure.compact_forward(maps, x, biases=True)
+    np.testing.assert_allclose(np.asarray(compact), np.asarray(masked), rtol=0, atol=1e-13)
+    errors = measure.ticket_weight_errors(ticket, maps)
+    for e, w, m in zip(errors, target, maps):               # the last column: realised bias minus b
+        np.testing.assert_array_equal(e[:, -1], np.asarray(m.plus)[:, -1] - np.asarray(w)[:, -1])
+    assert not any(d.any() for d in liveness.dead_weights(ticket, scope="layer"))
+
+
+def disk_bracket(ticket, n=801):
+    """A proven bracket of E(S) for d_0 = 2 over the disk: the largest gap on the square grid of spacing
+    h = 2/(n − 1) projected onto the disk, and that + L·h/√2. Every x of the disk is within h/√2 of a
+    grid point q, and of its projection P(q) (P is non-expansive, P(x) = x); the gap is L-Lipschitz with
+    L = Π‖W_i‖ + Π‖R_k‖ (the weights, biases aside: a bias shifts, it does not stretch)."""
+    grid = np.linspace(-1.0, 1.0, n)
+    q = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1.0)
+    gaps = measure.gap_at(ticket.target, ticket.pruned, q, biases=True)
+    weights = [np.asarray(w, np.float64)[:, :-1] for w in ticket.target]
+    pruned = [np.asarray(r, np.float64)[:, :-1] for r in ticket.pruned]
+    lip = float(np.prod(nets.spectral_norms(weights)) + np.prod(nets.spectral_norms(pruned)))
+    return float(gaps.max()), float(gaps.max()) + lip * (2.0 / (n - 1)) / np.sqrt(2.0), q[int(np.argmax(gaps))]
+
+
+@pytest.mark.parametrize("name,c,bias", [("subset-sum", 4, 0.9), ("subset-sum", 12, 0.5), ("selection", 16, 1.0)])
+def test_the_affine_certificate_and_the_ball_search_bracket_the_brute_force_sup(name, c, bias):
+    """Positive homogeneity is lost, so the sup over the disk may lie inside it: the certificate is at
+    least the grid's maximum (a true gap), and the lower bound (a gap at a point of the disk) at most the
+    grid's proven upper end, and it finds at least 99% of the grid's maximum."""
+    target = affine.random_target((2, 3, 2), seed=5, bias=bias)
+    ticket = constructions.build(name, target, spec_of((2, 3, 2), c, seed=2))
+    low, high, _ = disk_bracket(ticket)
+    cert = measure.ticket_certificate(ticket)
+    assert cert == measure.ticket_norm_certificate(ticket)
+    assert cert >= low - measure.ROUNDOFF, (cert, low)
+    lb = measure.ticket_lower_bound(ticket)
+    assert np.linalg.norm(lb.witness) <= 1 + 1e-12
+    assert lb.value <= high + 1e-12 and lb.value >= 0.99 * low, (lb.value, low, high)
+
+
+def test_the_ball_search_finds_an_interior_supremum():
+    """A target and a ticket whose gap peaks strictly inside the disk: f(x) = σ(−‖·‖-like bump) built from
+    biases. The ball search finds it; a search confined to the sphere could not."""
+    w1 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) / 2.0
+    target = (np.concatenate([w1, np.full((4, 1), -0.0)], axis=1),
+              np.concatenate([-np.ones((1, 4)) / 2.0, np.full((1, 1), 0.5)], axis=1))
+    nets.check_target(target, biases=True)
+    zero = dataclasses.replace(constructions.build("selection", target, spec_of((2, 4, 1), 1, seed=0)))
+    masks = tuple(np.zeros_like(np.asarray(m)) for m in zero.masks)   # the empty ticket: g = 0
+    empty = dataclasses.replace(zero, masks=masks)
+    # f(x) = 0.5 − (|x_1| + |x_2|)/4 is largest at the origin (0.5) and at most 0.5 − √2/4·... on the sphere
+    lb = measure.ticket_lower_bound(empty)
+    assert abs(lb.value - 0.5) <= 1e-9 and np.linalg.norm(lb.witness) < 1e-6
+    angles = np.linspace(0, 2 * np.pi, 4096)
+    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    assert measure.gap_at(target, empty.pruned, circle, biases=True).max() < 0.5 - 0.2
+    assert measure.ticket_certificate(empty) >= 0.5
+
+
+def test_bad_input_is_refused_in_one_line():
+    t = affine.random_target((2, 3, 2), seed=0)
+    big = (t[0].copy(), t[1].copy())
+    big[1][0, -1] = 1.5
+    nan = (t[0].copy(), t[1].copy())
+    nan[0][1, -1] = np.nan
+    for target, fragment in ((big, "bias of size 1.5 > 1"), (nan, "NaN or infinite"),
+                             ((t[0], t[1][:, :-1]), "shapes chain (d_i, d_(i-1) + 1)")):
+        with pytest.raises(InputError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")) as e:
+            constructions.build("subset-sum", target, spec_of((2, 3, 2), 4))
+        assert "\n" not in str(e.value)
+    with pytest.raises(InputError, match="does not prune the 'biased' layout"):
+        constructions.spec_for("edge-popup", spec_of((2, 3, 2), 4))
+    with pytest.raises(InputError, match="drop_negative applies to the 'pairs' layout only"):
+        nets.RandomSpec(dims=(2, 3, 2), candidates=2, seed=0, layout="biased", drop_negative=True)
+    with pytest.raises(InputError, match=r"bias scale 2\.0 is outside \[0, 1\]"):
+        affine.random_target((2, 3), seed=0, bias=2.0)
+    from slth.measure import exact
+    ticket = constructions.build("subset-sum", t, spec_of((2, 3, 2), 2))
+    with pytest.raises(InputError, match="without biases; got 'biased'"):
+        exact.exact_error(ticket)
