@@ -19,7 +19,6 @@ from slth.ticket_file import TicketError
 
 #: A file ``slth prune --target-kind conv --image 2,4,4 --channels 2 --kernel 3 --strides 2 --classes 2
 #: --candidates 1 --seed 3`` wrote before the kernel form (explicit matrices, no ``kinds``, counts per entry).
-LEGACY = Path(__file__).parent / "data" / "conv_explicit_v1.npz"
 GEOMETRY = conv.Geometry(image=(1, 4, 4), channels=(2,), kernel=3, strides=(1,), classes=2)
 STRIDED = conv.Geometry(image=(2, 6, 6), channels=(2, 2), kernel=3, strides=(2, 1), classes=2)
 
@@ -28,12 +27,13 @@ SNIPPET = '''
 import json, numpy as np
 z = np.load(path, allow_pickle=False)
 meta = json.loads(str(z["meta"][()]))
-kinds = meta["kinds"]                        # conv-s1 / conv-s2: "same" convolution, stride 1 / 2; gap-dense
+kinds = meta["kinds"]                        # conv-s1/-s2: "same" convolution, stride 1/2; gap-dense, ngap-dense
 image = tuple(int(v) for v in meta["geometry"].split(":")[0].split("x"))      # (C, H, W)
 
 def layer(kind, a, x):                       # x: a batch of images (n, C, H, W)
-    if kind == "gap-dense":                  # global average pooling, then a dense (out, C) map
-        return x.mean(axis=(2, 3)) @ a.T
+    if kind.endswith("gap-dense"):           # pooling, then a dense (out, C) map: the mean (gap-dense), or
+        hw = x.shape[2] * x.shape[3]         # the sum over the H·W positions divided by √(H·W) (ngap-dense)
+        return x.sum(axis=(2, 3)) / (hw if kind == "gap-dense" else np.sqrt(hw)) @ a.T
     s, k = int(kind[-1]), a.shape[-1]        # kernel a (out, in, k, k), zero padding (k - 1) / 2
     n, c, h, w = x.shape
     p = (k - 1) // 2
@@ -97,20 +97,35 @@ def _write(path, members: dict, meta: dict | None = None) -> Path:
 
 # --------------------------------------------------------------------------- files written before
 
+def legacy_file(path) -> Path:
+    """A conv ticket file as slth wrote them before the kernel form: explicit matrices, no ``kinds``,
+    counts per explicit entry (``slth prune --target-kind conv --image 2,4,4 --channels 2 --kernel 3
+    --strides 2 --classes 2 --candidates 1 --seed 3``, written out member by member)."""
+    g = conv.Geometry.parse("2x4x4:2:k3:s2:2")
+    p = pipeline.prune("subset-sum", conv.random_conv_target(g, seed=3).layers(), spec_of(g, 1, seed=3))
+    t = p.ticket
+    meta = {k: v for k, v in p.meta.items() if k != "kinds"} | pipeline.parameter_counts(t, explicit=True)
+    members = {f"target_{i}": np.asarray(w) for i, w in enumerate(t.target)}
+    members |= {f"random_{k}": np.asarray(m) for k, m in enumerate(t.random)}
+    members |= {f"mask_{k}": np.asarray(s) for k, s in enumerate(t.masks)} | {"witness": p.witness}
+    return _write(path, members, meta)
+
+
 def test_a_file_written_before_the_kernel_form_still_loads_and_verifies(tmp_path):
-    """The legacy fixture: explicit matrices, no ``kinds``, counts per explicit entry; valid, and its
-    random network is regenerated bit for bit by the kernel-form generator."""
-    meta = json.loads(str(_members(LEGACY)["meta"]))
+    """A file of the explicit form (no ``kinds``, counts per explicit entry) is valid, and its random
+    network is regenerated bit for bit by the kernel-form generator."""
+    legacy = legacy_file(tmp_path / "legacy.npz")
+    meta = json.loads(str(_members(legacy)["meta"]))
     assert "kinds" not in meta and meta["random_params"] == 2720
-    report = pipeline.verify(LEGACY)
+    report = pipeline.verify(legacy)
     assert report["status"] == "valid", report
     assert report["recomputed"]["random_params"] == 2720 and report["recomputed"]["kept_params"] == meta["kept_params"]
-    t, _, _ = ticket_mod.load(LEGACY)
+    t, _, _ = ticket_mod.load(legacy)
     assert t.random_params() == t.spec.random_params() == 2 * 2 * (1 + 2 * 9) + 2 * 2 * (1 + 2) < t.spec.entries()
     # The same ticket saved today is in kernel form, far smaller, and verifies with kernel-form counts.
     new = ticket_mod.save(t, tmp_path / "new.npz", meta | pipeline.parameter_counts(t))
     assert json.loads(str(_members(new)["meta"]))["kinds"] == nets.layouts.layout(t.spec).kinds(t.spec)
-    assert new.stat().st_size < LEGACY.stat().st_size / 2
+    assert new.stat().st_size < legacy.stat().st_size / 2
     assert pipeline.verify(new)["status"] == "valid"
     back, _, _ = ticket_mod.load(new)
     for a, b in zip(t.target + t.random + t.masks, back.target + back.random + back.masks):

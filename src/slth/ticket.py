@@ -17,7 +17,7 @@ Semantics: f(x) = T_l σ(··· σ(T_1 x)), g(x) = R_L σ(··· σ(R_1 x)), R_k
 Kernel form (``conv`` layout, meta ``kinds`` = the layout's, ``Conv.kinds``): each layer is stored as
 what it is, ``"conv-s1"``/``"conv-s2"`` a "same" convolution (kernel (out, in, k, k), zero padding
 (k-1)/2, stride 1 or 2) on images (C, H, W), ``"gap-dense"`` global average pooling then a dense (out, C)
-map; ``target_i`` the CNN's kernels and head, ``random_k`` and ``mask_k`` the random CNN's kernels
+map, ``"ngap-dense"`` the sum over the H·W positions divided by √(H·W) then a dense map (the random head); ``target_i`` the CNN's kernels and head, ``random_k`` and ``mask_k`` the random CNN's kernels
 (pair i: a 1×1 kernel (C·U, C, 1, 1), hidden channel c·U + r reading channel c, then a k×k kernel
 (C_i, C·U, k, k) or the head (classes, C·U)) and one bool per kernel entry (shapes:
 ``Conv.kernel_shapes``). A kernel entry is kept at every position or none; a hidden channel at every

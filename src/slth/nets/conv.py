@@ -184,27 +184,35 @@ def kernel_of(matrix, out: int, in_shape, k: int, stride: int) -> np.ndarray:
     return kernel
 
 
-def head_matrix(head, in_shape) -> np.ndarray:
-    """head ∘ global average pooling on inputs of shape ``in_shape`` (C, H, W), as a (classes, C·H·W) matrix:
-    entry [k, c·H·W + y·W + x] = head[k, c] / (H·W)."""
+#: Pooling of a head: ``mean``, global average pooling (the target's), or ``norm``, the sum over the
+#: H·W positions divided by √(H·W), the pooling map of operator norm 1 (the random network's head pair,
+#: :mod:`slth.nets.layouts.conv`: its kernel entries then approximate head/√(H·W), inside [−1, 1]).
+POOLINGS = {"mean": lambda hw: float(hw), "norm": lambda hw: float(np.sqrt(hw))}
+
+
+def head_matrix(head, in_shape, *, pooling: str = "mean") -> np.ndarray:
+    """head ∘ pooling on inputs of shape ``in_shape`` (C, H, W), as a (classes, C·H·W) matrix: entry
+    [k, c·H·W + y·W + x] = head[k, c] / n, n = H·W for ``mean`` (global average pooling), √(H·W) for
+    ``norm`` (:data:`POOLINGS`)."""
     head = _array("conv head", head, 2)
     c, h, w = _ints("head input shape (C, H, W)", in_shape, n=3)
     if head.shape[1] != c:
         raise InputError(f"conv head has shape {head.shape}; expected (classes, {c}) for inputs of shape {(c, h, w)}")
     _check_size(head.shape[0], c * h * w, "the head")
-    return np.repeat(head / (h * w), h * w, axis=1)
+    return np.repeat(head / POOLINGS[pooling](h * w), h * w, axis=1)
 
 
-def head_of(matrix, in_shape) -> np.ndarray:
-    """A head (classes, C) whose :func:`head_matrix` on ``in_shape`` (C, H, W) is ``matrix`` bit for bit
-    where one exists: e·H·W for each entry e of the first position, moved by at most two ulps until e·H·W
-    / (H·W) rounds back to e (a caller compares the round trip)."""
+def head_of(matrix, in_shape, *, pooling: str = "mean") -> np.ndarray:
+    """A head (classes, C) whose :func:`head_matrix` (``pooling``) on ``in_shape`` (C, H, W) is ``matrix``
+    bit for bit where one exists: e·n for each entry e of the first position, moved by at most two ulps
+    until e·n / n rounds back to e (a caller compares the round trip)."""
     matrix = np.asarray(matrix, np.float64)
     c, h, w = _ints("head input shape (C, H, W)", in_shape, n=3)
+    n = POOLINGS[pooling](h * w)
     e = matrix[:, ::h * w]
-    head = e * (h * w)
+    head = e * n
     for _ in range(2):
-        back = head / (h * w)
+        back = head / n
         head = np.where(back < e, np.nextafter(head, np.inf), np.where(back > e, np.nextafter(head, -np.inf), head))
     return head
 

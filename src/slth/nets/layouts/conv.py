@@ -7,8 +7,15 @@ input shape (:func:`slth.nets.conv.explicit`). The random network realises targe
 - a 1×1 random convolution with U = 2c hidden channels per input channel: hidden channel (c, r) has
   the single weight u[c, r] on input channel c, the same at every position;
 - a k×k random convolution (stride s_i) from the hidden channels to the C_i output channels whose
-  kernel entries v[o, c, r, dy, dx] are the candidates (for the head: global average pooling, then a
-  dense map v[o, c, r] from the hidden channels to the classes).
+  kernel entries v[o, c, r, dy, dx] are the candidates (for the head: pooling, then a dense map
+  v[o, c, r] from the hidden channels to the classes).
+
+The head's pooling: the target's head reads global average pooling (mean over the H·W positions), so
+its explicit layer head/(H·W) has norm ‖head‖/√(H·W) and, rescaled to norm 1, a head whose entries
+reach √(H·W). The random head pair pools with the sum divided by √(H·W) (a pooling of norm 1;
+``ngap-dense``), so that each of its kernel entries approximates head/√(H·W), inside [−1, 1] like every
+weight of the theorems: with mean pooling the random head would have to reach entries up to √(H·W)
+with candidates in [−1, 1], and the head, not the convolutions, would set the width.
 
 This is da Cunha et al.'s design (their Theorem 1 builds each target convolution from a 1×1 and a k×k
 random convolution): every kernel entry K[o, c, dy, dx] is its own one-dimensional problem whose
@@ -103,12 +110,14 @@ class Conv(Pairs):
     def kinds(self, spec) -> dict[str, list[str]]:
         """How a kernel-form file stores each layer (its meta ``kinds``): ``"conv-s1"``/``"conv-s2"``, a
         zero-padded "same" convolution of kernel (out, in, k, k) and stride 1 or 2 on images (C, H, W);
-        ``"gap-dense"``, global average pooling then a dense (out, C) map. (``"dense"``, an explicit (out,
+        ``"gap-dense"``, global average pooling then a dense (out, C) map (the target's head); ``"ngap-dense"``,
+        the sum over the H·W positions divided by √(H·W), then a dense map (the random head: a pooling of
+        operator norm 1, :data:`slth.nets.conv.POOLINGS`). (``"dense"``, an explicit (out,
         in) matrix on flat vectors, is every layer of an explicit file, :data:`slth.ticket_file.DENSE`.)"""
         g = self.geometry(spec)
         convs = [f"conv-s{s}" for s in g.strides]
         return {"target": convs + ["gap-dense"],
-                "random": [k for s in convs for k in ("conv-s1", s)] + ["conv-s1", "gap-dense"]}
+                "random": [k for s in convs for k in ("conv-s1", s)] + ["conv-s1", "ngap-dense"]}
 
     def kernel_shapes(self, spec) -> dict[str, tuple[int, ...]]:
         """member name -> shape of a kernel-form file: ``target_{i-1}`` (C_i, C_{i-1}, k, k) (the head:
@@ -164,7 +173,7 @@ class Conv(Pairs):
             a, b = (np.asarray(kernels[k]) for k in (2 * i - 2, 2 * i - 1))
             with _naming(name.format(2 * i - 1)):
                 if i == spec.depth:
-                    second = np.repeat(b, h * w, axis=1) if masks else conv.head_matrix(b, hidden)
+                    second = np.repeat(b, h * w, axis=1) if masks else conv.head_matrix(b, hidden, pooling="norm")
                 else:
                     second = (conv.conv_mask if masks else conv.conv_matrix)(b, hidden, g.strides[i - 1])
             with _naming(name.format(2 * i - 2)):
