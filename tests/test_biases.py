@@ -145,3 +145,22 @@ def test_bad_input_is_refused_in_one_line():
     ticket = constructions.build("subset-sum", t, spec_of((2, 3, 2), 2))
     with pytest.raises(InputError, match="without biases; got 'biased'"):
         exact.exact_error(ticket)
+
+
+def test_the_digits_twin_with_biases_is_rescaled_without_changing_a_prediction_and_pruned():
+    """The digits MLP with biases (issue 16, item 7): trained with a bias per neuron,
+    rescaled into the assumptions (‖W_i‖ <= 1, |b| <= 1; rescale_target raises if a prediction changes),
+    pruned out of a random network with random biases; no test point the margin proves disagrees."""
+    from slth.studies import digits
+    from slth.studies.digits.certify import rescale_target
+
+    p = digits.prepare(epochs=3, biases=True)
+    nets.check_target(p.target, biases=True)
+    assert p.biases and p.training["bias"] is True and [np.shape(w) for w in p.target] == [(32, 65), (10, 33)]
+    big = (p.target[0] * np.r_[np.ones(64), 40.0][None, :], p.target[1])       # biases far above 1
+    scaled, factors = rescale_target(big, p.x_test, biases=True)
+    nets.check_target(scaled, biases=True)
+    assert np.max(np.abs(scaled[0][:, -1])) == pytest.approx(1.0, rel=1e-12)
+    row = digits.ticket_row(p, "subset-sum", 12, network_seed=0)
+    assert row.lower_bound <= row.certificate and row.guaranteed_disagree == 0
+    assert row.random_params == spec_of((64, 32, 10), 12, seed=0).random_params()

@@ -178,6 +178,8 @@ def test_the_plain_numpy_snippet_checks_a_conv_ticket_file(saved):
     and the gap at the witness is the lower bound."""
     g, target, p, path = saved
     assert "slth" not in SNIPPET
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert 'path = "ticket.npz"\n' + SNIPPET.lstrip("\n") in readme, "the README's CNN recipe differs from this one"
     scope = {"path": str(path), "print": lambda *a: None}
     exec(SNIPPET, scope)
     np_target, np_ticket = scope["forward"](scope["T"], scope["x"]), scope["forward"](scope["R"], scope["x"])

@@ -303,7 +303,7 @@ def cmd_digits(args) -> int:
         digits.data.check_path(args.data)
     budget.check_digits(args.dims, candidates, data=args.data)
     report = digits.digits(args.dims, candidates=candidates, seed=args.seed, network_seed=args.network_seed,
-                           epochs=args.epochs, data=args.data,
+                           epochs=args.epochs, data=args.data, biases=args.biases,
                            progress=lambda msg: print(f"  {msg}", file=sys.stderr) if sys.stderr.isatty() else None)
     print(json.dumps(report.to_json(), indent=2, sort_keys=True) if args.json else digits.format_report(report))
     return EXIT_OK

@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--data", default=None,
                        help="MNIST instead of the digits: an .npz with x_train, y_train, x_test, y_test, or a "
                             "folder with the four IDX files (optionally .gz)")
+        g.add_argument("--biases", action="store_true",
+                       help="a target with a bias per neuron (the bias-free one's twin: the same initial weights), "
+                            "pruned out of random networks with random biases")
         g.add_argument("--json", action="store_true", help="print JSON instead of the table")
     g.complete = digits_arguments
     g.set_defaults(func=commands.cmd_digits)

@@ -11,7 +11,11 @@ the report gives both accuracies, how often ticket and target agree, the two-sid
 No biases: the target is f(x) = W_l σ(··· σ(W_1 x)) on the normalised pixels, as in docs/theory.md §1. No
 constant input coordinate is appended, so the default shape is 64-32-10 and the input width is the
 number of pixels. A bias-free ReLU network is positively homogeneous, which is what makes both the
-input normalisation and the layer rescaling harmless for classification.
+input normalisation and the layer rescaling harmless for classification. The twin with biases
+(``prepare(biases=True)``, ``slth digits --biases``) has the same weights at initialisation and a bias
+per neuron; its rescaling scales each bias with the product of the factors before it (no prediction
+changes, checked), the normalised pixels are its inputs as they are, and its tickets come from random
+networks with random biases (docs/theory.md §1.8), whose certificate bounds the sup over the whole ball.
 
 One entry path: :func:`prepare` trains the target once, the unit is :func:`ticket_row` (one ticket);
 :func:`digits` (the ``slth digits`` command) and a ``digits`` sweep both build their rows with them.

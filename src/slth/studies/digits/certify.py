@@ -69,27 +69,42 @@ def normalise(x_train, x_test) -> tuple[np.ndarray, np.ndarray, float, int]:
     return x_train, x_test, scale, int(above.sum())
 
 
-def rescale_target(layers: Sequence, *inputs) -> tuple[tuple, np.ndarray]:
-    """Scale each layer by a positive factor to spectral norm 1 and check that no prediction changes.
+def rescale_target(layers: Sequence, *inputs, biases: bool = False) -> tuple[tuple, np.ndarray]:
+    """Scale each layer by a positive factor into the theorems' assumptions and check that no prediction
+    changes.
 
     With ReLU and no biases f_{cW}(x) = (Π c_i)·f_W(x) for positive c_i, so every argmax is unchanged;
     this is verified on every batch in ``inputs`` (not assumed: a tie broken differently by round-off
     would show here), then the theorems' assumptions are checked with :func:`slth.nets.check_target`.
+    Bias-free: c_i = 1/‖W_i‖_2. With ``biases`` (layers [W_i | b_i]) the same holds when b_i is scaled by
+    P_i = c_1···c_i: σ(c_i(W_i z + b_i/P_{i-1})) = c_i σ(···), so the logits are P_l f(x); c_i =
+    1/max(‖W_i‖_2, ‖b_i‖_∞/P_{i-1}) makes ‖c_i W_i‖_2 <= 1 and |P_i b_i| <= 1.
 
-    Returns: (layers as float64 numpy arrays with ‖W_i‖_2 = 1, the factors c_i).
+    Returns: (layers as float64 numpy arrays, ‖W_i‖_2 = 1 (or below, for a large bias), the factors c_i).
     Raises:
       RuntimeError: a prediction changed.
     """
     layers = tuple(np.asarray(w, np.float64) for w in layers)
-    norms = nets.spectral_norms(layers)
+    weights = [w[:, :-1] for w in layers] if biases else list(layers)
+    norms = nets.spectral_norms(weights)
     if np.any(norms == 0):
         raise InputError(f"a trained layer is zero (spectral norms {norms.tolist()}); nothing to rescale")
-    scaled = tuple(np.asarray(w, np.float64) for w in nets.rescale(layers, norm=1.0))
+    if biases:
+        factors, reach, scaled = [], 1.0, []
+        for w, s in zip(layers, norms):
+            c = 1.0 / (max(float(s), float(np.abs(w[:, -1]).max()) * reach) * (1 + 2.0**-50))   # |P_i b_i| <= 1 after rounding
+            reach *= c
+            factors.append(c)
+            scaled.append(np.concatenate([w[:, :-1] * c, w[:, -1:] * reach], axis=1))
+        scaled, factors = tuple(scaled), np.array(factors)
+    else:
+        scaled = tuple(np.asarray(w, np.float64) for w in nets.rescale(layers, norm=1.0))
+        factors = 1.0 / norms
     for x in inputs:
-        before, after = predict(layers, x)[1], predict(scaled, x)[1]
+        before, after = predict(layers, x, biases=biases)[1], predict(scaled, x, biases=biases)[1]
         if not np.array_equal(before, after):
             bad = np.flatnonzero(before != after)
             raise RuntimeError(f"rescaling changed {bad.size} predictions (first at row {bad[0]}); positive "
-                               "scaling of a bias-free ReLU network must not change any argmax")
-    nets.check_target(scaled)
-    return scaled, 1.0 / norms
+                               "scaling of a ReLU network must not change any argmax")
+    nets.check_target(scaled, biases=biases)
+    return scaled, factors

@@ -33,7 +33,8 @@ def format_report(r: DigitsReport) -> str:
     split = (f"train_test_split(test_size={r.split['test_size']}, random_state={r.split['random_state']}, "
              "stratified)" if "test_size" in r.split else r.split["method"])
     lines = [
-        f"slth digits: bias-free ReLU target {dims} ({r.target_params:,} weights) trained on {r.data}, "
+        f"slth digits: {'ReLU target with biases' if t.get('bias') else 'bias-free ReLU target'} {dims} "
+        f"({r.target_params:,} {'parameters' if t.get('bias') else 'weights'}) trained on {r.data}, "
         f"{r.n_train} train / {r.n_test} test, {split}",
         f"  training: adam, lr {t['learning_rate']:g}, {t['epochs']} epochs of batch {t['batch_size']}, seed "
         f"{r.seed}: train accuracy {_pct(r.train_accuracy)}, test accuracy {_pct(r.target_accuracy)} "

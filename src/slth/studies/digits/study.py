@@ -143,7 +143,7 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
            split_seed: int = DEFAULTS["split_seed"], test_size: float = DEFAULTS["test_size"],
            epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
            learning_rate: float = DEFAULTS["learning_rate"], data: str | None = None,
-           progress=None) -> DigitsReport:
+           progress=None, biases: bool = False) -> DigitsReport:
     """Train a target on real data, rescale it into the theorems' assumptions and measure its tickets:
     :func:`prepare` once, then :func:`ticket_row` per (construction, c), the units a sweep runs. In
     float64 (training included): JAX's 64-bit mode is on for the call (:mod:`slth.precision`).
@@ -158,6 +158,7 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
       epochs, batch_size >= 1, learning_rate > 0: adam on softmax cross-entropy.
       data: None for scikit-learn's digits, or a path for :func:`slth.data.load_mnist`.
       progress: optional callable(str) told about each step.
+      biases: a target with biases, pruned out of random networks with random biases (:func:`prepare`).
     Returns:
       a :class:`DigitsReport`.
     Raises:
@@ -168,7 +169,7 @@ def digits(dims=DEFAULTS["dims"], *, candidates: Mapping[str, Sequence[int]] | N
     network_seed = checks.seed("network_seed", network_seed)
     say = progress or (lambda msg: None)
     p = prepare(dims, seed=seed, split_seed=split_seed, test_size=test_size, epochs=epochs,
-                batch_size=batch_size, learning_rate=learning_rate, data=data, progress=say)
+                batch_size=batch_size, learning_rate=learning_rate, data=data, progress=say, biases=biases)
     rows = []
     for name, cs in candidates.items():
         for c in cs:
@@ -204,15 +205,20 @@ class Prepared:
     target_pred: np.ndarray
     margin: np.ndarray
     train_s: float
+    biases: bool = False
 
 
 @precision.float64
 def prepare(dims=DEFAULTS["dims"], *, seed: int = DEFAULTS["seed"], split_seed: int = DEFAULTS["split_seed"],
             test_size: float = DEFAULTS["test_size"], epochs: int = DEFAULTS["epochs"],
             batch_size: int = DEFAULTS["batch_size"], learning_rate: float = DEFAULTS["learning_rate"],
-            data: str | None = None, progress=None) -> Prepared:
+            data: str | None = None, progress=None, biases: bool = False) -> Prepared:
     """Load the data, train the target and rescale it (arguments as :func:`digits`), in float64
-    (:mod:`slth.precision`'s scope; outside x64 the target comes back as NumPy arrays)."""
+    (:mod:`slth.precision`'s scope; outside x64 the target comes back as NumPy arrays). With ``biases``
+    the target has a bias per neuron (its layers [W_i | b_i], :mod:`slth.nets.affine`), its weights
+    initialised as the bias-free twin's of the same seed, and its tickets come from random networks
+    with random biases (the ``biased`` layout)."""
+    biases = checks.flag("biases", biases)
     seed = checks.seed("seed", seed)
     epochs = checks.integer("epochs", epochs, low=1)
     batch_size = checks.integer("batch_size", batch_size, low=1)
@@ -226,20 +232,20 @@ def prepare(dims=DEFAULTS["dims"], *, seed: int = DEFAULTS["seed"], split_seed: 
     say(f"training {'-'.join(map(str, dims))} on {dataset.source} ({len(x_train)} train, {len(x_test)} test)")
     t0 = time.perf_counter()
     trained = training.train(dims, x_train, dataset.y_train, key=jax.random.key(seed), epochs=epochs,
-                             batch_size=batch_size, learning_rate=learning_rate)
+                             batch_size=batch_size, learning_rate=learning_rate, biases=biases)
     jax.block_until_ready(trained)
     train_s = time.perf_counter() - t0
-    target, factors = rescale_target(trained, x_train, x_test)
-    train_acc = float(np.mean(predict(target, x_train)[1] == dataset.y_train))
-    logits, target_pred = predict(target, x_test)
+    target, factors = rescale_target(trained, x_train, x_test, biases=biases)
+    train_acc = float(np.mean(predict(target, x_train, biases=biases)[1] == dataset.y_train))
+    logits, target_pred = predict(target, x_test, biases=biases)
     return Prepared(
         dataset=dataset, dims=dims, seed=seed,
         training={"optimizer": "adam", "loss": "softmax cross-entropy", "epochs": epochs,
-                  "batch_size": batch_size, "learning_rate": learning_rate, "init": "he-normal", "bias": False},
+                  "batch_size": batch_size, "learning_rate": learning_rate, "init": "he-normal", "bias": biases},
         x_train=x_train, x_test=x_test, input_scale=input_scale, test_clipped=clipped, target=target,
         layer_scales=tuple(float(f) for f in factors), train_accuracy=train_acc,
         target_accuracy=float(np.mean(target_pred == dataset.y_test)), target_pred=target_pred,
-        margin=margins(logits), train_s=train_s)
+        margin=margins(logits), train_s=train_s, biases=biases)
 
 
 @precision.float64
@@ -249,9 +255,10 @@ def ticket_row(p: Prepared, name: str, c: int, network_seed: int) -> DigitsRow:
     :func:`digits` and a ``digits`` sweep build every row with it. In float64 (:mod:`slth.precision`)."""
     constructions.check_candidates(name, c)
     t1 = time.perf_counter()
-    spec = nets.RandomSpec(dims=p.dims, candidates=c, seed=network_seed)
+    layout = {"layout": nets.layouts.biased.LAYOUT.name} if p.biases else {}
+    spec = nets.RandomSpec(dims=p.dims, candidates=c, seed=network_seed, **layout)
     pruned = pipeline.prune(name, p.target, spec)
-    ticket_pred = predict(pruned.ticket.pruned, p.x_test)[1]
+    ticket_pred = predict(pruned.ticket.pruned, p.x_test, biases=p.biases)[1]
     agree = ticket_pred == p.target_pred
     sure = guaranteed(p.margin, pruned.meta["certificate"])
     return DigitsRow(
