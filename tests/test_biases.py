@@ -74,7 +74,7 @@ def test_tickets_choose_each_bias_like_a_weight_and_keep_the_block_structure(bia
     assert not any(d.any() for d in liveness.dead_weights(ticket, scope="layer"))
 
 
-def disk_bracket(ticket, n=801):
+def disk_bracket(ticket, n=501):
     """A proven bracket of E(S) for d_0 = 2 over the disk: the largest gap on the square grid of spacing
     h = 2/(n − 1) projected onto the disk, and that + L·h/√2. Every x of the disk is within h/√2 of a
     grid point q, and of its projection P(q) (P is non-expansive, P(x) = x); the gap is L-Lipschitz with
@@ -89,7 +89,9 @@ def disk_bracket(ticket, n=801):
     return float(gaps.max()), float(gaps.max()) + lip * (2.0 / (n - 1)) / np.sqrt(2.0), q[int(np.argmax(gaps))]
 
 
-@pytest.mark.parametrize("name,c,bias", [("subset-sum", 4, 0.9), ("subset-sum", 12, 0.5), ("selection", 16, 1.0)])
+@pytest.mark.parametrize("name,c,bias", [
+    pytest.param("subset-sum", 4, 0.9, marks=pytest.mark.slow(reason="a third case of the same bracket; CI runs two")),
+    ("subset-sum", 12, 0.5), ("selection", 16, 1.0)])
 def test_the_affine_certificate_and_the_ball_search_bracket_the_brute_force_sup(name, c, bias):
     """Positive homogeneity is lost, so the sup over the disk may lie inside it: the certificate is at
     least the grid's maximum (a true gap), and the lower bound (a gap at a point of the disk) at most the

@@ -199,7 +199,7 @@ def test_exact_ticket_has_zero_error():
 
 #: CNN tickets with d_0 = 2 (a 1×2 image with one channel, or a 1×1 image with two), so that the circle
 #: grid proves the reference bracket: 1×1 kernels tied across the two positions, one or two convolutions.
-CONV_CASES = [("subset-sum", "1x2x1:2:k1:s1:2", 5), ("selection", "2x1x1:3:k1:s1:2", 8),
+CONV_CASES = [("subset-sum", "1x2x1:2:k1:s1:2", 5), pytest.param("selection", "2x1x1:3:k1:s1:2", 8, marks=SLOW),
               pytest.param("subset-sum", "1x2x1:2,2:k1:s1,1:2", 4, marks=SLOW)]
 
 
