@@ -4,8 +4,8 @@
     python benchmarks/memory.py --smoke                               # two tiny jobs, a few seconds
     python benchmarks/memory.py --job '{"kind": "prune", "construction": "selection", "dims": [4, 4], "c": 64}'
 
-Every job runs in its own process, whose peak resident memory (its ``ru_maxrss`` at exit, from
-``resource.getrusage``) is its own: Python, JAX and the compiled code included, as a user's ``slth``
+Every job runs in its own process, whose peak resident memory (``VmHWM`` of ``/proc/self/status`` at
+exit on Linux, else ``ru_maxrss`` from ``resource.getrusage``) is its own: Python, JAX and the compiled code included, as a user's ``slth``
 command holds them. The jobs are what the commands run:
 
 - ``prune``: random target, :func:`slth.pipeline.prune` (the construction, the certificate, the
@@ -109,6 +109,21 @@ JOBS = {"engine": _engine, "prune": _prune, "target": _target, "check": _check, 
         "weight_error": _sweep, "separation": _sweep, "digits": _sweep}
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes: ``VmHWM`` of ``/proc/self/status`` where Linux has
+    it, else ``ru_maxrss``. Linux carries ``ru_maxrss`` across fork and exec (the parent's high-water
+    mark at the fork, e.g. a test worker's 1.9 GB), so a small child launched from a large process
+    would report the parent's size; ``VmHWM`` belongs to the child's own address space."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def child(job: dict) -> None:
     import jax
 
@@ -116,19 +131,19 @@ def child(job: dict) -> None:
     import jax.numpy as jnp
 
     jnp.ones(1).block_until_ready()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = peak_rss()
     start = time.perf_counter()
     info = JOBS[job["kind"]](job)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({"base_rss": base, "peak_rss": peak, "wall_s": wall, **info}))
 
 
 # --------------------------------------------------------------------------- the parent: run, fit, check
 
 def run_job(job: dict, timeout: float = 600) -> dict:
-    """Run ``job`` in a fresh interpreter and return its report: ``peak_rss`` is the child's own
-    ``ru_maxrss`` at exit (the peak of that process alone, whatever ran before it)."""
+    """Run ``job`` in a fresh interpreter and return its report: ``peak_rss`` is the child's own peak
+    (:func:`peak_rss` at exit: that process alone, whatever ran before it or launched it)."""
     # A cold process: a persistent compilation cache (the test suite shares one through the environment)
     # skips XLA's compilation and its memory, so the same job would peak lower on a warm cache (0.34 GB
     # against 0.49 GB for selection at dims 4,4, c = 2048) and the estimates are fitted to cold runs.

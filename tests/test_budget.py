@@ -9,7 +9,9 @@ import pathlib
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from slth import budget, cli, nets
@@ -199,10 +201,8 @@ def test_the_estimate_bounds_the_measured_peak():
         {"kind": "prune", "construction": "edge-popup", "dims": [16, 16], "c": 64, "steps": 10},
         {"kind": "coverage", "grid": {"c": [16]}, "trials": {"count": 2000, "seed": 0}},
     ]
-    # One job at a time: the suite's other worker already shares the two cores, and a third busy process
-    # pushes glibc to give more threads arenas of their own (a selection job that peaks at 0.5 GB alone
-    # was once measured at 2.0 GB with two jobs beside a full test worker).
-    peaks = [memory.run_job(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        peaks = list(pool.map(memory.run_job, jobs))
     for job, peak in zip(jobs, peaks):
         estimate = memory.features(job)["estimate"]
         assert peak["peak_rss"] <= estimate, (job, peak["peak_rss"], estimate)
@@ -218,3 +218,16 @@ def test_figures_refuse_an_unwritable_out_before_any_sweep(tmp_path):
     with pytest.raises(budget.BudgetError, match="cannot write '/sys/"):
         figures.regenerate("toy", results=results, out="/sys/slth-figures", log=lambda m: None)
     assert not results.exists()
+
+
+def test_a_job_measures_its_own_peak_not_the_process_that_launched_it():
+    """Linux carries ru_maxrss across fork and exec: a job launched from a large process (a test worker
+    that grew to 2 GB) would report that size. benchmarks/memory.py reads the child's own VmHWM."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import memory
+
+    ballast = np.ones(int(0.8e9 / 8))
+    ballast[::512] = 2.0                                  # 0.8 GB resident in this process
+    peak = memory.run_job({"kind": "target", "dims": [4, 4]})["peak_rss"]
+    assert peak < 0.6e9, peak
+    del ballast

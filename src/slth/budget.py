@@ -92,10 +92,10 @@ PER_TARGET_PARAM = 26.0
 #: CI-like runs (the test suite on both cores) depth-l+1 at 16-16-16, c = 16 peaked at 736 and 854 MB
 #: where it takes 537 MB idle, and a 2,000-trial coverage cell of c = 16 at 857 MB where it takes
 #: 353 MB idle; so the fixed part is 0.9 GB (1 GB with fixed-size's and edge-popup's extra), enough
-#: for the worst loaded peak seen but one: selection at 4-4, c = 2048 (0.46-0.51 GB idle and beside a
-#: CPU hog) peaked once at 2.0 GB in a fresh-clone run of the whole suite (2026-12-02; estimate 1.49 GB),
-#: not reproduced in eight loaded runs since. Covering it would take a 1.5 GB fixed part, which puts the
-#: README's prune example above 2 GB; it is reported, not yet explained.
+#: for the worst loaded peak seen. (2026-12-02: the measurement used ``ru_maxrss``, which Linux carries
+#: across fork and exec, so a job launched from a large test worker reported the worker's size: selection
+#: at 4-4, c = 2048 read 1.9-2.0 GB in the full suite and 0.5 GB alone. ``benchmarks/memory.py`` now reads
+#: the child's own ``VmHWM``; the loaded peaks above were measured the old way and may be overstated.)
 BASE = {
     "selection": 0.90e9,
     "subset-sum": 0.90e9,
