@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 
-from slth import checks, nets
+from slth import checks, constructions, nets
 from slth.errors import InputError
 
 #: Largest seed (``jax.random.key`` takes a signed 64-bit integer): every ``seed + t`` must stay at most this.
@@ -110,4 +110,27 @@ def group(rows: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for r in rows:
         out.setdefault(r["cell"], []).append(r)
+    return out
+
+
+def c_max(problems: list, raw, cons: list) -> dict:
+    """``[trials] c_max`` of a width search: one integer for every construction or a table per
+    construction (keys among ``cons``, the [grid] constructions), each in [1, the construction's
+    largest c] and by default its :func:`slth.constructions.search_limit`. Problems are appended."""
+    if isinstance(raw, bool) or (raw is not None and not isinstance(raw, (int, dict))):
+        problems.append(f"[trials] c_max {raw!r} must be an integer or a table per construction")
+        raw = None
+    if isinstance(raw, dict):
+        for key in sorted(set(raw) - set(cons)):
+            problems.append(f"[trials] c_max has construction {key!r}, which is not in [grid] construction {cons}")
+    out = {}
+    for c in cons:
+        value = raw.get(c) if isinstance(raw, dict) else raw
+        where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
+        value = integer(problems, constructions.search_limit(c) if value is None else value, where, 1, MAX_C)
+        limit = constructions.MAX_CANDIDATES[c]
+        if value is not None and limit is not None and value > limit:
+            problems.append(f"{where} {value} is above {limit}, the most the {c} construction takes")
+            value = None
+        out[c] = value
     return out

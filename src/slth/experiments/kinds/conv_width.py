@@ -178,21 +178,7 @@ def _settings(trials: dict, cons: list, problems: list) -> dict:
     for key, default in (("target_distribution", "gaussian"), ("distribution", "uniform")):
         out[key] = trials.get(key, default)
         shared.one_of(problems, [out[key]], f"[trials] {key}", nets.DISTRIBUTIONS)
-    raw = trials.get("c_max")
-    if isinstance(raw, bool) or (raw is not None and not isinstance(raw, (int, dict))):
-        problems.append(f"[trials] c_max {raw!r} must be an integer or a table per construction")
-        raw = None
-    if isinstance(raw, dict):
-        for key in sorted(set(raw) - set(cons)):
-            problems.append(f"[trials] c_max has construction {key!r}, which is not in [grid] construction {cons}")
-    c_max = {}
-    for c in cons:
-        value = raw.get(c) if isinstance(raw, dict) else raw
-        where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
-        value = shared.integer(problems, constructions.search_limit(c) if value is None else value, where, 1,
-                               constructions.MAX_CANDIDATES[c] or shared.MAX_C)
-        c_max[c] = value
-    out["c_max"] = c_max
+    out["c_max"] = shared.c_max(problems, trials.get("c_max"), cons)
     return out
 
 

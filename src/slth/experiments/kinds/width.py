@@ -136,24 +136,7 @@ def _settings(trials: dict, cons: list, problems: list) -> dict:
     if isinstance(exact, (int, float)) and not isinstance(exact, bool) and exact > 0 \
             and (message := extras.missing("pyscipopt", "[trials] exact (SCIP)")):
         problems.append(message)
-    raw = trials.get("c_max")
-    c_max = {}
-    for c in cons:
-        limit = constructions.MAX_CANDIDATES[c]
-        value = raw.get(c) if isinstance(raw, dict) else raw
-        if value is None:
-            value = constructions.search_limit(c)
-        where = f"[trials] c_max{'.' + c if isinstance(raw, dict) else ''}"
-        value = shared.integer(problems, value, where, 1, shared.MAX_C)
-        if value is not None and limit is not None and value > limit:
-            problems.append(f"{where} {value} is above {limit}, the most the {c} construction takes")
-        c_max[c] = value
-    if isinstance(raw, dict):
-        for key in sorted(set(raw) - set(constructions.CONSTRUCTIONS)):
-            problems.append(f"[trials] c_max has unknown construction {key!r}")
-    elif raw is not None and not isinstance(raw, int):
-        problems.append(f"[trials] c_max {raw!r} must be an integer or a table per construction")
-    out["c_max"] = c_max
+    out["c_max"] = shared.c_max(problems, trials.get("c_max"), cons)
     return out
 
 
