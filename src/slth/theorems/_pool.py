@@ -11,7 +11,9 @@ probability laws) draw fresh hypothesis examples instead.
 The CNN pool (issue 16): the same ticket properties (§5.1-5.3, 5.5) on convolutional targets
 (:mod:`slth.nets.conv`), for the constructions that prune the ``conv`` layout (:func:`conv_names`):
 ``ci`` 2 cases, ``thorough`` 12, drawn from a fixed seed over :data:`CONV_GEOMETRIES` (stride 1 and 2,
-kernel 1 and 3, one and two convolutions, one and two input channels).
+kernel 1 and 3, one and two convolutions, one and two input channels). The pool with biases
+(docs/theory.md §1.8): the same properties on targets [W_i | b_i] pruned from the ``biased`` layout
+(:func:`biased_names`), ``ci`` 2 cases, ``thorough`` 16.
 """
 
 from __future__ import annotations
@@ -120,4 +122,43 @@ def conv_ticket(name: str, i: int):
     """The ticket of construction ``name`` for CNN case i (built once per session), with the weight
     law the construction assumes."""
     _, target, spec = conv_case(i)
+    return constructions.build(name, target, constructions.spec_for(name, spec))
+
+
+#: Target shapes of the pool of targets with biases (docs/theory.md §1.8): depth 1 and 2.
+BIASED_SHAPES = ((2, 3), (3, 2, 2))
+#: Pool sizes per profile for targets with biases.
+BIASED_SIZES = {"ci": 2, "thorough": 16}
+
+
+def biased_size() -> int:
+    """Size of the pool with biases: :data:`BIASED_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it)."""
+    n = BIASED_SIZES["thorough" if plugin.thorough() else "ci"]
+    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+
+
+def biased_names(prop: str) -> list[str]:
+    """The constructions of :func:`slth.theorems.names` (``prop``) that prune the ``biased`` layout."""
+    from slth import theorems
+
+    return [n for n in theorems.names(prop) if constructions.prunes(n, nets.layouts.biased.LAYOUT.name)]
+
+
+@functools.cache
+def biased_case(i: int) -> tuple[tuple, nets.RandomSpec]:
+    """Case i of the pool with biases: a random target [W_i | b_i] (weights of norm 1, biases uniform in
+    [−β, β], β from {0.25, 0.5, 1}: |b| = 1 is the assumptions' boundary), 1-4 candidates, every law."""
+    rng = np.random.default_rng([SEED, 8, i])
+    dims = BIASED_SHAPES[i % len(BIASED_SHAPES)]
+    target = nets.affine.random_target(dims, seed=int(rng.integers(2**31)), bias=float(rng.choice([0.25, 0.5, 1.0])))
+    spec = nets.RandomSpec(dims=dims, candidates=int(rng.integers(1, 5)), seed=int(rng.integers(2**31)),
+                           distribution=("uniform", "gaussian", "binary")[i % 3],
+                           layout=nets.layouts.biased.LAYOUT.name)
+    return tuple(np.asarray(w) for w in target), spec
+
+
+@functools.cache
+def biased_ticket(name: str, i: int):
+    """The ticket of construction ``name`` for case i of the pool with biases (built once per session)."""
+    target, spec = biased_case(i)
     return constructions.build(name, target, constructions.spec_for(name, spec))

@@ -70,3 +70,34 @@ def test_cnn_pair_identity_per_kernel_entry(evidence, name):
                 np.maximum.at(hi, groups, a[index >= 0])
                 assert np.all(hi - lo <= 1e-15 * max(1.0, np.abs(a).max())), (i, layer)
         evidence.example()
+
+
+@pytest.mark.theorem("§5.2 pair identity")
+@pytest.mark.parametrize("name", _pool.biased_names("identity"))
+def test_pair_identity_with_biases(evidence, name):
+    """Statement (docs/theory.md §5.2 for targets with biases, §1.8): pair i of a ticket with biases
+    computes z ↦ A⁺σ([z; 1]) − A⁻σ(−[z; 1]), A⁺'s last column the realised bias: the sum over the kept
+    bias-block units of (outgoing weight)·σ(bias), plus any kept output bias, recomputed here unit by
+    unit; the compact forward pass equals the masked network with a 1 appended to every layer's input.
+    Rule: float64, absolute round-off 1e-13, on every case of the pool with biases."""
+    for i in range(_pool.biased_size()):
+        ticket = _pool.biased_ticket(name, i)
+        maps = measure.ticket_maps(ticket)
+        pruned = [np.where(np.asarray(s), np.asarray(r, np.float64), 0.0) for r, s in zip(ticket.random, ticket.masks)]
+        for p, m in enumerate(maps):
+            first, second = pruned[2 * p], pruned[2 * p + 1]
+            bias = second[:, -1].copy()
+            for r in range(first.shape[0]):          # a unit keeping its bias alone computes σ(bias)
+                if first[r, -1] != 0 and not first[r, :-1].any():
+                    bias += second[:, r] * max(first[r, -1], 0.0)
+            np.testing.assert_allclose(np.asarray(m.plus)[:, -1], bias, rtol=0, atol=1e-13, err_msg=f"case {i}, pair {p}")
+        x = np.random.default_rng(i).normal(size=(16, ticket.spec.dims[0]))
+        g = x
+        for k, w in enumerate(pruned):
+            g = g @ w[:, :-1].T + w[:, -1]
+            g = np.maximum(g, 0.0) if k < len(pruned) - 1 else g
+        import jax
+        with jax.enable_x64(True):
+            compact = np.asarray(measure.compact_forward(maps, x, biases=True))
+        np.testing.assert_allclose(compact, g, rtol=0, atol=1e-12, err_msg=f"case {i}")
+        evidence.example()

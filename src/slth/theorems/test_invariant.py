@@ -101,3 +101,24 @@ def test_cnn_ticket_invariant(evidence, name):
             broken = dataclasses.replace(ticket, masks=tuple(masks[:k] + [untied] + masks[k + 1:]))
             assert any("tied" in m for m in invariant_problems(broken, regenerate=False)), i
         evidence.example()
+
+
+@pytest.mark.theorem("§5.1 ticket invariant")
+@pytest.mark.parametrize("name", _pool.biased_names("invariant"))
+def test_ticket_invariant_with_biases(evidence, name):
+    """Statement (docs/theory.md §5.1 for targets with biases, §1.8): the invariant in the ``biased``
+    layout: kept weights and biases equal the regenerated ones bit for bit, every layer has shape
+    (out, in + 1) (its biases last), pair i has d_{i-1} + 1 blocks of 2c units (the last one the bias
+    block, whose units keep their bias alone), the output biases are pruned; a weight one ulp off is
+    reported. Rule: exact, on every case of the pool with biases."""
+    for i in range(_pool.biased_size()):
+        ticket = _pool.biased_ticket(name, i)
+        spec = ticket.spec
+        assert invariant_problems(ticket) == [], i
+        assert [np.shape(m) for m in ticket.random] == [np.shape(s) for s in ticket.masks] == list(spec.shapes())
+        for p in range(spec.depth):
+            h, d_in = 2 * spec.candidates * (spec.dims[p] + 1), spec.dims[p]
+            assert np.shape(ticket.random[2 * p]) == (h, d_in + 1) and np.shape(ticket.random[2 * p + 1])[1] == h + 1
+            assert not np.asarray(ticket.masks[2 * p + 1])[:, -1].any(), i
+        tamper(ticket)
+        evidence.example()

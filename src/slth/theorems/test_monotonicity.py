@@ -46,3 +46,19 @@ def test_no_kernel_entry_error_grows_with_c(evidence, name):
                                    for t in (small, wider))):
             assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
         evidence.example()
+
+
+@pytest.mark.theorem("§5.5 monotonicity")
+@pytest.mark.parametrize("name", _pool.biased_names("monotonicity"))
+def test_no_weight_or_bias_error_grows_with_c(evidence, name):
+    """Statement (docs/theory.md §5.5 for targets with biases): the ``biased`` layout nests candidate lists
+    (the bias block's units too), so no per-weight or per-bias error grows when c grows by 2. Rule:
+    float64, 1e-12; every case of the pool with biases."""
+    for i in range(_pool.biased_size()):
+        small = _pool.biased_ticket(name, i)
+        target, spec = _pool.biased_case(i)
+        wider = constructions.build(name, target, constructions.spec_for(
+            name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
+        for before, after in zip(*(measure.ticket_weight_errors(t) for t in (small, wider))):
+            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        evidence.example()

@@ -157,3 +157,48 @@ def test_cnn_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence,
         x[256:] /= np.maximum(np.linalg.norm(x[256:], axis=1, keepdims=True), 1.0)
         assert measure.gap_at(ticket.target, ticket.pruned, x).max() <= cert + measure.ROUNDOFF, i
         evidence.example()
+
+
+def affine_certificate(ticket) -> float:
+    """docs/theory.md §1.8's certificate recomputed from the dense masked layers: P⁺ = R_2 relu(R_1) and
+    P⁻ = −R_2 relu(−R_1) per pair (weight columns), a = the realised bias, then e_1 = α_1 + β_1, e_i = ‖P⁺_i‖ e_{i−1} + α_i R_{i−1} + β_i."""
+    pruned = [np.where(np.asarray(s), np.asarray(r, np.float64), 0.0) for r, s in zip(ticket.random, ticket.masks)]
+    svd = lambda m: np.linalg.svd(m, compute_uv=False)[0] if m.size else 0.0   # noqa: E731
+    e, reach = 0.0, 1.0
+    for p, layer in enumerate(ticket.target):
+        w, b = np.asarray(layer, np.float64)[:, :-1], np.asarray(layer, np.float64)[:, -1]
+        first, second = pruned[2 * p], pruned[2 * p + 1]
+        plus = second[:, :-1] @ np.maximum(first, 0.0)                    # (d_out, d_in + 1)
+        minus = -(second[:, :-1] @ np.maximum(-first, 0.0))            # A⁻ of docs/theory.md §2.2
+        a = plus[:, -1] + second[:, -1]
+        beta = float(np.linalg.norm(a - b))
+        if p == 0:
+            e = svd(np.hstack([plus[:, :-1] - w, minus[:, :-1] - w])) + beta
+        else:
+            e = svd(plus[:, :-1]) * e + svd(plus[:, :-1] - w) * reach + beta
+        reach = svd(w) * reach + float(np.linalg.norm(b))
+    return float(e)
+
+
+@pytest.mark.theorem("§5.3 sandwich")
+@pytest.mark.parametrize("name", _pool.biased_names("sandwich"))
+def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_biases(evidence, name):
+    """Statement (docs/theory.md §1.8 and §5.3): for a target with biases the supremum over the unit ball
+    may lie inside it; the certificate for affine layers equals its formula recomputed from the dense
+    masked layers, and neither the lower bound (a search of the whole ball) nor the gap at sampled
+    inputs of the ball (on its sphere, inside it, and at its centre) exceeds it. Rule: float64, slack
+    :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10; every case of the pool with biases."""
+    for i in range(_pool.biased_size()):
+        ticket = _pool.biased_ticket(name, i)
+        cert = measure.ticket_certificate(ticket)
+        theory = affine_certificate(ticket)
+        assert theory - 1e-12 * max(1.0, theory) <= cert <= theory + 1e-10 * max(1.0, theory), (i, cert, theory)
+        lb = measure.ticket_lower_bound(ticket, key=jax.random.key(i), steps=40, starts=8)
+        assert lb.value <= cert + measure.ROUNDOFF and np.linalg.norm(lb.witness) <= 1 + 1e-12, i
+        rng = np.random.default_rng(i)
+        x = rng.normal(size=(513, ticket.spec.dims[0]))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        x[256:512] *= rng.uniform(size=(256, 1)) ** (1.0 / ticket.spec.dims[0])
+        x[512] = 0.0
+        assert measure.gap_at(ticket.target, ticket.pruned, x, biases=True).max() <= cert + measure.ROUNDOFF, i
+        evidence.example()
