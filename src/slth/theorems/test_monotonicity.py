@@ -20,14 +20,16 @@ def test_no_weight_error_grows_with_c(evidence, name):
     grows, for an optimal chooser (subset sum) and for selection with its empty choice. Rule: float64,
     1e-12; every pool ticket against the same target and stream with 2 more candidates."""
     for i in range(_pool.size()):
-        small = _pool.ticket(name, i)
-        target, spec = _pool.case(i)
-        wider = constructions.build(name, target, constructions.spec_for(
-            name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
-        for before, after in zip(*(measure.weight_errors(t.target, measure.pair_maps(t.random, t.masks))
-                                   for t in (small, wider))):
-            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        check_wider(name, _pool.ticket(name, i), *_pool.case(i), i)
         evidence.example()
+
+
+def check_wider(name, small, target, spec, i):
+    """No per-parameter error of ``small`` (the ticket of ``spec``) grows in the ticket with 2 more candidates."""
+    wider = constructions.build(name, target, constructions.spec_for(
+        name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
+    for before, after in zip(*(measure.ticket_weight_errors(t) for t in (small, wider))):
+        assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
 
 
 @pytest.mark.theorem("§5.5 monotonicity")
@@ -38,13 +40,7 @@ def test_no_kernel_entry_error_grows_with_c(evidence, name):
     no per-weight error of the explicit layers, hence of any kernel entry, grows when c grows by 2.
     Rule: float64, 1e-12; every case of the CNN pool."""
     for i in range(_pool.conv_size()):
-        small = _pool.conv_ticket(name, i)
-        _, target, spec = _pool.conv_case(i)
-        wider = constructions.build(name, target, constructions.spec_for(
-            name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
-        for before, after in zip(*(measure.weight_errors(t.target, measure.pair_maps(t.random, t.masks))
-                                   for t in (small, wider))):
-            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        check_wider(name, _pool.conv_ticket(name, i), *_pool.conv_case(i)[1:], i)
         evidence.example()
 
 
@@ -55,10 +51,5 @@ def test_no_weight_or_bias_error_grows_with_c(evidence, name):
     (the bias block's units too), so no per-weight or per-bias error grows when c grows by 2. Rule:
     float64, 1e-12; every case of the pool with biases."""
     for i in range(_pool.biased_size()):
-        small = _pool.biased_ticket(name, i)
-        target, spec = _pool.biased_case(i)
-        wider = constructions.build(name, target, constructions.spec_for(
-            name, dataclasses.replace(spec, candidates=spec.candidates + 2)))
-        for before, after in zip(*(measure.ticket_weight_errors(t) for t in (small, wider))):
-            assert np.all(np.abs(after) <= np.abs(before) + 1e-12), i
+        check_wider(name, _pool.biased_ticket(name, i), *_pool.biased_case(i), i)
         evidence.example()
