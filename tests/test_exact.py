@@ -164,7 +164,7 @@ def test_layout_without_pairs_or_copies_is_refused(monkeypatch):
     ticket = small_ticket()
     flat = dataclasses.make_dataclass("Flat", ["name", "has_pairs", "has_copies"])("flat", False, False)
     monkeypatch.setattr(X.layouts, "layout", lambda spec: flat)
-    with pytest.raises(InputError, match="layout of layer pairs or copies, without biases; got 'flat'") as err:
+    with pytest.raises(InputError, match="needs layer pairs or copies, no biases, no skips; got 'flat'") as err:
         X.exact_error(ticket)
     assert "\n" not in str(err.value)
 

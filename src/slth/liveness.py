@@ -26,6 +26,11 @@ unit of random layer 1 can be active iff it keeps a non-zero weight from an inpu
 a unit of a later layer iff it keeps a weight > 0 from an active unit or a positive bias, and a kept
 bias is live iff its unit is used (or is an output).
 
+Skips (a residual target, :mod:`slth.nets.residual`): an edge (a, b) adds unit layer a's outputs to unit
+layer b's pre-activations through a fixed identity, a path without a weight. Unit j of layer b can be
+active if unit j of layer a can (an input takes either sign, a ReLU output is >= 0 and adds positively),
+and unit j of layer a is used if it can be active and unit j of layer b is used.
+
 Scopes. ``"network"`` applies the rule to the whole network: what :func:`live_params` counts. It
 also calls dead the weights that realise a dead neuron *of the target* (a target neuron with no
 outgoing weight, a hidden target neuron of layer >= 2 whose incoming weights are all <= 0) and those
@@ -78,6 +83,7 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
         return np.concatenate([active[k]] + constant)
 
     inputs = masks[0].shape[1] - int(bias)
+    skips = ticket.spec.skip_edges()                        # (a, b): identity from unit layer a into b
     active = [np.ones(inputs, bool)]                        # inputs: any sign
     for k in range(1, depth):
         if k in boundary:
@@ -88,6 +94,9 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
         else:
             positive = masks[k - 1] & (random[k - 1] > 0)
             active.append((positive & sources(k - 1)[None, :]).any(axis=1))
+        for a, b in skips:
+            if b == k:
+                active[k] = active[k] | active[a]
 
     used = [None] * (depth + 1)
     used[depth] = np.ones(masks[-1].shape[0], bool)
@@ -97,6 +106,9 @@ def dead_weights(ticket, *, scope: str = "network") -> tuple[np.ndarray, ...]:
         else:
             into = (kept[k] & used[k + 1][:, None]).any(axis=0)
             used[k] = active[k] & (into[:-1] if bias else into)
+            for a, b in skips:
+                if a == k:
+                    used[k] = used[k] | (active[k] & used[b])
 
     return tuple(m & ~(kept[k] & used[k + 1][:, None] & sources(k)[None, :]) for k, m in enumerate(masks))
 

@@ -198,7 +198,7 @@ def verify(path) -> dict:
                                         "exact_lower", "exact_upper")}
     report = {"path": str(path), "construction": meta["construction"], "dims": list(ticket.spec.dims),
               "random_widths": list(ticket.spec.widths()), "claimed": claimed, "recomputed": {},
-              "unchecked": ticket_file.unchecked_keys(meta)}
+              "unchecked": ticket_file.unchecked_keys(meta)} | ({"skips": list(ticket.spec.skips)} if ticket.spec.skips else {})
     try:
         problems = ticket_mod.invariant_problems(ticket, regenerate=True)
     except InputError as e:
@@ -296,8 +296,7 @@ def _lower_bound_check(ticket: Ticket, claim: float, witness, rec: dict) -> tupl
     if norm > 1 + measure.ROUNDOFF:
         return problems + [f"the witness has norm {norm:.12g} > 1: a lower bound on the sup error over the unit "
                            "ball is a gap at an input of the unit ball"], []
-    at_witness = float(measure.gap_at(ticket.target, ticket.pruned, x[None],
-                                      biases=nets.layouts.layout(ticket.spec).has_biases)[0])
+    at_witness = float(measure.ticket_gap_at(ticket, x[None])[0])
     rec["lower_bound_at_witness"] = at_witness
     rec["lower_bound"] = max(rec["lower_bound"], at_witness)
     if not np.isclose(at_witness, claim, rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):

@@ -79,9 +79,11 @@ class Ticket:
     def __call__(self, x):
         """g_S on a batch x of shape (batch, d_0), with JAX's 64-bit mode on (:mod:`slth.precision`), as
         ``slth verify`` computes it: a float64 ticket computes in float64 whatever the caller's mode. With
-        biases (the ``biased`` layout) every layer reads its input with a constant 1 appended."""
-        forward = nets.affine.forward if nets.layouts.layout(self.spec).has_biases else nets.forward
-        return precision.run(lambda: forward(self.pruned, x))
+        biases (the ``biased`` layout) every layer reads its input with a constant 1 appended; with skips
+        (a residual target) the random network's identities are added (``RandomSpec.skip_edges``)."""
+        if nets.layouts.layout(self.spec).has_biases:
+            return precision.run(lambda: nets.affine.forward(self.pruned, x))
+        return precision.run(lambda: nets.forward(self.pruned, x, skips=self.spec.skip_edges()))
 
     def random_params(self) -> int:
         """Parameters of the random network: the entries of its matrices; for a layout with a geometry

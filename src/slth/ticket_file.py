@@ -51,8 +51,8 @@ META_REQUIRED = (
 #: Keys that, with ``seed``, ``candidates`` and ``dims``, say how to regenerate the random network.
 META_NETWORK = ("distribution", "drop_negative", "dtype")
 #: Optional network keys: absent means the default (``layout``: "pairs", files written before it;
-#: ``geometry``: none, every layout but ``conv``).
-META_NETWORK_OPTIONAL = ("layout", "geometry")
+#: ``geometry``: none, every layout but ``conv``; ``skips``: none, a plain chain, not a residual target).
+META_NETWORK_OPTIONAL = ("layout", "geometry", "skips")
 #: Kind of every layer of an explicit file (and of one without ``kinds``): an (out, in) matrix on flat vectors.
 DENSE = "dense"
 
@@ -66,6 +66,7 @@ _KINDS = {
     "number": (lambda v: _is_number(v), "a finite number"),
     "widths": (lambda v: isinstance(v, list) and len(v) >= 2 and all(_is_int(x) and x >= 1 for x in v),
                "a list of at least two positive integers"),
+    "layers": (lambda v: isinstance(v, list) and all(_is_int(x) and x >= 1 for x in v), "a list of positive integers"),
     "strings": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
                 "an object whose values are strings"),
     "kinds": (lambda v: isinstance(v, dict) and set(v) == {"target", "random"} and all(isinstance(x, list) and all(
@@ -77,9 +78,8 @@ META_FIELDS = {
     "layout": "string", "geometry": "string", "kinds": "kinds", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
     "random_params": "count", "kept_params": "count", "live_params": "count", "random_widths": "widths", "depth": "positive",
     "certificate_norms": "number", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
-    "exact_time_limit_s": "number",
-    "construction_time_s": "number", "measure_time_s": "number", "versions": "strings",
-    "device": "string", "git_revision": "string",
+    "exact_time_limit_s": "number", "skips": "layers", "construction_time_s": "number", "measure_time_s": "number",
+    "versions": "strings", "device": "string", "git_revision": "string",
 }
 
 #: Largest random network read, in explicit entries (``RandomSpec.entries``): the most ``slth prune`` builds

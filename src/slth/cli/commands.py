@@ -46,6 +46,8 @@ def cmd_prune(args) -> int:
     network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry.text()}
     if biases:
         network = {"layout": nets.layouts.biased.LAYOUT.name}
+    if args.skips:
+        network["skips"] = nets.residual.parse(args.skips)
     spec = nets.RandomSpec(dims=dims, candidates=args.candidates, seed=args.seed,
                            distribution=default_distribution(args.construction, args.dist),
                            drop_negative=args.drop_negative, **network)
@@ -104,7 +106,7 @@ def _geometry(args):
 
 
 def _summary(meta: dict, out: Path) -> str:
-    dims = "-".join(map(str, meta["dims"]))
+    dims = "-".join(map(str, meta["dims"])) + (f", skips {','.join(map(str, meta['skips']))}" if meta.get("skips") else "")
     widths = "-".join(map(str, meta["random_widths"]))
     kept = meta["kept_params"] / meta["random_params"]
     return "\n".join([
@@ -151,7 +153,8 @@ def cmd_verify(args) -> int:
         print(f"slth verify: {args.ticket}: {status.upper()}")
         rec = report.get("recomputed") or {}
         if rec:
-            print(f"  construction {report['construction']}, dims {'-'.join(map(str, report['dims']))}, "
+            skips = f" (skips {','.join(map(str, report['skips']))})" if report.get("skips") else ""
+            print(f"  construction {report['construction']}, dims {'-'.join(map(str, report['dims']))}{skips}, "
                   f"random widths {'-'.join(map(str, report['random_widths']))}")
             exact = (f", exact [{rec['exact_lower']:.6e}, {rec['exact_upper']:.6e}]" if "exact_upper" in rec else "")
             print(f"  recomputed: certificate {rec['certificate']:.3e} (product of norms "

@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "(those of --target-seed without biases, bit for bit) and biases uniform in "
                             "[-SCALE, SCALE], SCALE in [0, 1]; with --target, the file's layers are [W_i | b_i] "
                             "(out, in + 1), a ticket file of this layout being one (default: no biases)")
+        p.add_argument("--skips", default="", metavar="I,J",
+                       help="a residual target: skip connections, each target layer i whose input is added to the "
+                            "output of layer i + 1 (a block z -> z + F(z), ReLU after the sum); needs d_(i-1) = "
+                            "d_(i+1), for a CNN two convolutions of equal channels and stride 1; the random "
+                            "network keeps the same identities, unpruned (default: none)")
         p.add_argument("--target-kind", default="mlp", choices=["mlp", "conv"],
                        help="mlp: a bias-free MLP of --dims; conv: a bias-free CNN (k x k 'same' convolutions "
                             "with ReLU, global average pooling, a dense head), random of --image, --channels, "

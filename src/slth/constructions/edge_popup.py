@@ -174,7 +174,7 @@ def _train(target, spec: nets.RandomSpec, narrow: nets.RandomSpec, keep: float, 
     root = jax.random.fold_in(jax.random.key(spec.seed), STREAM)
     u, v = _compact(random, units)
     first, second, losses = _fit(target, u, v, jnp.asarray(live, jnp.int32), jnp.asarray(kept, jnp.int32),
-                                 root, steps)
+                                 root, steps, skips=spec.skips)
     masks = _expand(first, second, units)
     return Ticket(target=target, random=random, masks=masks, spec=spec, construction=NAME), losses
 
@@ -255,11 +255,12 @@ def _straight_through(mask, scores):
     return mask.astype(scores.dtype) + (scores - jax.lax.stop_gradient(scores))
 
 
-@functools.partial(jax.jit, static_argnames="steps")
-def _fit(target, us, vs, live, kept, root, steps):
+@functools.partial(jax.jit, static_argnames=("steps", "skips"))
+def _fit(target, us, vs, live, kept, root, steps, skips=()):
     """Train the scores on the compact layout (:func:`_compact`) and return the final top-k masks,
     first (d_in, P) and second (d_out, d_in, P) per pair, and the loss of every step. Shapes depend
-    on the dims and the padded units P only, so every c with the same P shares one compilation."""
+    on the dims and the padded units P only, so every c with the same P shares one compilation. ``skips``:
+    the target's skip connections (:mod:`slth.nets.residual`), kept as identities in both networks."""
     dtype = target[0].dtype
     # Eligible: the first `live` units of every block; padding and inactive slots never are.
     eligible = [jnp.broadcast_to(jnp.arange(u.shape[1])[None, :] < live[i], u.shape)
@@ -276,16 +277,20 @@ def _fit(target, us, vs, live, kept, root, steps):
 
     def loss(s, x):
         m = current_masks(jax.lax.stop_gradient(s))
-        z = x
+        z, outs = x, [x]
         for i, (u, v, ok) in enumerate(zip(us, vs, eligible)):
             # Eligibility by where, not by multiplication: ineligible slots enter as exact zeros.
             ue = jnp.where(ok, u, 0) * _straight_through(m[2 * i], s[2 * i])
             ve = jnp.where(ok[None], v, 0) * _straight_through(m[2 * i + 1], s[2 * i + 1])
             h = jax.nn.relu(z[:, :, None] * ue[None])                      # (B, d_in, P): one input per unit
             z = h.reshape(h.shape[0], -1) @ ve.reshape(ve.shape[0], -1).T
+            if i in skips:                              # skip i ends at target layer i + 1 (0-based i): + z_{i-1}
+                z = z + outs[i - 1]
             if i < len(us) - 1:
                 z = jax.nn.relu(z)
-        return jnp.mean(jnp.sum((nets.forward(target, x) - z) ** 2, axis=1))
+            outs.append(z)
+        reference = nets.forward(target, x, skips=nets.residual.edges(skips))
+        return jnp.mean(jnp.sum((reference - z) ** 2, axis=1))
 
     import optax   # here, not at the top: ``import slth; slth.prune`` loads the registry, not the trainer
 

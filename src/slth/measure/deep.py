@@ -43,7 +43,7 @@ import numpy as np
 
 from slth import nets, precision
 from slth.errors import InputError
-from slth.measure.error import (LowerBound, PairMaps, certificate, lower_bound, lower_bound_key,
+from slth.measure.error import (LowerBound, PairMaps, certificate, gap_at, lower_bound, lower_bound_key,
                                 pair_maps, weight_errors)
 from slth.nets import layouts
 
@@ -165,15 +165,26 @@ def _affine_certificate(ticket, maps) -> float:
                     scale=affine.scale(ticket.target, maps))
 
 
+def _residual_certificate(ticket, maps) -> float:
+    """:mod:`slth.measure.residual`'s certificate of a ticket of a residual target, rounded upward."""
+    from slth.measure import residual
+    from slth.measure.propagate import _terms, round_up
+    return round_up(residual.certificate(ticket.target, maps, ticket.spec.skips), terms=_terms(ticket),
+                    depth=len(ticket.target), scale=residual.scale(ticket.target, maps))
+
+
 def ticket_norm_certificate(ticket, maps=None) -> float:
     """docs/theory.md §3's certificate of ``ticket`` in its layout (``maps``: :func:`ticket_maps`, if known): the
     product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
     (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic.
-    In float64 NumPy (no JAX). A ticket with biases: :mod:`slth.measure.affine`'s certificate."""
+    In float64 NumPy (no JAX). A ticket with biases: :mod:`slth.measure.affine`'s certificate; of a residual
+    target (skips): :mod:`slth.measure.residual`'s."""
     from slth.measure import propagate
     maps = ticket_maps(ticket) if maps is None else maps
     if _biases(ticket.spec):
         return _affine_certificate(ticket, maps)
+    if ticket.spec.skips:
+        return _residual_certificate(ticket, maps)
     return propagate.norm_certificate(ticket, maps)
 
 
@@ -181,11 +192,14 @@ def ticket_certificate(ticket, maps=None) -> float:
     """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
     propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
     sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX). A ticket with
-    biases has no bound propagation yet: its certificate is :mod:`slth.measure.affine`'s."""
+    biases has no bound propagation yet: its certificate is :mod:`slth.measure.affine`'s; nor has a ticket of a
+    residual target (skips): :mod:`slth.measure.residual`'s."""
     from slth.measure import propagate
     maps = ticket_maps(ticket) if maps is None else maps
     if _biases(ticket.spec):
         return _affine_certificate(ticket, maps)
+    if ticket.spec.skips:
+        return _residual_certificate(ticket, maps)
     return propagate.tight_certificate(ticket, maps)
 
 
@@ -206,14 +220,25 @@ def ticket_max_weight_error(ticket, maps=None) -> float:
     return float(max((np.abs(e).max(initial=0.0) for e in ticket_weight_errors(ticket, maps)), default=0.0))
 
 
+def ticket_gap_at(ticket, x) -> np.ndarray:
+    """‖f(x) − g_S(x)‖ of ``ticket`` at a batch x (batch, d_0) through the reference forward pass in its own
+    layout (:func:`~slth.measure.gap_at` with its biases or its skips), float64."""
+    spec = ticket.spec
+    return gap_at(ticket.target, ticket.pruned, x, biases=_biases(spec), skips=nets.residual.edges(spec.skips),
+                  random_skips=spec.skip_edges())
+
+
 @precision.float64
 def ticket_lower_bound(ticket, maps=None, *, key=None, **kwargs) -> LowerBound:
     """Adversarial lower bound of ``ticket`` (:func:`~slth.measure.lower_bound`; ``key`` defaults to
     :func:`~slth.measure.lower_bound_key` of its seed). The ascent runs on the pair maps in the
     ``pairs`` layout and on the masked network itself in the ``l+1`` layout, whose copies do not
-    collapse into one map per layer; with biases it searches the whole ball. In float64 (JAX under :mod:`slth.precision`'s scope, the masked
+    collapse into one map per layer; with biases it searches the whole ball; with skips (a residual target)
+    both networks add their identities. In float64 (JAX under :mod:`slth.precision`'s scope, the masked
     weights included)."""
     maps = ticket_maps(ticket) if maps is None else maps
     key = lower_bound_key(ticket.spec.seed) if key is None else key
     compact = None if _copies(ticket.spec) else maps
-    return lower_bound(ticket.target, ticket.pruned, key=key, maps=compact, biases=_biases(ticket.spec), **kwargs)
+    spec = ticket.spec
+    return lower_bound(ticket.target, ticket.pruned, key=key, maps=compact, biases=_biases(spec),
+                       skips=nets.residual.edges(spec.skips), random_skips=spec.skip_edges(), **kwargs)

@@ -135,37 +135,50 @@ def gap_rows(widest: int) -> int:
 
 @precision.float64
 def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]],
-           x: Float[ArrayLike, "batch d_0"], *, biases: bool = False) -> Float[np.ndarray, " batch"]:
+           x: Float[ArrayLike, "batch d_0"], *, biases: bool = False, skips: tuple = (),
+           random_skips: tuple = ()) -> Float[np.ndarray, " batch"]:
     """‖f(x) − g_S(x)‖_2 for a batch x (batch, d_0), both networks through the reference forward
     pass in float64 (the masked random weights themselves; JAX under :mod:`slth.precision`'s scope).
     Rows are independent, so a batch wider than :func:`gap_rows` allows is evaluated in chunks of that
-    many rows. ``biases``: every layer's last column is its bias (:func:`slth.nets.affine.forward`)."""
-    forward = affine.forward if biases else nets.forward
+    many rows. ``biases``: every layer's last column is its bias (:func:`slth.nets.affine.forward`).
+    ``skips``, ``random_skips``: the skip edges of the target and of the random network (a residual target,
+    :mod:`slth.nets.residual`; ``RandomSpec.skip_edges``)."""
     x = jnp.asarray(x, jnp.float64)
     target = [jnp.asarray(w, jnp.float64) for w in target]
     pruned = [jnp.asarray(w, jnp.float64) for w in pruned]
     rows = gap_rows(max(np.shape(w)[0] for w in (*target, *pruned)))
 
     def gaps(xs):
-        return np.asarray(jnp.linalg.norm(forward(target, xs) - forward(pruned, xs), axis=1))
+        if biases:
+            return np.asarray(jnp.linalg.norm(affine.forward(target, xs) - affine.forward(pruned, xs), axis=1))
+        return np.asarray(jnp.linalg.norm(nets.forward(target, xs, skips=skips)
+                                          - nets.forward(pruned, xs, skips=random_skips), axis=1))
 
     if x.shape[0] <= rows:
         return gaps(x)
     return np.concatenate([gaps(x[i:i + rows]) for i in range(0, x.shape[0], rows)])
 
 
-def compact_forward(maps: Sequence[PairMaps], x, *, biases: bool = False):
+def compact_forward(maps: Sequence[PairMaps], x, *, biases: bool = False, skips: tuple = ()):
     """The pruned network evaluated through its pair maps, z ↦ A⁺σ(z) − A⁻σ(−z) per pair, on a
     batch x (batch, d_0). Mathematically identical to the masked network (docs/theory.md §2, the identity
     the tests check) at a cost of O(d_i d_{i-1}) per pair instead of O(d_i h_i). JAX, in the dtype of
-    its inputs (float64 inside :func:`lower_bound`). ``biases``: z is read as [z; 1] (:func:`pair_maps`)."""
+    its inputs (float64 inside :func:`lower_bound`). ``biases``: z is read as [z; 1] (:func:`pair_maps`).
+    ``skips``: the target's skip edges (:func:`slth.nets.residual.edges`), added as in :func:`slth.nets.forward`."""
+    into: dict[int, list[int]] = {}
+    for a, b in skips:
+        into.setdefault(b, []).append(a)
+    outputs = [x]
     h = x
-    for i, m in enumerate(maps):
+    for i, m in enumerate(maps, start=1):
         if biases:
             h = jnp.concatenate([h, jnp.ones(h.shape[:-1] + (1,), h.dtype)], axis=-1)
         h = jax.nn.relu(h) @ m.plus.T - jax.nn.relu(-h) @ m.minus.T
-        if i < len(maps) - 1:
+        for a in into.get(i, ()):
+            h = h + outputs[a]
+        if i < len(maps):
             h = jax.nn.relu(h)
+        outputs.append(h)
     return h
 
 
@@ -173,7 +186,8 @@ def compact_forward(maps: Sequence[PairMaps], x, *, biases: bool = False):
 def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Float[ArrayLike, "out in"]], *,
                 key, maps: Sequence[PairMaps] | None = None, starts: int = 32, steps: int = 200,
                 random_points: int = 2048, scouts: int | None = None, scout_steps: int = 30,
-                perturb: float = 1.0, biases: bool = False) -> LowerBound:
+                perturb: float = 1.0, biases: bool = False, skips: tuple = (),
+                random_skips: tuple = ()) -> LowerBound:
     """Adversarial lower bound on E(S): a multi-start ascent of ‖f(x) − g_S(x)‖ over the unit sphere,
     or over the whole unit ball for networks with biases.
 
@@ -200,6 +214,10 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     the ball (radius U^(1/d_0) times a sphere point), the origin and the ± coordinate directions
     among them, and every step projects onto the ball, x / max(1, ‖x‖), instead of the sphere.
 
+    With ``skips`` and ``random_skips`` (a residual target: the skip edges of the target and of the random
+    network, :mod:`slth.nets.residual`) both networks add their identities; they stay positively
+    homogeneous, so the search stays on the sphere.
+
     Args:
       target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
       key: a JAX PRNG key. maps: optional pair maps of the same ticket (:func:`pair_maps`).
@@ -221,21 +239,23 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
         model = tuple(jnp.asarray(w, jnp.float64) for w in pruned)
     else:
         model = tuple(PairMaps(jnp.asarray(m.plus), jnp.asarray(m.minus)) for m in maps)
+    skips, random_skips = _edges(skips), _edges(random_skips)
     x = _ascend(target, model, key, starts, steps, random_points, maps is not None, scouts, scout_steps,
-                float(perturb), bool(biases))
+                float(perturb), bool(biases), skips)
     x = np.asarray(x)
     if maps is not None:
         # The compact form is the masked network (docs/theory.md §2) up to round-off far below NEAR_TIE, so the
         # reference argmax over all points lies among the points within NEAR_TIE of the compact maximum:
         # only those go through the (wide) reference forward pass.
-        compact = np.asarray(_compact_gaps(target, model, x, bool(biases)))
+        compact = np.asarray(_compact_gaps(target, model, x, bool(biases), skips))
         top = float(compact.max())
         x = x[compact >= top - NEAR_TIE * max(1.0, top)]
-    gaps = gap_at(target, pruned, x, biases=biases)
+    gaps = gap_at(target, pruned, x, biases=biases, skips=skips, random_skips=random_skips)
     best = int(np.argmax(gaps))
     value = float(gaps[best])
     if maps is not None and len(x) > 1:
-        value = float(gap_at(target, pruned, x[best:best + 1], biases=biases)[0])   # what verify recomputes
+        value = float(gap_at(target, pruned, x[best:best + 1], biases=biases, skips=skips,
+                             random_skips=random_skips)[0])   # what verify recomputes
     return LowerBound(value=value, witness=x[best])
 
 
@@ -246,20 +266,26 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
 NEAR_TIE = 1e-9
 
 
-@jax.jit(static_argnums=(3,))
-def _compact_gaps(target, maps, x, biases=False):
-    forward = affine.forward if biases else nets.forward
-    return jnp.linalg.norm(forward(target, x) - compact_forward(maps, x, biases=biases), axis=1)
+def _edges(skips) -> tuple:
+    """Skip edges as a hashable tuple of int pairs (a static argument of the jitted search)."""
+    return tuple((int(a), int(b)) for a, b in skips)
+
+
+@jax.jit(static_argnums=(3, 4))
+def _compact_gaps(target, maps, x, biases=False, skips=()):
+    reference = affine.forward(target, x) if biases else nets.forward(target, x, skips=skips)
+    return jnp.linalg.norm(reference - compact_forward(maps, x, biases=biases, skips=skips), axis=1)
 
 
 def _ascend(target, model, key, starts, steps, random_points, compact, scouts=None, scout_steps=30, perturb=1.0,
-            biases=False):
+            biases=False, skips=()):
     """The points :func:`lower_bound` chooses its answer from, (1 + random_points, d_0): the best point
     the ascents visited, then the initial points on the sphere. Only one ascent point is returned:
     the ascents often converge to one point, and copies of it whose gaps differ by round-off alone
     would make the reference argmax depend on the batch the gaps are computed in."""
     scouts = max(starts, min(4 * starts, random_points)) if scouts is None else scouts
-    return _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases)
+    return _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases,
+                   skips)
 
 
 def _sphere(x):
@@ -270,13 +296,16 @@ def _ball(x):
     return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1.0)
 
 
-@jax.jit(static_argnums=(3, 4, 5, 6, 7, 8, 9, 10))
-def _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases):
+@jax.jit(static_argnums=(3, 4, 5, 6, 7, 8, 9, 10, 11))
+def _search(target, model, key, starts, steps, random_points, compact, scouts, scout_steps, perturb, biases, skips):
     d0 = target[0].shape[1] - int(biases)
-    forward = affine.forward if biases else nets.forward
+
+    def forward(layers, x):
+        return affine.forward(layers, x) if biases else nets.forward(layers, x, skips=skips)
+
     if compact:
         def approx(maps, x):
-            return compact_forward(maps, x, biases=biases)
+            return compact_forward(maps, x, biases=biases, skips=skips)
     else:
         approx = forward
     _project = _ball if biases else _sphere

@@ -160,8 +160,8 @@ def check_affordable(target, spec: nets.RandomSpec, *, time_limit: float = 60.0,
 
 def _layout(spec):
     lay = layouts.layout(spec)
-    if not (lay.has_pairs or lay.has_copies) or lay.has_biases:     # no program for biases yet
-        raise InputError(f"exact_error needs a layout of layer pairs or copies, without biases; got {lay.name!r}")
+    if not (lay.has_pairs or lay.has_copies) or lay.has_biases or spec.skips:    # no program for biases, skips yet
+        raise InputError(f"exact_error needs layer pairs or copies, no biases, no skips; got {lay.name!r}, skips {list(spec.skips)}")
     return lay
 
 

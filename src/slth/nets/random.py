@@ -10,7 +10,7 @@ import numpy as np
 
 from slth import checks, precision
 from slth.errors import InputError
-from slth.nets import layouts
+from slth.nets import layouts, residual
 from slth.nets.laws import check_distribution
 from slth.nets.targets import parse_dims
 
@@ -46,6 +46,10 @@ class RandomSpec:
       geometry: ``conv`` layout only: the CNN target's geometry as text
         (:meth:`slth.nets.conv.Geometry.text`, e.g. ``"1x8x8:4,8:k3:s1,1:10"``); ``dims`` are then its
         explicit widths. Empty (and left out of :meth:`to_json`) for every other layout.
+      skips: the target's skip connections (:mod:`slth.nets.residual`): target layers i whose input is added
+        to the output of layer i + 1, a residual block z ↦ z + F(z); the random network carries the same
+        identities (:meth:`skip_edges`). Only in a layout with ``allows_skips``; empty (and left out of
+        :meth:`to_json`) for a plain chain.
     """
 
     dims: tuple[int, ...]
@@ -56,6 +60,7 @@ class RandomSpec:
     dtype: str = "float64"
     layout: str = layouts.DEFAULT.name
     geometry: str = ""
+    skips: tuple[int, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "dims", parse_dims(self.dims))
@@ -70,8 +75,14 @@ class RandomSpec:
             raise InputError(f"geometry {self.geometry!r} applies to the layouts with a geometry "
                              f"({[n for n, v in layouts.LAYOUTS.items() if v.has_geometry]}); this spec has layout "
                              f"{self.layout!r}")
+        skips = residual.check(self.skips, self.dims)
+        if skips and not layout.allows_skips:
+            raise InputError(f"skips {list(skips)} apply to the layouts "
+                             f"{[n for n, v in layouts.LAYOUTS.items() if v.allows_skips]}; this spec has layout "
+                             f"{self.layout!r}")
         object.__setattr__(self, "candidates", candidates)
         object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "skips", skips)
         layout.check(self)
 
     @property
@@ -104,6 +115,10 @@ class RandomSpec:
         hidden widths, then d_l (``l+1``)."""
         return layouts.layout(self).widths(self)
 
+    def skip_edges(self) -> tuple[tuple[int, int], ...]:
+        """The random network's skip edges for :func:`slth.nets.forward` (the layout's image of ``skips``)."""
+        return layouts.layout(self).skip_edges(self) if self.skips else ()
+
     def shapes(self) -> tuple[tuple[int, int], ...]:
         """(out, in) of each random layer; (out, in + 1) in a layout with biases (their last column)."""
         w, bias = self.widths(), int(layouts.layout(self).has_biases)
@@ -129,6 +144,10 @@ class RandomSpec:
             del d["layout"]
         if not self.geometry:
             del d["geometry"]
+        if self.skips:
+            d["skips"] = list(self.skips)
+        else:
+            del d["skips"]
         return d
 
 

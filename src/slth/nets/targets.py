@@ -44,14 +44,26 @@ def dims_of(layers: Sequence, *, biases: bool = False) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- forward pass
 
-def forward(layers: Sequence[Float[ArrayLike, "d_out d_in"]], x: Float[ArrayLike, "batch d_0"]
-            ) -> Float[Array, "batch d_L"]:
-    """Evaluate the ReLU network on a batch ``x`` of shape (batch, d_0); returns (batch, d_L)."""
+def forward(layers: Sequence[Float[ArrayLike, "d_out d_in"]], x: Float[ArrayLike, "batch d_0"], *,
+            skips: Sequence[tuple[int, int]] = ()) -> Float[Array, "batch d_L"]:
+    """Evaluate the ReLU network on a batch ``x`` of shape (batch, d_0); returns (batch, d_L).
+
+    ``skips``: skip connections as edges (a, b) of unit layers (0 the input, L the output; a < b): the
+    output of unit layer a (x itself for a = 0) is added to the pre-activation of unit layer b, before
+    its ReLU (:mod:`slth.nets.residual`). None by default: the plain chain."""
+    into: dict[int, list[int]] = {}
+    for a, b in skips:
+        into.setdefault(int(b), []).append(int(a))
+    outputs = [x] if into else None
     h = x
-    for k, w in enumerate(layers):
+    for k, w in enumerate(layers, start=1):
         h = h @ w.T
-        if k < len(layers) - 1:
+        for a in into.get(k, ()):
+            h = h + outputs[a]
+        if k < len(layers):
             h = jax.nn.relu(h)
+        if outputs is not None:
+            outputs.append(h)
     return h
 
 

@@ -30,6 +30,9 @@ Attributes
                             ``shapes`` are then (out, in + 1). Asked by ``RandomSpec.shapes``, the
                             constructions' blocks, ``measure`` (forward passes, certificate, the ball) and
                             ``ticket_file`` (the target's shapes).
+  ``allows_skips``          bool: ``RandomSpec.skips`` applies (a residual target, :mod:`slth.nets.residual`):
+                            the random network carries the target's identity skips (``skip_edges``);
+                            ``RandomSpec`` refuses skips otherwise.
 
 Methods (``RandomSpec``'s methods of the same names delegate to them)
   ``check(spec) -> None``               raise InputError for settings the layout refuses (``RandomSpec.__post_init__``).
@@ -50,6 +53,8 @@ Methods (``RandomSpec``'s methods of the same names delegate to them)
   ``ties(spec) -> dict``               random layer -> int array of its shape: entries with one value >= 0 are
                                         copies of one random weight (a CNN's kernel entry at every position),
                                         kept all or none (``ticket.invariant_problems``); {} without ties.
+  ``skip_edges(spec) -> tuple``         the random network's skip edges (a, b) of unit layers for ``nets.forward``,
+                                        the image of ``spec.skips`` (``allows_skips`` only).
   ``target_neuron_layers(spec) -> set`` unit layers (0 = input, L = output) standing for the target's hidden
                                         neurons (``liveness``, scope ``"layer"``).
 
@@ -85,6 +90,7 @@ class Layout(Protocol):
     allows_drop_negative: bool
     has_geometry: bool
     has_biases: bool
+    allows_skips: bool
 
     def check(self, spec) -> None: ...
     def random_depth(self, spec) -> int: ...
@@ -97,6 +103,7 @@ class Layout(Protocol):
     def blocks(self, spec, i: int) -> int: ...
     def generate(self, spec, root, dtype) -> tuple: ...
     def ties(self, spec) -> dict: ...
+    def skip_edges(self, spec) -> tuple: ...
     def target_neuron_layers(self, spec) -> set[int]: ...
 
 

@@ -38,6 +38,7 @@ class Biased(Pairs):
     name = "biased"
     allows_drop_negative = False
     has_biases = True
+    allows_skips = False
 
     def check(self, spec) -> None:
         """drop_negative is refused."""

@@ -84,6 +84,13 @@ class Conv(Pairs):
         if tuple(g.dims()) != tuple(spec.dims):
             raise InputError(f"dims {','.join(map(str, spec.dims))} are not the explicit widths "
                              f"{','.join(map(str, g.dims()))} of the geometry {spec.geometry!r}")
+        shapes = g.shapes()
+        for i in spec.skips:        # a skip joins two maps of one shape: the input of conv i, the output of conv i + 1
+            if i + 1 >= len(shapes) or shapes[i - 1] != shapes[i + 1]:
+                got = "the dense head" if i + 1 >= len(shapes) else "x".join(map(str, shapes[i + 1]))
+                raise InputError(f"skip {i} adds the {'x'.join(map(str, shapes[i - 1]))} input of convolution {i} to "
+                                 f"the output of {got}; a CNN's skip needs two convolutions with equal channels and "
+                                 "stride 1")
 
     def generate(self, spec, root, dtype) -> tuple:
         """The explicit layers: :meth:`kernels` written out by :meth:`expand_random`."""

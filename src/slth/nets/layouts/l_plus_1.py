@@ -42,6 +42,7 @@ class LPlus1:
     allows_drop_negative = False
     has_geometry = False
     has_biases = False
+    allows_skips = False
 
     def check(self, spec) -> None:
         """drop_negative is refused; every unit must be nameable in one 32-bit word."""
@@ -103,6 +104,9 @@ class LPlus1:
     def ties(self, spec) -> dict:
         """No tied weights."""
         return {}
+
+    def skip_edges(self, spec) -> tuple:
+        raise InputError("skips apply to layouts of layer pairs; the 'l+1' layout has none")
 
     def target_neuron_layers(self, spec) -> set[int]:
         """Every unit layer after random layer 1: 2, ..., l."""

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from slth.errors import InputError
+from slth.nets import residual
 from slth.nets.laws import DISTRIBUTIONS
 
 
@@ -33,6 +34,7 @@ class Pairs:
     allows_drop_negative = True
     has_geometry = False
     has_biases = False
+    allows_skips = True
 
     def check(self, spec) -> None:
         """Nothing beyond RandomSpec's own checks."""
@@ -80,6 +82,10 @@ class Pairs:
     def ties(self, spec) -> dict:
         """No tied weights."""
         return {}
+
+    def skip_edges(self, spec) -> tuple:
+        """Unit layer 2i stands for the target's z_i, so skip i is the edge (2i − 2, 2i + 2)."""
+        return residual.pair_edges(spec.skips)
 
     def target_neuron_layers(self, spec) -> set[int]:
         """The outputs of pairs 1..l−1: unit layers 2, 4, ..., 2(l−1)."""
