@@ -196,15 +196,17 @@ def cmd_check(args) -> int:
     if "all" in names:
         names = list(constructions.REGISTRY)
     if len(names) > 1:
-        if args.exact is not None:
-            raise InputError("--exact measures one construction; give a single --construction")
+        if args.exact is not None or args.skips:
+            raise InputError(f"{'--exact' if args.exact is not None else '--skips'} measures one construction; "
+                             "give a single --construction")
         result = compare.compare(names, args.dims, args.eps, args.delta, trials=args.trials, seed=args.seed,
                                  c_max=args.c_max, progress=_progress_bar("construction"))
         print(json.dumps(result.to_json(), indent=2, sort_keys=True) if args.json
               else compare.format_comparison(result))
         return EXIT_OK
     report = check.check(names[0], args.dims, args.eps, args.delta, trials=args.trials,
-                         seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"), exact=args.exact)
+                         seed=args.seed, c_max=args.c_max, progress=_progress_bar("trial"), exact=args.exact,
+                         skips=args.skips)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:

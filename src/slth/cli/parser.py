@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also search the exact width (the exact error's proven upper end <= eps, "
                             "slth.measure.exact) within this time limit per ticket (default when given: 60 s); "
                             "targets too large for the exact method are refused before any work")
+        c.add_argument("--skips", default="", metavar="I,J",
+                       help="residual targets: skip connections as in slth prune --skips (one construction; the "
+                            "bounds printed beside the measurement assume no skip) (default: none)")
         c.add_argument("--json", action="store_true", help="print JSON instead of the table")
     c.complete = check_arguments
     c.set_defaults(func=commands.cmd_check)

@@ -62,7 +62,8 @@ class CheckReport:
     def to_json(self) -> dict:
         m = self.measured
         return {
-            "construction": m.construction, "dims": list(m.dims), "eps": m.eps, "delta": m.delta,
+            "construction": m.construction, "dims": list(m.dims), "skips": list(m.skips), "eps": m.eps,
+            "delta": m.delta,
             "trials": len(m.trials), "seed": m.seed, "c_max": m.c_max,
             "measured": {
                 "certified": m.certified, "optimistic": m.optimistic, "fraction": m.fraction,
@@ -83,11 +84,13 @@ class CheckReport:
 
 def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], eps: float = DEFAULTS["eps"],
           delta: float = DEFAULTS["delta"], *, trials: int = DEFAULTS["trials"], seed: int = DEFAULTS["seed"],
-          c_max: int | None = None, progress=None, exact: float | None = None) -> CheckReport:
+          c_max: int | None = None, progress=None, exact: float | None = None, skips=()) -> CheckReport:
     """Measure :func:`slth.measure.min_width` and evaluate every bound at the same arguments.
 
     Args: as :func:`slth.measure.min_width`; ``progress``: optional callable(done, total) per trial;
-      ``exact``: a time limit per ticket (seconds) for the exact width (:mod:`slth.measure.exact`).
+      ``exact``: a time limit per ticket (seconds) for the exact width (:mod:`slth.measure.exact`);
+      ``skips``: a residual target's (:mod:`slth.nets.residual`; the bounds printed beside it are the
+      bias-free chain's, whose assumptions a residual target does not meet, and the table says so).
     Returns: a :class:`CheckReport`.
     Raises: :class:`slth.budget.BudgetError` before any work when the search at ``c_max`` would not fit
     in memory (:func:`slth.budget.check_width`).
@@ -96,7 +99,7 @@ def check(construction: str = DEFAULTS["construction"], dims=DEFAULTS["dims"], e
     budget.check_width([construction], dims, c_max=c_max)
     start = time.perf_counter()
     measured = min_width(construction, dims, eps, delta, trials=trials, seed=seed, c_max=c_max,
-                         progress=progress, exact=exact)
+                         progress=progress, exact=exact, skips=skips)
     wall = time.perf_counter() - start
     dims = measured.dims
     ref = measured.certified
@@ -127,10 +130,12 @@ def format_report(r: CheckReport) -> str:
     t = len(m.trials)
     need = t - sum(x.certified is None for x in m.trials)
     dims = "-".join(map(str, m.dims))
-    spec = (constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.certified, seed=m.seed))
-            if m.certified else None)
+    spec = (constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.certified, seed=m.seed,
+                                                                   skips=m.skips)) if m.certified else None)
     lines = [
-        f"slth check: {m.construction}, target {dims} (l = {len(m.dims) - 1}), ε = {m.eps:g}, δ = {m.delta:g}, "
+        f"slth check: {m.construction}, target {dims} (l = {len(m.dims) - 1}"
+        f"{', skips ' + ','.join(map(str, m.skips)) + ': the bounds below assume no skip' if m.skips else ''}), "
+        f"ε = {m.eps:g}, δ = {m.delta:g}, "
         f"{t} trials (seeds {m.seed}..{m.seed + t - 1}), c searched in [1, {m.c_max}]",
         "",
         f"  {'':34s} {'c per block':>14s} {'hidden h_1':>15s} {'random params':>16s} {'bound / measured':>17s}",
@@ -145,7 +150,7 @@ def format_report(r: CheckReport) -> str:
         line(f"measured, certified (> {m.c_max})", None, None, None, None)
     if m.optimistic:
         opt = constructions.spec_for(m.construction, nets.RandomSpec(dims=m.dims, candidates=m.optimistic,
-                                                                     seed=m.seed))
+                                                                     seed=m.seed, skips=m.skips))
         line("measured, optimistic", m.optimistic, opt.hidden_widths()[0], opt.random_params(),
              m.optimistic / m.certified if m.certified else None)
     else:

@@ -82,7 +82,7 @@ def shape_bucket(c: int, c_max: int) -> int:
 @precision.float64
 def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c_max: int = 64,
                 distribution: str | None = None, drop_negative: bool = False,
-                exact: float | None = None, geometry: str | None = None) -> TrialWidth:
+                exact: float | None = None, geometry: str | None = None, skips: tuple = ()) -> TrialWidth:
     """Certified and optimistic minimal candidates per block for one target and one random stream.
 
     Every width evaluated is a prefix of the same stream (``RandomSpec`` nests candidate lists), so
@@ -103,11 +103,14 @@ def trial_width(construction: str, target: Sequence, *, seed: int, eps: float, c
     --target-kind conv`` draws it) and the random network is the ``conv`` layout of that geometry
     (:mod:`slth.nets.layouts.conv`): c is then the candidates per kernel entry and sign. A construction
     that does not prune that layout is refused by :func:`network_spec` before any build.
+
+    With ``skips`` the target is residual (:mod:`slth.nets.residual`) and so is the random network.
     """
     dims = nets.dims_of(target)
     distribution = default_distribution(construction, distribution)
     certs, lbs, norms = {}, {}, {}
     network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry}
+    network |= {"skips": tuple(skips)} if skips else {}
 
     def build(c):
         spec = network_spec(construction, nets.RandomSpec(
@@ -215,6 +218,7 @@ class MinWidth:
     random_params: int | None
     trials: tuple
     exact: int | None = None
+    skips: tuple = ()
 
 
 def trial_target(dims, seed: int, distribution: str = "gaussian") -> tuple:
@@ -225,7 +229,7 @@ def trial_target(dims, seed: int, distribution: str = "gaussian") -> tuple:
 @precision.float64
 def min_width(construction: str, dims, eps: float, delta: float, *, trials: int, seed: int = 0,
               c_max: int | None = None, target_distribution: str = "gaussian", distribution: str | None = None,
-              drop_negative: bool = False, progress=None, exact: float | None = None) -> MinWidth:
+              drop_negative: bool = False, progress=None, exact: float | None = None, skips=()) -> MinWidth:
     """Measure the smallest number of candidates per block and sign that yields ε-tickets with
     probability >= 1 − δ (the quantity Theorem 1 of Pensia et al. 2020 bounds by C log(d² l / min(ε, δ))
     and Malach et al. 2020 by a polynomial), for random targets of widths ``dims``.
@@ -238,6 +242,8 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
       exact: a time limit per ticket (seconds) to also search the exact width (:func:`trial_width`);
         ``MinWidth.exact`` is then its (1 − δ) quantile. The ticket size is checked against the exact
         method's limit first.
+      skips: a residual target's skips (:mod:`slth.nets.residual`; "1,3" or a sequence), in the target and
+        the random network alike.
       The rest: as ``slth prune``.
     Returns:
       MinWidth; ``certified`` None means c_max does not suffice for a 1 − δ fraction. Computed with JAX's
@@ -253,7 +259,8 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
     nets.check_distribution(target_distribution)
     distribution = default_distribution(construction, distribution)
     constructions.check_candidates(construction, c_max, what="c_max")
-    top = network_spec(construction, nets.RandomSpec(dims=dims, candidates=c_max, seed=seed,
+    skips = nets.residual.check(skips, dims)
+    top = network_spec(construction, nets.RandomSpec(dims=dims, candidates=c_max, seed=seed, skips=skips,
                                                      distribution=distribution, drop_negative=drop_negative))
     if exact is not None:
         from slth.measure import exact as exact_mod
@@ -263,14 +270,15 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
         s = seed + t
         target = trial_target(dims, s, target_distribution)
         results.append(trial_width(construction, target, seed=s, eps=eps, c_max=c_max,
-                                   distribution=distribution, drop_negative=drop_negative, exact=exact))
+                                   distribution=distribution, drop_negative=drop_negative, exact=exact,
+                                   skips=skips))
         if progress is not None:
             progress(t + 1, trials)
     certified, k = quantile_width([r.certified for r in results], delta)
     optimistic, _ = quantile_width([r.optimistic for r in results], delta)
     ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")
     params = None if certified is None else network_spec(construction, nets.RandomSpec(
-        dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative)).random_params()
+        dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative, skips=skips)).random_params()
     exact_c = None if exact is None else quantile_width([r.exact for r in results], delta)[0]
     return MinWidth(construction, dims, float(eps), float(delta), seed, c_max, certified, optimistic,
-                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results), exact_c)
+                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results), exact_c, skips)

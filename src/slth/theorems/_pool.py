@@ -13,7 +13,8 @@ The CNN pool (issue 16): the same ticket properties (§5.1-5.3, 5.5) on convolut
 ``ci`` 2 cases, ``thorough`` 12, drawn from a fixed seed over :data:`CONV_GEOMETRIES` (stride 1 and 2,
 kernel 1 and 3, one and two convolutions, one and two input channels). The pool with biases
 (docs/theory.md §1.8): the same properties on targets [W_i | b_i] pruned from the ``biased`` layout
-(:func:`biased_names`), ``ci`` 2 cases, ``thorough`` 16.
+(:func:`biased_names`), ``ci`` 2 cases, ``thorough`` 16. The residual pool (:mod:`slth.nets.residual`): the
+same properties on MLP and CNN targets with skips z ↦ z + F(z), ``ci`` 2 cases (one of each), ``thorough`` 12.
 """
 
 from __future__ import annotations
@@ -161,4 +162,59 @@ def biased_case(i: int) -> tuple[tuple, nets.RandomSpec]:
 def biased_ticket(name: str, i: int):
     """The ticket of construction ``name`` for case i of the pool with biases (built once per session)."""
     target, spec = biased_case(i)
+    return constructions.build(name, target, constructions.spec_for(name, spec))
+
+
+#: Cases of the pool of residual targets (:mod:`slth.nets.residual`): an MLP's dims or a CNN's geometry, and
+#: the skips (a skip into the output layer, skips that follow one another, one from the input itself).
+RESIDUAL_CASES = ((2, 3, 2), (1,)), ("2x4x4:2,2:k3:s1,1:2", (1,)), ((3, 2, 3, 2), (1, 2)), \
+    ("1x4x4:2,1:k1:s1,1:2", (1,)), ((2, 2, 2, 2), (2,)), ((2, 3, 2, 3, 2), (1, 3))
+#: Pool sizes per profile for residual targets.
+RESIDUAL_SIZES = {"ci": 2, "thorough": 12}
+
+
+def residual_size() -> int:
+    """Size of the residual pool: :data:`RESIDUAL_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it)."""
+    n = RESIDUAL_SIZES["thorough" if plugin.thorough() else "ci"]
+    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+
+
+def residual_names(prop: str) -> list[str]:
+    """The constructions of :func:`slth.theorems.names` (``prop``) that prune the ``pairs`` layout (every
+    layout of layer pairs allows skips; :func:`residual_cases` says which cases each prunes)."""
+    from slth import theorems
+
+    return [n for n in theorems.names(prop) if constructions.prunes(n, nets.layouts.DEFAULT.name)]
+
+
+def residual_cases(name: str) -> list[int]:
+    """The residual cases construction ``name`` prunes: every MLP case, the CNN cases if it prunes ``conv``."""
+    cnn = constructions.prunes(name, nets.layouts.conv.LAYOUT.name)
+    return [i for i in range(residual_size()) if cnn or not isinstance(RESIDUAL_CASES[i % len(RESIDUAL_CASES)][0], str)]
+
+
+@functools.cache
+def residual_case(i: int) -> tuple[tuple, nets.RandomSpec]:
+    """Case i of the residual pool: (target, spec with its skips), the same on every run: a random target
+    (each layer, each explicit convolution, at spectral norm 1, or 0.9 for odd MLP cases), 1-4 candidates,
+    every weight law (set per construction by :func:`residual_ticket`)."""
+    rng = np.random.default_rng([SEED, 32, i])
+    shape, skips = RESIDUAL_CASES[i % len(RESIDUAL_CASES)]
+    candidates, seed = int(rng.integers(1, 5)), int(rng.integers(2**31))
+    law = ("uniform", "gaussian", "binary")[i % 3]
+    if isinstance(shape, str):
+        g = conv.Geometry.parse(shape)
+        target = conv.random_conv_target(g, seed=int(rng.integers(2**31))).layers()
+        spec = nets.RandomSpec(dims=g.dims(), candidates=candidates, seed=seed, distribution=law, skips=skips,
+                               layout=nets.layouts.conv.LAYOUT.name, geometry=g.text())
+    else:
+        target = nets.random_target(shape, key=jax.random.key(int(rng.integers(2**31))), norm=(1.0, 0.9)[i % 2])
+        spec = nets.RandomSpec(dims=shape, candidates=candidates, seed=seed, distribution=law, skips=skips)
+    return tuple(np.asarray(w) for w in target), spec
+
+
+@functools.cache
+def residual_ticket(name: str, i: int):
+    """The ticket of construction ``name`` for case i of the residual pool (built once per session)."""
+    target, spec = residual_case(i)
     return constructions.build(name, target, constructions.spec_for(name, spec))

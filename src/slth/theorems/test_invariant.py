@@ -122,3 +122,22 @@ def test_ticket_invariant_with_biases(evidence, name):
             assert not np.asarray(ticket.masks[2 * p + 1])[:, -1].any(), i
         tamper(ticket)
         evidence.example()
+
+
+@pytest.mark.theorem("§5.1 ticket invariant")
+@pytest.mark.parametrize("name", _pool.residual_names("invariant"))
+def test_ticket_invariant_with_skips(evidence, name):
+    """Statement (docs/theory.md §5.1 for residual targets, §1.9): a skip is an identity, not a weight, so the
+    random network of a residual target has exactly the layers, shapes, blocks (and ties, for a CNN) of the
+    same target without skips, bit for bit, and the invariant holds unchanged; the skips are the spec's and
+    their random edges join unit layer 2i − 2 to 2i + 2; a weight one ulp off is reported. Rule: exact, on
+    every case of the residual pool the construction prunes."""
+    for i in _pool.residual_cases(name):
+        ticket = _pool.residual_ticket(name, i)
+        spec = ticket.spec
+        assert invariant_problems(ticket) == [], i
+        plain = nets.random_network(dataclasses.replace(spec, skips=()))
+        assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(ticket.random, plain)), i
+        assert spec.skip_edges() == tuple((2 * s - 2, 2 * s + 2) for s in spec.skips) != (), i
+        tamper(ticket)
+        evidence.example()

@@ -103,3 +103,24 @@ def with_masks(ticket, masks, where):
     for k, r, c in where:
         masks[k][r, c] = True
     return dataclasses.replace(ticket, masks=tuple(masks))
+
+
+@pytest.mark.theorem("§2.3 no dead weight")
+@pytest.mark.parametrize("name", _pool.residual_names("invariant"))
+def test_dead_weights_are_dead_with_skips(evidence, name):
+    """The analysis is sound with skips (a residual target, :mod:`slth.nets.residual`): removing every weight
+    it calls dead in the whole network leaves the masked network with its identities unchanged, bit for
+    bit; and, for the constructions with the property, no kept weight is dead within its target layer.
+    Rule: exact equality (float64) on 64 Gaussian inputs; every case of the residual pool the construction prunes."""
+    from slth.theorems.test_identity import masked_forward_with_skips
+
+    for i in _pool.residual_cases(name):
+        ticket = _pool.residual_ticket(name, i)
+        dead = liveness.dead_weights(ticket)
+        x = np.random.default_rng(i).normal(size=(64, ticket.spec.dims[0]))
+        live = dataclasses.replace(ticket, masks=tuple(np.asarray(m) & ~d for m, d in zip(ticket.masks, dead)))
+        np.testing.assert_array_equal(masked_forward_with_skips(live, x), masked_forward_with_skips(ticket, x),
+                                      err_msg=f"case {i}")
+        if name in NAMES:
+            assert not any(d.any() for d in liveness.dead_weights(ticket, scope="layer")), i
+        evidence.example()

@@ -53,3 +53,14 @@ def test_no_weight_or_bias_error_grows_with_c(evidence, name):
     for i in range(_pool.biased_size()):
         check_wider(name, _pool.biased_ticket(name, i), *_pool.biased_case(i), i)
         evidence.example()
+
+
+@pytest.mark.theorem("§5.5 monotonicity")
+@pytest.mark.parametrize("name", _pool.residual_names("monotonicity"))
+def test_no_weight_error_grows_with_c_with_skips(evidence, name):
+    """Statement (docs/theory.md §5.5 for residual targets): skips add no weight, so the candidate lists nest
+    as without them and no per-weight error grows when c grows by 2. Rule: float64, 1e-12; every case of
+    the residual pool the construction prunes."""
+    for i in _pool.residual_cases(name):
+        check_wider(name, _pool.residual_ticket(name, i), *_pool.residual_case(i), i)
+        evidence.example()

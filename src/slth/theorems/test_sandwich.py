@@ -202,3 +202,52 @@ def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_biases(e
         x[512] = 0.0
         assert measure.gap_at(ticket.target, ticket.pruned, x, biases=True).max() <= cert + measure.ROUNDOFF, i
         evidence.example()
+
+
+def residual_certificate(ticket) -> float:
+    """docs/theory.md §1.9's certificate recomputed from the dense masked layers: P⁺ = R_2 relu(R_1) and
+    P⁻ = −R_2 relu(−R_1) per pair, k_i = 1 where skip i − 1 ends at layer i; E_1 = ‖[P⁺ − W | P⁻ − W]‖,
+    E_i = ‖P⁺_i‖ E_{i−1} + ‖P⁺_i − W_i‖ R_{i−1} + k_i E_{i−2}, R_i = ‖W_i‖ R_{i−1} + k_i R_{i−2}."""
+    pruned = [np.where(np.asarray(s), np.asarray(r, np.float64), 0.0) for r, s in zip(ticket.random, ticket.masks)]
+    svd = lambda m: np.linalg.svd(m, compute_uv=False)[0] if m.size else 0.0   # noqa: E731
+    ends = {s + 1 for s in ticket.spec.skips}
+    e, reach = [0.0], [1.0]
+    for i, w in enumerate(ticket.target, start=1):
+        w = np.asarray(w, np.float64)
+        first, second = pruned[2 * i - 2], pruned[2 * i - 1]
+        plus, minus = second @ np.maximum(first, 0.0), -(second @ np.maximum(-first, 0.0))
+        k = 1.0 if i in ends else 0.0
+        if i == 1:
+            e.append(svd(np.hstack([plus - w, minus - w])))
+        else:
+            e.append(svd(plus) * e[-1] + svd(plus - w) * reach[-1] + k * e[-2])
+        reach.append(svd(w) * reach[-1] + (k * reach[-2] if i > 1 else 0.0))
+    return float(e[-1])
+
+
+@pytest.mark.theorem("§5.3 sandwich")
+@pytest.mark.parametrize("name", _pool.residual_names("sandwich"))
+def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_skips(evidence, name):
+    """Statement (docs/theory.md §1.9 and §5.3): for a residual target the skip is exact in both networks and
+    carries the error made before it; the certificate equals its formula recomputed from the dense masked
+    layers, and neither the lower bound nor the gap at sampled inputs of the sphere exceeds it (both networks
+    stay positively homogeneous); on a 2-input case a 4096-point circle, with the gap's Lipschitz margin,
+    does not either. Rule: float64, slack :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10;
+    every case of the residual pool the construction prunes."""
+    for i in _pool.residual_cases(name):
+        ticket = _pool.residual_ticket(name, i)
+        cert = measure.ticket_certificate(ticket)
+        theory = residual_certificate(ticket)
+        assert theory - 1e-12 * max(1.0, theory) <= cert <= theory + 1e-10 * max(1.0, theory), (i, cert, theory)
+        assert measure.ticket_norm_certificate(ticket) == cert, i
+        lb = measure.ticket_lower_bound(ticket, key=jax.random.key(i), steps=40, starts=8)
+        assert lb.value <= cert + measure.ROUNDOFF and abs(np.linalg.norm(lb.witness) - 1) <= 1e-12, i
+        assert lb.value == float(measure.ticket_gap_at(ticket, lb.witness[None])[0]), i
+        x = np.random.default_rng(i).normal(size=(512, ticket.spec.dims[0]))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        assert measure.ticket_gap_at(ticket, x).max() <= cert + measure.ROUNDOFF, i
+        if ticket.spec.dims[0] == 2:
+            angle = np.linspace(0, 2 * np.pi, 4096, endpoint=False)
+            circle = np.stack([np.cos(angle), np.sin(angle)], 1)
+            assert measure.ticket_gap_at(ticket, circle).max() <= cert + measure.ROUNDOFF, i
+        evidence.example()
