@@ -106,6 +106,19 @@ def certificate_one_percent_low():
     propagate.propagation_bound = mutated
 
 
+def propagation_ignores_skips():
+    """The bound propagation of a residual target's ticket forgets its skips (issue 16): it bounds the plain
+    chain's error, which a skip can exceed."""
+    import dataclasses
+
+    from slth.measure import propagate, residual
+
+    def mutated(ticket, maps):
+        return propagate._network(dataclasses.replace(ticket, spec=dataclasses.replace(ticket.spec, skips=())), maps)
+
+    residual.network = mutated
+
+
 def mask_keeps_modified_weight():
     """The ticket keeps a weight that is not the random weight (scaled by 1.001)."""
     import numpy as np
@@ -175,6 +188,7 @@ MUTATIONS = {
     "solver-wrong-at-odd-counts": solver_wrong_at_odd_counts,
     "later-pairs-keep-negatives": later_pairs_keep_negatives,
     "loosened-norm-tolerance": loosened_norm_tolerance,
+    "propagation-ignores-skips": propagation_ignores_skips,
 }
 
 

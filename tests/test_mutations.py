@@ -27,8 +27,8 @@ def test_the_plain_suite_passes_on_the_mutation_pool():
     assert code == 0 and not failed, tail
 
 
-def test_there_are_nine_mutations():
-    assert len(mutations.MUTATIONS) == 9
+def test_there_are_ten_mutations():
+    assert len(mutations.MUTATIONS) == 10
 
 
 @pytest.mark.parametrize("name", list(mutations.MUTATIONS))

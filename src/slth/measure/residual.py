@@ -23,9 +23,12 @@ the identity (R_i gains R_{i-2}), so every later pair's weight error α_i is pai
 block's Lipschitz bound is 1 + s_{i-1} s_i instead of s_{i-1} s_i. Without skips (every k_i = 0) E_l is at
 most §3's Π(s_i + α_i) − Π s_i (‖A⁺_i‖ <= s_i + α_i). Both networks are positively homogeneous (the
 identity is), so, as without skips, the bound on the ball is one on the sphere scaled by ‖x‖. The value is rounded
-upward (:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic. No bound propagation
-(:mod:`slth.measure.propagate`) and no exact program (:mod:`slth.measure.exact`) exist for skips yet: this is
-the certificate of such tickets.
+upward (:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic.
+
+A second, tighter bound: :func:`network` writes both networks as plain ReLU networks whose skips are carried
+by identity units, which :mod:`slth.measure.propagate`'s differential bound propagation (with its branch and
+bound) bounds as it bounds any ticket; the certificate of a residual ticket is the smaller of the two
+(:func:`slth.measure.ticket_certificate`). No exact program (:mod:`slth.measure.exact`) exists for skips yet.
 """
 
 from __future__ import annotations
@@ -70,4 +73,43 @@ def scale(target: Sequence, maps: Sequence[PairMaps]) -> float:
     return product
 
 
-__all__ = ["certificate", "scale"]
+def network(ticket, maps: Sequence[PairMaps]):
+    """The ticket and its target as one plain ReLU network each, skips carried by identity units, in the form
+    :mod:`slth.measure.propagate` bounds ((F_1, G_1, o_1) on the lifted input u = [σ(x); σ(−x)], then
+    (W_i, B_i, o_{i-1}, o_i) per layer, every owner the identity; the module docstring's second bound).
+
+    A skip at layer s carries z_{s-1} through layer s: layer s gets extra output units that copy it, which a
+    ReLU leaves unchanged because they are >= 0 (z_{s-1} is a ReLU output for s >= 2; for s = 1 the carried
+    input is u itself, σ(x) and σ(−x), rows [I | 0] and [0 | I] of the lifted input), and layer s + 1 reads
+    them with the identity (with [I, −I] for s = 1: x = σ(x) − σ(−x)) beside W_{s+1}. The ticket's network
+    is the same with A⁺_i (A⁻_1) for W_i: its carriers copy the ticket's own z̃_{s-1}, exactly, so every
+    identity row has no error of its own, and the differential propagation follows z̃ − z through it."""
+    target = [np.asarray(w, np.float64) for w in ticket.target]
+    skips = set(ticket.spec.skips)
+    d0 = target[0].shape[1]
+    w1 = target[0]
+    f1 = [np.concatenate([w1, -w1], axis=1)]
+    g1 = [np.concatenate([np.asarray(maps[0].plus, np.float64), -np.asarray(maps[0].minus, np.float64)], axis=1)]
+    if 1 in skips:
+        eye = np.eye(2 * d0)
+        f1, g1 = f1 + [eye], g1 + [eye]
+    layers, width = [], sum(m.shape[0] for m in f1)
+    for i in range(2, len(target) + 1):
+        w, b = target[i - 1], np.asarray(maps[i - 1].plus, np.float64)
+        carried = width - w.shape[1]                       # the carriers of skip i − 1, after z_{i-1}
+        consume = np.zeros((w.shape[0], carried))
+        if i - 1 in skips:
+            consume = np.concatenate([np.eye(d0), -np.eye(d0)], axis=1) if i == 2 else np.eye(carried)
+        wide_w, wide_b = [np.concatenate([w, consume], axis=1)], [np.concatenate([b, consume], axis=1)]
+        if i in skips:                                     # carry z_{i-1} through layer i
+            copy = np.concatenate([np.eye(w.shape[1]), np.zeros((w.shape[1], carried))], axis=1)
+            wide_w, wide_b = wide_w + [copy], wide_b + [copy]
+        wide_w, wide_b = np.concatenate(wide_w, axis=0), np.concatenate(wide_b, axis=0)
+        owners_in, owners_out = np.arange(width), np.arange(wide_w.shape[0])
+        layers.append((wide_w, wide_b, owners_in, owners_out))
+        width = wide_w.shape[0]
+    f1, g1 = np.concatenate(f1, axis=0), np.concatenate(g1, axis=0)
+    return (f1, g1, np.arange(f1.shape[0])), layers
+
+
+__all__ = ["certificate", "network", "scale"]

@@ -6,6 +6,7 @@ import pytest
 from slth import constructions, measure, nets
 from slth import testing as slt
 from slth import theorems
+from slth.measure import propagate
 from slth.theorems import _pool
 
 NAMES = theorems.names("sandwich")
@@ -229,25 +230,29 @@ def residual_certificate(ticket) -> float:
 @pytest.mark.parametrize("name", _pool.residual_names("sandwich"))
 def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_skips(evidence, name):
     """Statement (docs/theory.md §1.9 and §5.3): for a residual target the skip is exact in both networks and
-    carries the error made before it; the certificate equals its formula recomputed from the dense masked
-    layers, and neither the lower bound nor the gap at sampled inputs of the sphere exceeds it (both networks
-    stay positively homogeneous); on a 2-input case a 4096-point circle, with the gap's Lipschitz margin,
-    does not either. Rule: float64, slack :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10;
-    every case of the residual pool the construction prunes."""
+    carries the error made before it; the norm recursion equals its formula recomputed from the dense masked
+    layers, the certificate (the smaller of it and the bound propagation with the skips carried by identity
+    units) is not above it, and neither the lower bound nor the gap at sampled inputs of the sphere exceeds
+    the certificate (both networks stay positively homogeneous); on a 2-input case a 4096-point circle does
+    not either. Rule: float64, slack :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10; every
+    case of the residual pool the construction prunes."""
     for i in _pool.residual_cases(name):
         ticket = _pool.residual_ticket(name, i)
-        cert = measure.ticket_certificate(ticket)
+        norms = measure.ticket_norm_certificate(ticket)
         theory = residual_certificate(ticket)
-        assert theory - 1e-12 * max(1.0, theory) <= cert <= theory + 1e-10 * max(1.0, theory), (i, cert, theory)
-        assert measure.ticket_norm_certificate(ticket) == cert, i
+        assert theory - 1e-12 * max(1.0, theory) <= norms <= theory + 1e-10 * max(1.0, theory), (i, norms, theory)
+        cert = measure.ticket_certificate(ticket)
+        propagated = propagate.propagated_certificate(ticket)      # a proof by itself: checked alone too
+        assert cert == min(norms, propagated), i
         lb = measure.ticket_lower_bound(ticket, key=jax.random.key(i), steps=40, starts=8)
-        assert lb.value <= cert + measure.ROUNDOFF and abs(np.linalg.norm(lb.witness) - 1) <= 1e-12, i
+        assert abs(np.linalg.norm(lb.witness) - 1) <= 1e-12, i
         assert lb.value == float(measure.ticket_gap_at(ticket, lb.witness[None])[0]), i
         x = np.random.default_rng(i).normal(size=(512, ticket.spec.dims[0]))
         x /= np.linalg.norm(x, axis=1, keepdims=True)
-        assert measure.ticket_gap_at(ticket, x).max() <= cert + measure.ROUNDOFF, i
         if ticket.spec.dims[0] == 2:
             angle = np.linspace(0, 2 * np.pi, 4096, endpoint=False)
-            circle = np.stack([np.cos(angle), np.sin(angle)], 1)
-            assert measure.ticket_gap_at(ticket, circle).max() <= cert + measure.ROUNDOFF, i
+            x = np.concatenate([x, np.stack([np.cos(angle), np.sin(angle)], 1)])
+        worst = max(lb.value, float(measure.ticket_gap_at(ticket, x).max()))
+        for bound in (norms, propagated):
+            assert worst <= bound + measure.ROUNDOFF, (i, worst, norms, propagated)
         evidence.example()

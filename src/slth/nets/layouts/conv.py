@@ -40,6 +40,9 @@ kernel (C_i, C·U, k, k) (the head's pair: a dense (classes, C·U) map after glo
 Parameter counts are in kernel form (:meth:`Conv.params`, :meth:`Conv.kept`): a weight tied across
 positions, a kernel entry or a hidden channel's 1×1 weight, is one parameter however many copies the
 explicit matrices hold.
+
+Residual CNNs (:mod:`slth.nets.residual`): skips join two convolutions whose maps have the same (C, H, W) at
+both ends (:meth:`Conv.check`), with the ``pairs`` layout's edges between the explicit layers.
 """
 
 from __future__ import annotations
