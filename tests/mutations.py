@@ -119,6 +119,9 @@ def propagation_ignores_skips():
     residual.network = mutated
 
 
+propagation_ignores_skips.module = "test_sandwich"
+
+
 def mask_keeps_modified_weight():
     """The ticket keeps a weight that is not the random weight (scaled by 1.001)."""
     import numpy as np
@@ -198,9 +201,13 @@ def run_one(name: str) -> int:
 
     import slth.theorems
 
+    order = list(ORDER)
     if name != "none":
         MUTATIONS[name]()
-    modules = [f"slth.theorems.{m}" for m in ORDER]
+        first = getattr(MUTATIONS[name], "module", None)     # the module it targets runs first (all still run)
+        if first:
+            order.insert(0, order.pop(order.index(first)))
+    modules = [f"slth.theorems.{m}" for m in order]
     root = os.path.dirname(slth.theorems.__file__)
     return int(pytest.main(["--pyargs", *modules, "-p", "slth.theorems.plugin", "-p", "no:cacheprovider",
                             "-x", "-q", "-rf", "--rootdir", root, "-c", os.devnull]))

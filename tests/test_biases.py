@@ -166,3 +166,85 @@ def test_the_digits_twin_with_biases_is_rescaled_without_changing_a_prediction_a
     row = digits.ticket_row(p, "subset-sum", 12, network_seed=0)
     assert row.lower_bound <= row.certificate and row.guaranteed_disagree == 0
     assert row.random_params == spec_of((64, 32, 10), 12, seed=0).random_params()
+
+
+# --------------------------------------------------------------------------- CNN targets with biases
+
+CNN = "2x4x4:2,2:k3:s1,2:3"
+
+
+def cnn_spec(c, seed=3, law="uniform"):
+    g = nets.conv.Geometry.parse(CNN)
+    return nets.RandomSpec(dims=g.dims(), candidates=c, seed=seed, layout="conv-biased", geometry=g.text(),
+                           distribution=law)
+
+
+def test_a_cnn_target_with_biases_repeats_each_channel_bias_and_shares_its_kernels_with_its_twin():
+    g = nets.conv.Geometry.parse(CNN)
+    t, twin = nets.conv.random_conv_target(g, seed=4, bias=0.7), nets.conv.random_conv_target(g, seed=4)
+    weights, biases = affine.split(t.layers())
+    assert all(np.array_equal(w, v) for w, v in zip(weights, twin.layers()))
+    for b, own, (c, h, w) in zip(biases, t.biases, [*g.shapes()[1:], (g.classes, 1, 1)]):
+        assert np.array_equal(b, np.repeat(own, h * w)) and np.abs(own).max() <= 0.7
+    nets.check_target(t.layers(), biases=True)
+    with pytest.raises(InputError, match="outside \\[0, 1\\]"):
+        nets.conv.random_conv_target(g, seed=4, bias=1.5)
+    with pytest.raises(InputError, match="cannot be saved"):
+        t.save("never-written.npz")
+
+
+def test_the_conv_biased_layout_nests_prefixes_and_counts_each_tied_parameter_once():
+    narrow, wide = (nets.random_network(cnn_spec(c)) for c in (2, 3))
+    spec = cnn_spec(2)
+    assert [np.shape(m) for m in narrow] == list(spec.shapes())
+    # every distinct non-zero value is one parameter (uniform entries: no two draws coincide)
+    values = np.concatenate([np.asarray(m, np.float64).ravel() for m in narrow])
+    assert len(np.unique(values[values != 0])) == spec.random_params() < spec.entries()
+    # the bias block (the last 2c units of each first layer) reads the constant alone, and its weights and the
+    # output biases extend from c = 2 to c = 3
+    for k in (0, 2, 4):
+        block = np.asarray(narrow[k])[-4:]
+        assert not block[:, :-1].any() and np.all(block[:, -1] != 0)
+        assert np.array_equal(np.asarray(wide[k])[-6:-2, -1], block[:, -1])
+    assert np.array_equal(np.asarray(narrow[5])[:, -1], np.asarray(wide[5])[:, -1])
+
+
+@pytest.mark.parametrize("name", ["subset-sum", "selection"])
+def test_cnn_tickets_with_biases_tie_every_bias_and_count_kept_parameters_in_kernel_form(name):
+    g = nets.conv.Geometry.parse(CNN)
+    target = nets.conv.random_conv_target(g, seed=5, bias=0.5).layers()
+    ticket = constructions.build(name, target, cnn_spec(4 if name == "subset-sum" else 16))
+    assert ticket_mod.invariant_problems(ticket) == []
+    kept = np.concatenate([np.asarray(r, np.float64)[np.asarray(m)] for r, m in zip(ticket.random, ticket.masks)])
+    assert len(np.unique(kept[kept != 0])) == ticket.kept_params()
+    # untie one copy of a kept bias-block weight: the invariant reports the broken tie
+    masks = [np.asarray(m).copy() for m in ticket.masks]
+    hidden = masks[0].shape[0] - 8
+    rows = np.flatnonzero(masks[1][:, hidden:-1].any(axis=1))
+    if len(rows):
+        r = rows[0]
+        masks[1][r, hidden + np.flatnonzero(masks[1][r, hidden:-1])[0]] = False
+        broken = dataclasses.replace(ticket, masks=tuple(masks))
+        assert any("tied" in p for p in ticket_mod.invariant_problems(broken, regenerate=False))
+
+
+def test_slth_prune_draws_a_cnn_target_with_biases_and_refuses_what_it_cannot_do(tmp_path, capsys):
+    from slth import cli
+
+    out = tmp_path / "cnn-b.npz"
+    assert cli.main(["prune", "--target-kind", "conv", "--image", "1,4,4", "--channels", "2", "--kernel", "3",
+                     "--classes", "2", "--biases", "0.3", "--candidates", "4", "--out", str(out), "--json"]) == 0
+    meta = __import__("json").loads(capsys.readouterr().out)
+    assert meta["layout"] == "conv-biased" and meta["lower_bound"] <= meta["certificate"]
+    assert cli.main(["verify", str(out)]) == 0
+    capsys.readouterr()
+    cnn = tmp_path / "cnn.npz"
+    nets.conv.random_conv_target("1x4x4:2:k3:s1:2", seed=0).save(cnn)
+    for argv, fragment in ((["--target", str(cnn), "--biases", "0.3"], "CNN target files with biases"),
+                           (["--biases", "0.3", "--skips", "1", "--channels", "1,1"], "apply to the layouts"),
+                           (["--biases", "0.3", "--construction", "hyperbolic"], "does not prune the 'conv-biased'")):
+        assert cli.main(["prune", "--target-kind", "conv", "--image", "1,4,4", *(["--channels", "2"] if
+                         "--channels" not in argv else []), *argv, "--out", str(tmp_path / "x.npz")]) == 2, argv
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "x.npz").exists()

@@ -31,10 +31,11 @@ def digest(layers) -> str:
 
 
 def test_the_table():
-    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"), then the CNN layout and the
-    layout with biases; each entry knows its name; the lookup takes a name or a spec; pairs is the default,
-    left out of the spec's JSON."""
-    assert NAMES == ["pairs", "l+1", "biased"] and list(nets.LAYOUTS) == ["pairs", "l+1", "conv", "biased"]
+    """LAYOUTS keeps the names and order of the former tuple ("pairs", "l+1"), then the CNN layout, the
+    layout with biases and the CNN layout with biases; each entry knows its name; the lookup takes a name or
+    a spec; pairs is the default, left out of the spec's JSON."""
+    assert NAMES == ["pairs", "l+1", "biased"]
+    assert list(nets.LAYOUTS) == ["pairs", "l+1", "conv", "biased", "conv-biased"]
     assert "l+1" in nets.LAYOUTS and nets.LAYOUTS is layouts.LAYOUTS
     for name, layout in nets.LAYOUTS.items():
         assert layout.name == name and layouts.layout(name) is layout and isinstance(layout, layouts.Layout)

@@ -29,8 +29,9 @@ def cmd_prune(args) -> int:
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")
     geometry, target = _geometry(args)
     biases = args.biases is not None
-    if biases and geometry is not None:
-        raise InputError("--biases applies to MLP targets (--target-kind mlp); CNN targets with biases are not supported yet")
+    if biases and target is not None:
+        raise InputError("--biases with a CNN target file: CNN target files with biases are not supported yet "
+                         "(--target-kind conv --biases draws a random CNN target with biases)")
     if biases and not 0 <= args.biases <= 1:
         raise InputError(f"--biases {args.biases} must be in [0, 1], the theorems' assumption |b| <= 1")
     if args.target and geometry is None:
@@ -45,7 +46,8 @@ def cmd_prune(args) -> int:
     from slth.measure.width import default_distribution
     network = {} if geometry is None else {"layout": nets.layouts.conv.LAYOUT.name, "geometry": geometry.text()}
     if biases:
-        network = {"layout": nets.layouts.biased.LAYOUT.name}
+        lay = nets.layouts.biased if geometry is None else nets.layouts.conv_biased
+        network["layout"] = lay.LAYOUT.name
     if args.skips:
         network["skips"] = nets.residual.parse(args.skips)
     spec = nets.RandomSpec(dims=dims, candidates=args.candidates, seed=args.seed,
@@ -57,7 +59,8 @@ def cmd_prune(args) -> int:
     if target is None:
         tseed = args.seed if args.target_seed is None else args.target_seed
         if geometry is not None:
-            target = nets.conv.random_conv_target(geometry, seed=tseed, distribution=args.target_dist).layers()
+            target = nets.conv.random_conv_target(geometry, seed=tseed, distribution=args.target_dist,
+                                                  bias=args.biases).layers()
         elif biases:
             target = nets.affine.random_target(dims, seed=tseed, distribution=args.target_dist,
                                                norm=args.target_norm, bias=args.biases)

@@ -114,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--target-norm", type=float, default=1.0,
                        help="spectral norm of every random target layer, in (0, 1] (default: %(default)s)")
         p.add_argument("--biases", type=float, default=None, metavar="SCALE",
-                       help="mlp: a target with biases, each bias a weight on a constant input pruned out of a "
-                            "random network with random biases (the 'biased' layout): the random target's weights "
+                       help="a target with biases, each bias a weight on a constant input pruned out of a "
+                            "random network with random biases (the 'biased' layout; a CNN target: one bias per "
+                            "channel, the 'conv-biased' layout): the random target's weights "
                             "(those of --target-seed without biases, bit for bit) and biases uniform in "
                             "[-SCALE, SCALE], SCALE in [0, 1]; with --target, the file's layers are [W_i | b_i] "
                             "(out, in + 1), a ticket file of this layout being one (default: no biases)")

@@ -50,7 +50,8 @@ class Construction:
         explicit pairs tie every kernel entry across positions) for the constructions whose choice is a
         function of (target entry, candidates) alone, so that the ties hold (selection, subset sum);
         ``biased`` (a target with biases, each bias a weight of the constant input's block) for the same
-        two, whose choice of a bias is that of a weight.
+        two, whose choice of a bias is that of a weight; ``conv-biased`` (a CNN target with biases) for the
+        same two, for both reasons.
       uses_engine: whether it calls the exact subset-sum engine (:func:`slth.subset_sum.solve`), whose
         tables the memory model counts.
       computed_spec: ``computed_spec(spec) -> RandomSpec``, the network it computes with where that is
@@ -85,17 +86,19 @@ class Construction:
             raise ValueError(f"construction {self.name!r} names unknown bound {self.bound!r}")
 
 
-#: The CNN layout (:mod:`slth.nets.layouts.conv`) and the layout with biases (:mod:`slth.nets.layouts.biased`),
-#: which the constructions that choose per target entry (selection, subset sum) also prune.
+#: The CNN layout (:mod:`slth.nets.layouts.conv`), the layout with biases (:mod:`slth.nets.layouts.biased`) and
+#: the CNN layout with biases (:mod:`slth.nets.layouts.conv_biased`), which the constructions that choose per
+#: target entry (selection, subset sum) also prune.
 CONV = nets.layouts.conv.LAYOUT.name
 BIASED = nets.layouts.biased.LAYOUT.name
+CONV_BIASED = nets.layouts.conv_biased.LAYOUT.name
 
 REGISTRY: dict[str, Construction] = {c.name: c for c in (
     Construction(selection.NAME, selection.build, "Malach et al. 2020, Thm 2.1", search_limit=16384, bound="malach",
-                 other_layouts=(CONV, BIASED)),
+                 other_layouts=(CONV, BIASED, CONV_BIASED)),
     Construction(subset_sum.NAME, subset_sum.build, "Pensia et al. 2020, Thm 1",
                  max_candidates=subset_sum.MAX_CANDIDATES, search_limit=subset_sum.SEARCH_LIMIT, bound="pensia",
-                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True, other_layouts=(CONV, BIASED)),
+                 limit_reason=subset_sum.LIMIT_REASON, uses_engine=True, other_layouts=(CONV, BIASED, CONV_BIASED)),
     Construction(hyperbolic.NAME, hyperbolic.build,
                  "Orseau, Hutter, Rivasplata 2020, §3 (greedy binary decomposition, hyperbolic weights)",
                  distribution=hyperbolic.DISTRIBUTION, search_limit=1024,

@@ -308,25 +308,37 @@ def _unit(param: np.ndarray, build, *, only_above: bool = False) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ConvTarget:
-    """A CNN target: its geometry, kernels (C_i, C_{i-1}, k, k) and head (classes, C_m), float64."""
+    """A CNN target: its geometry, kernels (C_i, C_{i-1}, k, k) and head (classes, C_m), float64; with
+    ``biases``, one bias per output channel of each convolution (C_i,) and per class of the head (classes,)."""
 
     geometry: Geometry
     kernels: tuple[np.ndarray, ...]
     head: np.ndarray
+    biases: tuple[np.ndarray, ...] | None = None
 
     def layers(self) -> tuple[np.ndarray, ...]:
-        """The explicit layers (:func:`explicit`): a bias-free ReLU MLP for slth.nets.forward."""
-        return explicit(self.kernels, self.head, self.geometry)
+        """The explicit layers (:func:`explicit`): a bias-free ReLU MLP for slth.nets.forward; with biases the
+        layers [W_i | b_i] of :mod:`slth.nets.affine`, a channel's bias repeated at each of its positions."""
+        weights = explicit(self.kernels, self.head, self.geometry)
+        if self.biases is None:
+            return weights
+        sizes = [h * w for _, h, w in self.geometry.shapes()[1:]] + [1]
+        return tuple(np.concatenate([w, np.repeat(np.asarray(b, np.float64), n)[:, None]], axis=1)
+                     for w, b, n in zip(weights, self.biases, sizes))
 
     def save(self, path) -> None:
         """Write the CNN target file (``numpy.savez``) that :func:`slth.ticket_file.read_conv_target` and
         ``slth prune --target-kind conv --target`` read: ``geometry`` (0-d string, :meth:`Geometry.text`),
-        ``target_0`` … ``target_{m-1}`` the kernels, ``target_m`` the head."""
+        ``target_0`` … ``target_{m-1}`` the kernels, ``target_m`` the head. (A file with biases is not
+        supported yet: InputError for a target with biases.)"""
+        if self.biases is not None:
+            raise InputError("a CNN target with biases cannot be saved as a CNN target file yet; its explicit "
+                             "layers [W_i | b_i] (layers()) are what slth prunes")
         arrays = {f"target_{i}": np.ascontiguousarray(a) for i, a in enumerate((*self.kernels, self.head))}
         np.savez(path, geometry=np.array(self.geometry.text()), **arrays)
 
 
-def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian") -> ConvTarget:
+def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian", bias: float | None = None) -> ConvTarget:
     """A random CNN target: i.i.d. entries of ``distribution`` (:mod:`slth.nets.laws`), kernel i (0-based)
     drawn with ``fold_in(key(seed), i)`` and the head with ``fold_in(key(seed), m)``, float64; then each
     explicit layer (a convolution on its actual input shape, and head ∘ GAP) rescaled to spectral norm 1.
@@ -334,15 +346,27 @@ def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian") -
     Rescaling: divide the kernel (head) by the SVD norm s of its explicit matrix; while the recomputed
     norm n of the scaled matrix exceeds 1 (round-off), replace the divisor d by d·n·(1 + 2^j·ε) at the
     j-th retry (ε = 2^-52): the measured excess plus 2^j more ulps, so the loop ends after a few SVDs
-    with a measured norm in [1 − a few ε, 1]. ``geometry`` may be a :class:`Geometry` or its text."""
+    with a measured norm in [1 − a few ε, 1]. ``geometry`` may be a :class:`Geometry` or its text.
+
+    ``bias`` in [0, 1] (None: no biases): the same kernels and head bit for bit (a bias-free twin), and one
+    bias per output channel of layer i (0-based; per class for the head) drawn uniformly in [−bias, bias]
+    from ``fold_in(key(seed), 2**31 + i)``, as :func:`slth.nets.affine.random_target` draws an MLP's."""
     g = as_geometry(geometry)
+    if bias is not None and not (isinstance(bias, (int, float)) and not isinstance(bias, bool) and 0 <= bias <= 1):
+        raise InputError(f"bias scale {bias!r} is outside [0, 1], the theorems' assumption |b| <= 1")
     key = jax.random.key(checks.seed("seed", seed))
     check_distribution(distribution)
     shapes = [(c, p[0], g.kernel, g.kernel) for c, p in zip(g.channels, g.shapes())] + [(g.classes, g.channels[-1])]
     raw = precision.run(lambda: [np.asarray(sample(distribution, jax.random.fold_in(key, i), s, np.float64))
                                  for i, s in enumerate(shapes)])
     params = [_unit(a, build) for a, build in zip(raw, _builders(g))]
-    return ConvTarget(g, tuple(params[:-1]), params[-1])
+    if bias is None:
+        return ConvTarget(g, tuple(params[:-1]), params[-1])
+    outs = list(g.channels) + [g.classes]
+    biases = precision.run(lambda: tuple(
+        float(bias) * np.asarray(sample("uniform", jax.random.fold_in(key, 2**31 + i), (c,), np.float64))
+        for i, c in enumerate(outs)))
+    return ConvTarget(g, tuple(params[:-1]), params[-1], biases)
 
 
 def conv_target(kernels, head, geometry, *, rescale: bool = False) -> ConvTarget:

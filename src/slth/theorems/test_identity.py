@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from slth import measure
+from slth import measure, nets
 from slth import testing as slt
 from slth import theorems
 from slth.nets import conv
@@ -78,12 +78,15 @@ def test_pair_identity_with_biases(evidence, name):
     """Statement (docs/theory.md §5.2 for targets with biases, §1.8): pair i of a ticket with biases
     computes z ↦ A⁺σ([z; 1]) − A⁻σ(−[z; 1]), A⁺'s last column the realised bias: the sum over the kept
     bias-block units of (outgoing weight)·σ(bias), plus any kept output bias, recomputed here unit by
-    unit; the compact forward pass equals the masked network with a 1 appended to every layer's input.
-    Rule: float64, absolute round-off 1e-13, on every case of the pool with biases."""
+    unit; the compact forward pass equals the masked network with a 1 appended to every layer's input; for
+    a CNN target with biases the realised bias is one value per output channel, the same at every position.
+    Rule: float64, absolute round-off 1e-13 (1e-15 across positions), on every case of the pool with biases."""
     for i in range(_pool.biased_size()):
         ticket = _pool.biased_ticket(name, i)
         maps = measure.ticket_maps(ticket)
         pruned = [np.where(np.asarray(s), np.asarray(r, np.float64), 0.0) for r, s in zip(ticket.random, ticket.masks)]
+        geometry = ticket.spec.geometry and conv.Geometry.parse(ticket.spec.geometry)
+        positions = [h * w for _, h, w in geometry.shapes()[1:]] + [1] if geometry else []
         for p, m in enumerate(maps):
             first, second = pruned[2 * p], pruned[2 * p + 1]
             bias = second[:, -1].copy()
@@ -91,6 +94,9 @@ def test_pair_identity_with_biases(evidence, name):
                 if first[r, -1] != 0 and not first[r, :-1].any():
                     bias += second[:, r] * max(first[r, -1], 0.0)
             np.testing.assert_allclose(np.asarray(m.plus)[:, -1], bias, rtol=0, atol=1e-13, err_msg=f"case {i}, pair {p}")
+            if nets.layouts.layout(ticket.spec).has_geometry:      # a CNN: one realised bias per output channel
+                spread = np.asarray(m.plus)[:, -1].reshape(ticket.target[p].shape[0] // positions[p], -1)
+                assert np.all(spread.max(axis=1) - spread.min(axis=1) <= 1e-15), (i, p)
         x = np.random.default_rng(i).normal(size=(16, ticket.spec.dims[0]))
         g = x
         for k, w in enumerate(pruned):
@@ -128,7 +134,6 @@ def test_pair_identity_with_skips(evidence, name):
     every case of the residual pool the construction prunes."""
     import jax
 
-    from slth import nets
     for i in _pool.residual_cases(name):
         ticket = _pool.residual_ticket(name, i)
         maps = measure.ticket_maps(ticket)

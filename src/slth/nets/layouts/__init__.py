@@ -76,7 +76,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from slth import checks
-from slth.nets.layouts import biased, conv, l_plus_1, pairs
+from slth.nets.layouts import biased, conv, conv_biased, l_plus_1, pairs
 
 
 @runtime_checkable
@@ -108,7 +108,7 @@ class Layout(Protocol):
 
 
 #: Every layout by name (the order messages list them in).
-LAYOUTS: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (pairs, l_plus_1, conv, biased)}
+LAYOUTS: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (pairs, l_plus_1, conv, biased, conv_biased)}
 #: The layout of a spec that names none; a spec of it writes no ``layout`` key (files and fingerprints
 #: of it are those written before layouts existed).
 DEFAULT: Layout = pairs.LAYOUT
