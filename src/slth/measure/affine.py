@@ -19,9 +19,11 @@ The bias-free argument's homogeneity is not needed: every step is a bound for ea
 
 Result: sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ <= e_l. With b = 0 and no kept bias it is at most §3's
 Π(s_i + α_i) − Π s_i (‖P⁺_i‖ <= s_i + α_i). The value is rounded upward
-(:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic. No bound propagation
-(:mod:`slth.measure.propagate`) and no exact program (:mod:`slth.measure.exact`) exist for biases yet:
-this is the certificate of such tickets.
+(:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic. The certificate of such a
+ticket is the smaller of this bound and :mod:`slth.measure.propagate`'s bound propagation, which carries
+b_i and a_i − b_i as constants of z^f_i and δ_i (its input cones only: a phase constraint is affine with
+biases, which its Lagrangian step does not take). No exact program (:mod:`slth.measure.exact`) exists for
+biases yet.
 """
 
 from __future__ import annotations

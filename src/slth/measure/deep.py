@@ -192,13 +192,14 @@ def ticket_certificate(ticket, maps=None) -> float:
     """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
     propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
     sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX). A ticket with
-    biases has no bound propagation yet: its certificate is :mod:`slth.measure.affine`'s. A ticket of a residual
+    biases: the smaller of :mod:`slth.measure.affine`'s certificate and the bound propagation with the biases as
+    constants (input cones only, no phase branching). A ticket of a residual
     target (skips): the smaller of :mod:`slth.measure.residual`'s recursion and the bound propagation of its
     network with the skips carried by identity units (:func:`slth.measure.residual.network`)."""
     from slth.measure import propagate
     maps = ticket_maps(ticket) if maps is None else maps
     if _biases(ticket.spec):
-        return _affine_certificate(ticket, maps)
+        return min(_affine_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps))
     if ticket.spec.skips:
         return min(_residual_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps))
     return propagate.tight_certificate(ticket, maps)

@@ -171,6 +171,9 @@ def _network(ticket, maps):
         from slth.measure import residual
         return residual.network(ticket, maps)
     target = [np.asarray(w, np.float64) for w in ticket.target]
+    if _biased(ticket):                              # weights only; the biases are _constants'
+        target = [w[:, :-1] for w in target]
+        maps = [type(m)(np.asarray(m.plus, np.float64)[:, :-1], np.asarray(m.minus, np.float64)[:, :-1]) for m in maps]
     d = [target[0].shape[1]] + [w.shape[0] for w in target]
     w1 = target[0]
     f1 = np.concatenate([w1, -w1], axis=1)
@@ -186,6 +189,21 @@ def _network(ticket, maps):
         bs = [np.asarray(m.plus, np.float64) for m in maps[1:]]
     layers = [(target[i - 1], bs[i - 2], owners[i - 2], owners[i - 1]) for i in range(2, len(target) + 1)]
     return (f1, g1, owners[0]), layers
+
+
+def _biased(ticket) -> bool:
+    from slth.nets import layouts
+    return layouts.layout(ticket.spec).has_biases
+
+
+def _constants(ticket, maps):
+    """For a ticket with biases (:mod:`slth.measure.affine`), per layer i the constants of z^f_i and δ_i:
+    (b_i, a_i − b_i), a_i the realised bias (the last column of A⁺_i); None without biases. They enter the
+    back-substitution as constants (:func:`_back`): z^f_i = W_i h + b_i, δ_i = (*) + (a_i − b_i)."""
+    if not _biased(ticket):
+        return None
+    return [(np.asarray(w, np.float64)[:, -1], np.asarray(m.plus, np.float64)[:, -1] - np.asarray(w, np.float64)[:, -1])
+            for w, m in zip(ticket.target, maps)]
 
 
 #: Most multiply-adds one propagation may spend (cones × Σ_i units_i·units_{i-1}·2 d_0): fewer cones
@@ -314,11 +332,14 @@ def _change(p, q, fa, fb, ga, gb):
     return lt, ls, ut, us
 
 
-def _back(cf, cd, j, first, layers, relax):
+def _back(cf, cd, j, first, layers, relax, consts=None):
     """Back-substitution: an upper form of cf·z^f_j + cd·δ_j (cf (L, K, n^f_j), cd (L, K, n^g_j)) as
-    form·u + const (form (L, K, 2 d_0), const (L, K)), valid on each cone (module docstring)."""
+    form·u + const (form (L, K, 2 d_0), const (L, K)), valid on each cone (module docstring). ``consts``
+    (:func:`_constants`): each layer's constants, added where the layer is substituted."""
     const = np.zeros(cf.shape[:2])
     for i in range(j, 1, -1):
+        if consts is not None:
+            const = const + np.matmul(cf, consts[i - 1][0]) + np.matmul(cd, consts[i - 1][1])
         w, b, e = layers[i - 2]
         alpha, t, s, lt, ls, ut, us = relax[i - 2]
         a, c = np.matmul(cf, w) + np.matmul(cd, e), np.matmul(cd, b)      # on h^f_{i-1}, Δ_{i-1}
@@ -328,10 +349,12 @@ def _back(cf, cd, j, first, layers, relax):
         const = const + np.matmul(ap, s[..., None])[..., 0] + np.matmul(cp, us[..., None])[..., 0] \
             + np.matmul(cn, ls[..., None])[..., 0]
     f1, e1 = first
+    if consts is not None:
+        const = const + np.matmul(cf, consts[0][0]) + np.matmul(cd, consts[0][1])
     return np.matmul(cf, f1) + np.matmul(cd, e1), const
 
 
-def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta):
+def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, consts=None):
     """The bound of each leaf (L,) and its layer-1 concrete bounds (fa, fb, ga, gb) of z^f_1, z^g_1.
     mask (L, 2 d_0) the cone's support, cons (L, D, 2 d_0) its phase constraints (rows c, c·u >= 0)
     or None, fixed = (sf (L, n^f_1), sg (L, n^g_1)) the fixed phases (+1 active, −1 inactive, 0 free)."""
@@ -346,7 +369,7 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta):
         cf, cd = np.concatenate([cf, -cf], 0), np.concatenate([cd, -cd], 0)
         k = cf.shape[0] // 2
         form, const = _back(np.broadcast_to(cf, (cones,) + cf.shape), np.broadcast_to(cd, (cones,) + cd.shape),
-                            j, (f1, e1), layers, relax)
+                            j, (f1, e1), layers, relax, consts)
         sup = _sup(form, const, mask, cons)
         lo, hi = _widen(-sup[:, k:], sup[:, :k], eta)
         fa, fb, p, q, ga, gb = lo[:, :nf], hi[:, :nf], lo[:, nf:nf + nu], hi[:, nf:nf + nu], lo[:, nf + nu:], hi[:, nf + nu:]
@@ -360,7 +383,7 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta):
     n = len(owners[-1])
     cd = np.concatenate([np.eye(n), -np.eye(n)], 0)
     form, const = _back(np.zeros((cones, 2 * n, nf)), np.broadcast_to(cd, (cones,) + cd.shape), len(owners),
-                        (f1, e1), layers, relax)
+                        (f1, e1), layers, relax, consts)
     up, uc, lo, lc = form[:, :n], const[:, :n], -form[:, n:], -const[:, n:]
     box = np.linalg.norm(np.maximum(np.abs(_inf(lo, lc, mask, cons, NEWTON)), np.abs(_sup(up, uc, mask, cons, NEWTON))),
                          axis=1)
@@ -373,7 +396,7 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta):
         basis = np.linalg.eigh(np.matmul(centre, np.swapaxes(centre, 1, 2)))[1]   # (L, n, n), columns q_k
         rows = np.swapaxes(basis, 1, 2)
         form, const = _back(np.zeros((cones, 2 * n, nf)), np.concatenate([rows, -rows], 1), len(owners),
-                            (f1, e1), layers, relax)
+                            (f1, e1), layers, relax, consts)
         sup = _sup(form, const, mask, cons, NEWTON)
         side = np.linalg.norm(np.maximum(np.abs(sup[:, :n]), np.abs(sup[:, n:])), axis=1)
         defect = np.linalg.norm(np.matmul(rows, basis) - np.eye(n), axis=(1, 2)) + eta
@@ -407,11 +430,14 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET) -> float:
     owners = [o1] + [o_out for _, _, _, o_out in net]
     layers = [(w, b, b @ _onehot(o_in, w.shape[1]) - w[o_out]) for w, b, o_in, o_out in net]
     work = _work(f1, owners, layers)
-    split = len(owners) >= 2                        # hidden layers: half of log2 budget on cones, the rest on phases
+    consts = _constants(ticket, maps)
+    # hidden layers: half of log2 budget on cones, the rest on phases (not with biases: a phase constraint
+    # c·u + b >= 0 is affine, which the Lagrangian step does not take)
+    split = len(owners) >= 2 and consts is None
     mask = _cones(e1, d0, 2 ** (int(math.floor(math.log2(budget))) // 2) if split else budget, work)
     cones = mask.shape[0]
     fixed = (np.zeros((cones, f1.shape[0])), np.zeros((cones, g1.shape[0])))
-    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta)
+    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, consts)
     if not split:
         return float(np.max(bound))
     rows = np.concatenate([f1, g1], 0)             # phase constraints: ±(row)·u >= 0
@@ -465,12 +491,15 @@ def _onehot(owner, n):
 
 
 def _scale(ticket, maps) -> float:
-    """M of the module docstring's rounding: Π_i max(1, ‖W_i‖_F + ‖B_i‖_F + ‖E_i‖_F)."""
+    """M of the module docstring's rounding: Π_i max(1, ‖W_i‖_F + ‖B_i‖_F + ‖E_i‖_F), each factor with the
+    norms of layer i's constants added for a ticket with biases (:func:`_constants`)."""
     (f1, g1, o1), net = _network(ticket, maps)
-    m = max(1.0, float(np.linalg.norm(f1) + np.linalg.norm(g1 - f1[o1])))
-    for w, b, o_in, o_out in net:
+    consts = _constants(ticket, maps) or [(np.zeros(0), np.zeros(0))] * (len(net) + 1)
+    extra = [float(np.linalg.norm(b) + np.linalg.norm(d)) for b, d in consts]
+    m = max(1.0, float(np.linalg.norm(f1) + np.linalg.norm(g1 - f1[o1])) + extra[0])
+    for (w, b, o_in, o_out), more in zip(net, extra[1:]):
         e = b @ _onehot(o_in, w.shape[1]) - w[o_out]
-        m *= max(1.0, float(np.linalg.norm(w) + np.linalg.norm(b) + np.linalg.norm(e)))
+        m *= max(1.0, float(np.linalg.norm(w) + np.linalg.norm(b) + np.linalg.norm(e)) + more)
     return m
 
 

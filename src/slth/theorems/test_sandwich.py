@@ -186,22 +186,27 @@ def affine_certificate(ticket) -> float:
 def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_biases(evidence, name):
     """Statement (docs/theory.md §1.8 and §5.3): for a target with biases the supremum over the unit ball
     may lie inside it; the certificate for affine layers equals its formula recomputed from the dense
-    masked layers, and neither the lower bound (a search of the whole ball) nor the gap at sampled
-    inputs of the ball (on its sphere, inside it, and at its centre) exceeds it. Rule: float64, slack
+    masked layers, the certificate is the smaller of it and the bound propagation with the biases as
+    constants, and neither the lower bound (a search of the whole ball) nor the gap at sampled inputs of
+    the ball (on its sphere, inside it, and at its centre) exceeds either proof. Rule: float64, slack
     :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10; every case of the pool with biases."""
     for i in range(_pool.biased_size()):
         ticket = _pool.biased_ticket(name, i)
-        cert = measure.ticket_certificate(ticket)
+        norms = measure.ticket_norm_certificate(ticket)
         theory = affine_certificate(ticket)
-        assert theory - 1e-12 * max(1.0, theory) <= cert <= theory + 1e-10 * max(1.0, theory), (i, cert, theory)
+        assert theory - 1e-12 * max(1.0, theory) <= norms <= theory + 1e-10 * max(1.0, theory), (i, norms, theory)
+        propagated = propagate.propagated_certificate(ticket)      # a proof by itself: checked alone too
+        assert measure.ticket_certificate(ticket) == min(norms, propagated), i
         lb = measure.ticket_lower_bound(ticket, key=jax.random.key(i), steps=40, starts=8)
-        assert lb.value <= cert + measure.ROUNDOFF and np.linalg.norm(lb.witness) <= 1 + 1e-12, i
+        assert np.linalg.norm(lb.witness) <= 1 + 1e-12, i
         rng = np.random.default_rng(i)
         x = rng.normal(size=(513, ticket.spec.dims[0]))
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         x[256:512] *= rng.uniform(size=(256, 1)) ** (1.0 / ticket.spec.dims[0])
         x[512] = 0.0
-        assert measure.gap_at(ticket.target, ticket.pruned, x, biases=True).max() <= cert + measure.ROUNDOFF, i
+        worst = max(lb.value, float(measure.gap_at(ticket.target, ticket.pruned, x, biases=True).max()))
+        for bound in (norms, propagated):
+            assert worst <= bound + measure.ROUNDOFF, (i, worst, norms, propagated)
         evidence.example()
 
 
