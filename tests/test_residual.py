@@ -230,3 +230,30 @@ def test_slth_check_measures_the_width_of_residual_targets(capsys):
     assert "--skips measures one construction" in capsys.readouterr().err
     assert cli.main(["check", "--dims", "4,5,4", "--skips", "2"]) == 2
     assert "outside 1..1" in capsys.readouterr().err
+
+
+def test_a_residual_ticket_file_checks_with_plain_numpy(tmp_path):
+    """The README's recipe for skips: keep every output, add f's layer-i input to layer i + 1's output and g's
+    random layer 2i − 2 output to random layer 2i + 2's, each before its ReLU; the gap at the witness is the
+    claimed lower bound, and no gap on the sphere exceeds the certificate."""
+    out = tmp_path / "t.npz"
+    assert cli.main(["prune", "--dims", "3,4,3,4,3", "--skips", "1,2,3", "--candidates", "3", "--out", str(out)]) == 0
+    z = np.load(out, allow_pickle=False)
+    meta = json.loads(str(z["meta"][()]))
+    skips, depth = meta["skips"], len(meta["dims"]) - 1
+    relu = lambda v: np.maximum(v, 0)   # noqa: E731
+
+    def run(layers, x, into):            # into: layer (1-based) -> the output index it adds
+        outs = [x]
+        for k, m in enumerate(layers, start=1):
+            y = outs[-1] @ m.T + (outs[into[k]] if k in into else 0)
+            outs.append(relu(y) if k < len(layers) else y)
+        return outs[-1]
+
+    target = [z[f"target_{i}"] for i in range(depth)]
+    random = [z[f"random_{k}"] * z[f"mask_{k}"] for k in range(2 * depth)]
+    x = np.random.default_rng(0).normal(size=(2000, 3))
+    x = np.concatenate([z["witness"][None], x / np.linalg.norm(x, axis=1, keepdims=True)])
+    gaps = np.linalg.norm(run(target, x, {i + 1: i - 1 for i in skips})
+                          - run(random, x, {2 * i + 2: 2 * i - 2 for i in skips}), axis=1)
+    assert abs(gaps[0] - meta["lower_bound"]) <= 1e-12 and gaps.max() <= meta["certificate"]
