@@ -167,7 +167,7 @@ def test_the_package_keeps_every_public_name():
     from slth import checks
 
     assert [n for n in PUBLIC if not hasattr(nets, n)] == []
-    assert list(nets.LAYOUTS) == ["pairs", "l+1", "conv", "biased"] and "pairs" in nets.LAYOUTS
+    assert list(nets.LAYOUTS) == ["pairs", "l+1", "conv", "biased", "conv-biased"] and "pairs" in nets.LAYOUTS
     assert nets.parse_dims(" 3, 2") == checks.dims(" 3, 2") == (3, 2)
 
 
