@@ -119,7 +119,7 @@ def propagation_ignores_skips():
     residual.network = mutated
 
 
-propagation_ignores_skips.module = "test_sandwich"
+propagation_ignores_skips.module = ("test_sandwich", "skips")
 
 
 def mask_keeps_modified_weight():
@@ -201,16 +201,17 @@ def run_one(name: str) -> int:
 
     import slth.theorems
 
+    root = os.path.dirname(slth.theorems.__file__)
+    args = ["-p", "slth.theorems.plugin", "-p", "no:cacheprovider", "-x", "-q", "-rf", "--rootdir", root, "-c", os.devnull]
     order = list(ORDER)
     if name != "none":
         MUTATIONS[name]()
-        first = getattr(MUTATIONS[name], "module", None)     # the module it targets runs first (all still run)
-        if first:
-            order.insert(0, order.pop(order.index(first)))
-    modules = [f"slth.theorems.{m}" for m in order]
-    root = os.path.dirname(slth.theorems.__file__)
-    return int(pytest.main(["--pyargs", *modules, "-p", "slth.theorems.plugin", "-p", "no:cacheprovider",
-                            "-x", "-q", "-rf", "--rootdir", root, "-c", os.devnull]))
+        first = getattr(MUTATIONS[name], "module", None)     # (module, -k expression) the mutation targets
+        if first:      # those tests first; the whole suite only if they pass
+            code = int(pytest.main(["--pyargs", f"slth.theorems.{first[0]}", "-k", first[1], *args]))
+            if code != 0:
+                return code
+    return int(pytest.main(["--pyargs", *[f"slth.theorems.{m}" for m in order], *args]))
 
 
 def run_isolated(name: str, pool: int = 4) -> tuple[int, list[str], str]:

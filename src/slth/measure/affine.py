@@ -73,6 +73,17 @@ def certificate(target: Sequence, maps: Sequence[PairMaps]) -> float:
     return float(bound)
 
 
+def constants(target: Sequence, maps: Sequence[PairMaps]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer i the constants the bound propagation (:mod:`slth.measure.propagate`) adds for biases:
+    (b_i, a_i − b_i), the target's bias in z^f_i = W_i h + b_i and the realised bias's error in δ_i, a_i the
+    last column of A⁺_i. Float64."""
+    out = []
+    for layer, m in zip(target, maps):
+        b = np.asarray(layer, np.float64)[:, -1]
+        out.append((b, np.asarray(m.plus, np.float64)[:, -1] - b))
+    return out
+
+
 def scale(target: Sequence, maps: Sequence[PairMaps]) -> float:
     """A bound on the magnitudes :func:`certificate` combines (for :func:`~slth.measure.propagate.round_up`):
     Π_i max(1, ‖P⁺_i‖_2, ‖W_i‖_2) times max(1, R_l) and the depth."""

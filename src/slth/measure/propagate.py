@@ -197,13 +197,10 @@ def _biased(ticket) -> bool:
 
 
 def _constants(ticket, maps):
-    """For a ticket with biases (:mod:`slth.measure.affine`), per layer i the constants of z^f_i and δ_i:
-    (b_i, a_i − b_i), a_i the realised bias (the last column of A⁺_i); None without biases. They enter the
-    back-substitution as constants (:func:`_back`): z^f_i = W_i h + b_i, δ_i = (*) + (a_i − b_i)."""
-    if not _biased(ticket):
-        return None
-    return [(np.asarray(w, np.float64)[:, -1], np.asarray(m.plus, np.float64)[:, -1] - np.asarray(w, np.float64)[:, -1])
-            for w, m in zip(ticket.target, maps)]
+    """Per layer the constants of z^f_i and δ_i of a ticket with biases (:func:`slth.measure.affine.constants`),
+    None without biases."""
+    from slth.measure import affine
+    return affine.constants(ticket.target, maps) if _biased(ticket) else None
 
 
 #: Most multiply-adds one propagation may spend (cones × Σ_i units_i·units_{i-1}·2 d_0): fewer cones
