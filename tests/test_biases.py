@@ -193,8 +193,6 @@ def test_a_cnn_target_with_biases_repeats_each_channel_bias_and_shares_its_kerne
     nets.check_target(t.layers(), biases=True)
     with pytest.raises(InputError, match="outside \\[0, 1\\]"):
         nets.conv.random_conv_target(g, seed=4, bias=1.5)
-    with pytest.raises(InputError, match="cannot be saved"):
-        t.save("never-written.npz")
 
 
 def test_the_conv_biased_layout_nests_prefixes_and_counts_each_tied_parameter_once():
@@ -244,11 +242,43 @@ def test_slth_prune_draws_a_cnn_target_with_biases_and_refuses_what_it_cannot_do
     capsys.readouterr()
     cnn = tmp_path / "cnn.npz"
     nets.conv.random_conv_target("1x4x4:2:k3:s1:2", seed=0).save(cnn)
-    for argv, fragment in ((["--target", str(cnn), "--biases", "0.3"], "CNN target files with biases"),
+    for argv, fragment in ((["--target", str(cnn), "--biases", "0.3"], "the file says whether it has biases"),
                            (["--biases", "0.3", "--skips", "1", "--channels", "1,1"], "apply to the layouts"),
                            (["--biases", "0.3", "--construction", "hyperbolic"], "does not prune the 'conv-biased'")):
         assert cli.main(["prune", "--target-kind", "conv", "--image", "1,4,4", *(["--channels", "2"] if
                          "--channels" not in argv else []), *argv, "--out", str(tmp_path / "x.npz")]) == 2, argv
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_cnn_target_file_with_biases_is_pruned_and_read_as_hostile(tmp_path, capsys):
+    """``ConvTarget.save`` writes the channel biases as ``target_bias_i``; ``slth prune --target`` reads them
+    (the ``conv-biased`` layout follows from the file) and the result verifies; a file with some bias members
+    only, a bias above 1, a NaN bias or a bias of the wrong shape is refused in one line, nothing written."""
+    from slth import cli, ticket_file
+
+    g = nets.conv.Geometry.parse("1x4x4:2:k3:s1:2")
+    t = nets.conv.random_conv_target(g, seed=2, bias=0.4)
+    path = tmp_path / "cnn-b.npz"
+    t.save(path)
+    back = ticket_file.read_conv_target(path)
+    assert all(np.array_equal(a, b) for a, b in zip(back.layers(), t.layers())) and back.biases is not None
+    out = tmp_path / "t.npz"
+    assert cli.main(["prune", "--target-kind", "conv", "--target", str(path), "--candidates", "4", "--out", str(out),
+                     "--json"]) == 0
+    meta = __import__("json").loads(capsys.readouterr().out)
+    assert meta["layout"] == "conv-biased" and cli.main(["verify", str(out)]) == 0
+    capsys.readouterr()
+    arrays = dict(np.load(path, allow_pickle=False))
+    for change, fragment in (({"target_bias_1": None}, "all or none of target_bias"),
+                             ({"target_bias_0": np.array([0.5, 1.5])}, "|b| <= 1"),
+                             ({"target_bias_0": np.array([0.5, np.nan])}, "NaN"),
+                             ({"target_bias_0": np.array([0.5, 0.1, 0.2])}, "target_bias_0")):
+        bad = {k: v for k, v in (arrays | change).items() if v is not None}
+        np.savez(tmp_path / "bad.npz", **bad)
+        assert cli.main(["prune", "--target-kind", "conv", "--target", str(tmp_path / "bad.npz"),
+                         "--out", str(tmp_path / "x.npz")]) == 2, change
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1, (change, err)
     assert not (tmp_path / "x.npz").exists()

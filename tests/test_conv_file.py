@@ -272,7 +272,7 @@ def test_cnn_target_files_are_read_as_hostile(tmp_path):
         "extra": (good | {"target_2": np.zeros((2, 2))}, "its members are"),
         "nan": (good | {"target_1": np.full((2, 2), np.inf)}, "target_1 has 4 NaN or infinite entries"),
         "int": (good | {"target_1": np.zeros((2, 2), np.int64)}, "target_1 has dtype int64"),
-        "bias": (good | {"target_bias_0": np.zeros(2)}, "biases are not supported yet"),
+        "some biases": (good | {"target_bias_0": np.zeros(2)}, "all or none of target_bias"),
         "norm": ({"geometry": good["geometry"], "target_0": loud.kernels[0], "target_1": loud.head}, "spectral norm"),
     }
     for what, (members, fragment) in cases.items():

@@ -18,7 +18,11 @@ checked, and memory is bounded by what an honest ticket of the same claimed netw
 - ``kinds`` (how each layer is stored) is the explicit form or the layout's kernel form, which is
   expanded to the explicit matrices through :mod:`slth.nets.conv` (a kernel with NaN or infinity is
   refused there); members ``target_bias_i``, ``random_bias_k``, ``mask_bias_k`` (kernel-form channel
-  biases) are reserved, refused: biases are not supported yet. :func:`read_conv_target` reads CNN targets alike.
+  biases) are reserved, refused in a ticket file: kernel-form tickets with biases are not supported yet.
+  :func:`read_conv_target` reads CNN targets alike, whose ``target_bias_i`` are the channel biases.
+
+One job: reading slth's files as hostile. Ticket files and CNN target files share the bounded reader
+above, so both are in this one module.
 
 Malformed files raise :class:`TicketError`; files whose random network cannot be regenerated here
 raise :class:`Unverifiable`. Both name the member or meta field, its value and what is allowed.
@@ -214,20 +218,20 @@ def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
 def read_conv_target(path: str | Path, *, rescale: bool = False):
     """The :class:`~slth.nets.conv.ConvTarget` of a CNN target file (:meth:`~slth.nets.conv.ConvTarget.save`):
     members ``geometry`` (0-d string, ``"1x8x8:4,8:k3:s1,2:10"``), kernels ``target_0`` … ``target_{m-1}``
-    (C_i, C_{i-1}, k, k) and the head ``target_m`` (classes, C_m), float64 or float32. Checked before any
+    (C_i, C_{i-1}, k, k) and the head ``target_m`` (classes, C_m), float64 or float32, and with biases all of
+    ``target_bias_0`` … ``target_bias_m`` (C_i,) and (classes,). Checked before any
     work, each refusal one TicketError naming the member: the geometry parses (odd k, strides, sizes),
     exactly these members, of the shapes it implies (channels chain, the image matches), finite; then
     operator norms <= 1 (``rescale``: scaled down, :func:`slth.nets.conv.conv_target`)."""
-    kernels, head, g = _with_zip(path, "CNN target file (not an .npz, or a truncated one)", _read_target_zip)
+    kernels, head, g, biases = _with_zip(path, "CNN target file (not an .npz, or a truncated one)", _read_target_zip)
     try:
-        return nets.conv.conv_target(kernels, head, g, rescale=rescale)
+        return nets.conv.conv_target(kernels, head, g, rescale=rescale, biases=biases)
     except InputError as e:
         raise TicketError(f"{str(path)!r}: {e}") from None
 
 
 def _read_target_zip(zf: zipfile.ZipFile, where: str):
     by_name = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
-    _refuse_biases([i.filename for i in zf.infolist()], where)
     if "geometry" not in by_name:
         raise TicketError(f"{where} is not a CNN target file: it has no 'geometry' member (e.g. '1x8x8:4,8:k3:s1,2:10')")
     text = str(_read_member(zf, by_name["geometry"], "geometry", where)[()])
@@ -238,9 +242,12 @@ def _read_target_zip(zf: zipfile.ZipFile, where: str):
     chans = [s[0] for s in g.shapes()]
     shapes = [(c, c_in, g.kernel, g.kernel) for c_in, c in zip(chans, chans[1:])] + [(g.classes, chans[-1])]
     names, got = [f"target_{i}" for i in range(len(shapes))], sorted(i.filename for i in zf.infolist())
-    if got != sorted(f"{n}.npy" for n in names + ["geometry"]):
-        raise TicketError(f"{where} is not a CNN target of geometry {g.text()}: its members are {_some(got)}; "
-                          f"expected geometry and target_0 .. target_{len(names) - 1}")
+    biases = [f"target_bias_{i}" for i in range(len(shapes))]
+    if got not in (sorted(f"{n}.npy" for n in names + ["geometry"]), sorted(f"{n}.npy" for n in names + biases + ["geometry"])):
+        raise TicketError(f"{where} is not a CNN target of geometry {g.text()}: its members are {_some(got)}; expected "
+                          f"geometry and target_0 .. target_{len(names) - 1}, and all or none of target_bias_0 .. _{len(names) - 1}")
+    if "target_bias_0.npy" in got:      # one bias per output channel (per class for the head)
+        names, shapes = names + biases, shapes + [(s[0],) for s in shapes]
     arrays = []
     for name, shape in zip(names, shapes):
         a = _read_member(zf, by_name[name], name, where, shape=shape, dtypes=_FLOATS, rule="expected float64 or float32")
@@ -248,7 +255,8 @@ def _read_target_zip(zf: zipfile.ZipFile, where: str):
             raise TicketError(f"{where}: {name} has {int(np.sum(~np.isfinite(a))):,} NaN or infinite entries; "
                               "all must be finite")
         arrays.append(a)
-    return arrays[:-1], arrays[-1], g
+    m = len(biases)
+    return arrays[:m - 1], arrays[m - 1], g, (tuple(arrays[m:]) or None)
 
 
 def _refuse_biases(names: list, where: str) -> None:

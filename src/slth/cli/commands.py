@@ -27,12 +27,13 @@ def cmd_prune(args) -> int:
     out = Path(args.out)
     if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError(f"--out {args.out!r} must name a file in an existing folder")
-    geometry, target = _geometry(args)
-    biases = args.biases is not None
-    if biases and target is not None:
-        raise InputError("--biases with a CNN target file: CNN target files with biases are not supported yet "
-                         "(--target-kind conv --biases draws a random CNN target with biases)")
-    if biases and not 0 <= args.biases <= 1:
+    geometry, conv_file = _geometry(args)
+    target = None if conv_file is None else conv_file.layers()
+    if args.biases is not None and conv_file is not None:
+        raise InputError("--biases with a CNN target file: the file says whether it has biases (members "
+                         "target_bias_i, one per output channel); leave --biases out")
+    biases = args.biases is not None or (conv_file is not None and conv_file.biases is not None)
+    if args.biases is not None and not 0 <= args.biases <= 1:
         raise InputError(f"--biases {args.biases} must be in [0, 1], the theorems' assumption |b| <= 1")
     if args.target and geometry is None:
         target = nets.load_target(args.target, rescale_to_unit=args.rescale_target, biases=biases)
@@ -78,7 +79,8 @@ def cmd_prune(args) -> int:
 
 def _geometry(args):
     """``slth prune``: (None, None) for an MLP target; for ``--target-kind conv`` the CNN geometry and, with
-    ``--target``, the file's target layers: the CNN target file read as hostile and checked before any work
+    ``--target``, the file's :class:`~slth.nets.conv.ConvTarget` (biases included if it has them): the CNN
+    target file read as hostile and checked before any work
     (:func:`slth.ticket_file.read_conv_target`, ``--rescale-target``), every geometry option given matching
     the file's; else the geometry of --image, --channels, --kernel, --strides and --classes (defaults
     :data:`CONV_DEFAULTS`, checked by :class:`slth.nets.conv.Geometry`) and None (the target is drawn)."""
@@ -100,7 +102,7 @@ def _geometry(args):
                 shown = want if isinstance(want, int) else ",".join(map(str, want))
                 raise InputError(f"{flag} {given} does not match the target file's {shown} (geometry {g.text()}); "
                                  f"leave {flag} out or give the file's value")
-        return g, t.layers()
+        return g, t
     channels = _int_list("--channels", args.channels or CONV_DEFAULTS["channels"])
     strides = (1,) * len(channels) if args.strides is None else _int_list("--strides", args.strides)
     return nets.conv.Geometry(image=_int_list("--image", args.image or CONV_DEFAULTS["image"]), channels=channels,

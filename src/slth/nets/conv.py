@@ -329,12 +329,10 @@ class ConvTarget:
     def save(self, path) -> None:
         """Write the CNN target file (``numpy.savez``) that :func:`slth.ticket_file.read_conv_target` and
         ``slth prune --target-kind conv --target`` read: ``geometry`` (0-d string, :meth:`Geometry.text`),
-        ``target_0`` … ``target_{m-1}`` the kernels, ``target_m`` the head. (A file with biases is not
-        supported yet: InputError for a target with biases.)"""
-        if self.biases is not None:
-            raise InputError("a CNN target with biases cannot be saved as a CNN target file yet; its explicit "
-                             "layers [W_i | b_i] (layers()) are what slth prunes")
+        ``target_0`` … ``target_{m-1}`` the kernels, ``target_m`` the head, and with biases ``target_bias_0`` …
+        ``target_bias_m``."""
         arrays = {f"target_{i}": np.ascontiguousarray(a) for i, a in enumerate((*self.kernels, self.head))}
+        arrays |= {f"target_bias_{i}": np.ascontiguousarray(b) for i, b in enumerate(self.biases or ())}
         np.savez(path, geometry=np.array(self.geometry.text()), **arrays)
 
 
@@ -369,11 +367,21 @@ def random_conv_target(geometry, *, seed: int, distribution: str = "gaussian", b
     return ConvTarget(g, tuple(params[:-1]), params[-1], biases)
 
 
-def conv_target(kernels, head, geometry, *, rescale: bool = False) -> ConvTarget:
+def conv_target(kernels, head, geometry, *, rescale: bool = False, biases=None) -> ConvTarget:
     """A CNN target from given arrays: checks their shapes, that they are finite, and that every explicit
     layer has spectral norm <= 1, allowing :func:`slth.nets.norm_tolerance` for the arrays' dtype (one-line
-    InputError otherwise). With ``rescale`` a layer above 1 is scaled down as in :func:`random_conv_target`."""
+    InputError otherwise). With ``rescale`` a layer above 1 is scaled down as in :func:`random_conv_target` (its
+    kernel only). ``biases``: one array per layer, (C_i,) and (classes,) for the head, finite, |b| <= 1."""
     checked, unit_head, g = _checked(kernels, head, geometry)
+    if biases is not None:
+        outs = list(g.channels) + [g.classes]
+        if not isinstance(biases, (list, tuple)) or len(biases) != len(outs):
+            raise InputError(f"conv target biases: the geometry {g.text()} needs one array per layer, {len(outs)} in all")
+        biases = tuple(_array(f"conv bias {i}", b, 1) for i, b in enumerate(biases, start=1))
+        for i, (b, c) in enumerate(zip(biases, outs), start=1):
+            if b.shape != (c,) or np.abs(b).max() > 1:
+                why = f"shape {b.shape}, expected ({c},)" if b.shape != (c,) else f"|b| up to {np.abs(b).max()!r}"
+                raise InputError(f"conv bias {i} has {why}; one bias per output channel, |b| <= 1 (the theorems' assumption)")
     dtypes = [np.asarray(a).dtype for a in (*kernels, head)]      # numeric: _checked read them as float64
     params = list(checked) + [unit_head]
     for i, (build, dtype) in enumerate(zip(_builders(g), dtypes), start=1):
@@ -384,4 +392,4 @@ def conv_target(kernels, head, geometry, *, rescale: bool = False) -> ConvTarget
         if s > 1 + tol:
             raise InputError(f"conv target layer {i} has spectral norm {s!r} > 1 (+ tolerance {tol:.2g}) as a map on "
                              f"{g.shapes()[i - 1]}; the theorems assume ||W_i||_2 <= 1 (rescale=True scales it down)")
-    return ConvTarget(g, tuple(params[:-1]), params[-1])
+    return ConvTarget(g, tuple(params[:-1]), params[-1], biases)

@@ -176,8 +176,8 @@ def biased_ticket(name: str, i: int):
 
 #: Cases of the pool of residual targets (:mod:`slth.nets.residual`): an MLP's dims or a CNN's geometry, and
 #: the skips (a skip into the output layer, skips that follow one another, one from the input itself).
-RESIDUAL_CASES = ((2, 3, 2, 3, 2), (1, 3)), ("2x4x4:2,2:k3:s1,1:2", (1,)), ((3, 2, 3, 2), (1, 2)), \
-    ("1x4x4:2,1:k1:s1,1:2", (1,)), ((2, 3, 2), (1,)), ((2, 3, 2, 2), (1,)), ((2, 2, 2, 2), (2,))
+RESIDUAL_CASES = ((2, 3, 2, 2), (1,)), ("2x4x4:2,2:k3:s1,1:2", (1,)), ((3, 2, 3, 2), (1, 2)), \
+    ("1x4x4:2,1:k1:s1,1:2", (1,)), ((2, 3, 2), (1,)), ((2, 3, 2, 3, 2), (1, 3)), ((2, 2, 2, 2), (2,))
 #: Pool sizes per profile for residual targets.
 RESIDUAL_SIZES = {"ci": 2, "thorough": 12}
 
