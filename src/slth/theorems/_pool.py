@@ -90,10 +90,15 @@ def network_spec(name: str, spec: nets.RandomSpec) -> nets.RandomSpec:
     return constructions.spec_for(name, spec)
 
 
+def _side_size(sizes: dict) -> int:
+    """A side pool's size: ``sizes`` of the profile, capped by ``SLTH_THEOREM_POOL`` if set."""
+    n = sizes["thorough" if plugin.thorough() else "ci"]
+    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+
+
 def conv_size() -> int:
     """CNN pool size: :data:`CONV_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it too)."""
-    n = CONV_SIZES["thorough" if plugin.thorough() else "ci"]
-    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+    return _side_size(CONV_SIZES)
 
 
 def conv_names(prop: str) -> list[str]:
@@ -136,8 +141,7 @@ BIASED_SIZES = {"ci": 2, "thorough": 16}
 
 def biased_size() -> int:
     """Size of the pool with biases: :data:`BIASED_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it)."""
-    n = BIASED_SIZES["thorough" if plugin.thorough() else "ci"]
-    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+    return _side_size(BIASED_SIZES)
 
 
 def biased_names(prop: str) -> list[str]:
@@ -184,8 +188,7 @@ RESIDUAL_SIZES = {"ci": 2, "thorough": 12}
 
 def residual_size() -> int:
     """Size of the residual pool: :data:`RESIDUAL_SIZES` of the profile (``SLTH_THEOREM_POOL`` caps it)."""
-    n = RESIDUAL_SIZES["thorough" if plugin.thorough() else "ci"]
-    return min(n, size()) if os.environ.get("SLTH_THEOREM_POOL") else n
+    return _side_size(RESIDUAL_SIZES)
 
 
 def residual_names(prop: str) -> list[str]:
