@@ -13,6 +13,9 @@ read an entry another is still writing, or one a killed process left short; JAX 
 the shape itself, and those warnings are ignored (``filterwarnings`` in pyproject.toml for pytest,
 ``PYTHONWARNINGS`` below for the subprocesses): a damaged entry costs a compilation, never a result.
 Set ``JAX_COMPILATION_CACHE_DIR`` yourself to move the cache; ``SLTH_TEST_JAX_CACHE=0`` turns it off.
+A program read back from the cache holds one memory map per kernel, and a worker that kept them all
+reached Linux's limit on maps and segfaulted; the theorem plugin therefore drops a worker's compiled
+programs after any test that leaves it near that limit (:mod:`slth.compiled`).
 """
 
 import os

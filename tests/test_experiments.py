@@ -184,6 +184,17 @@ def tiny_run(tmp_path_factory):
     return spec, tmp / "results" / "tiny", result
 
 
+def test_the_runner_relieves_the_map_limit_after_each_unit(tmp_path, monkeypatch):
+    """A sweep runs many shapes in one process: after each unit the runner drops compiled programs if
+    the process nears its limit on memory maps (slth.compiled)."""
+    calls = []
+    monkeypatch.setattr(runner.compiled, "relieve", lambda: calls.append(1) or False)
+    spec = specs.load(write_spec(tmp_path, TINY))
+    result = runner.run(spec, results=str(tmp_path / "results"), progress=False)
+    assert result.computed == 12
+    assert len(calls) == len(runner._batches(list(spec.units()), spec.plan.BATCHED))
+
+
 def test_rows_carry_measurement_and_provenance(tiny_run):
     spec, directory, result = tiny_run
     assert result.computed == 12 and result.skipped == 0

@@ -36,7 +36,7 @@ import sys
 import threading
 from pathlib import Path
 
-from slth import budget, precision, provenance
+from slth import budget, compiled, precision, provenance
 from slth.errors import InputError
 from slth.experiments import kinds, summary
 from slth.experiments.spec import Cell, Spec
@@ -218,6 +218,7 @@ def _run_units(spec: Spec, store: Store, interrupt: _Interrupt, progress, proces
             interrupt.check()
             store.append(spec.plan.rows(spec, cell, trials, meta))
             advance(cell, len(trials))
+            compiled.relieve()   # a sweep runs many shapes in one process (see slth.compiled)
         interrupt.check()
     except KeyboardInterrupt:
         bar.close()

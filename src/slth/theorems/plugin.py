@@ -1,5 +1,6 @@
 """The pytest plugin of the theorem suite: float64 on, hypothesis profiles, the ``evidence`` fixture
-and the per-property record that ``slth selftest`` prints.
+and the per-property record that ``slth selftest`` prints; after each test, compiled programs are
+dropped when the process nears its limit on memory maps (:mod:`slth.compiled`).
 
 Load it with ``-p slth.theorems.plugin`` (``slth selftest`` and the repository's tests/conftest.py do).
 """
@@ -12,7 +13,7 @@ import os
 import jax
 import pytest
 
-from slth import testing
+from slth import compiled, testing
 from slth.theorems import Verdict
 
 #: The hypothesis profile of this session (set at configure time).
@@ -47,6 +48,11 @@ class Evidence:
     def verdict(self, v: Verdict) -> Verdict:
         self.record.verdicts.append(v)
         return v
+
+
+def pytest_runtest_teardown(item, nextitem):
+    # a pytest worker or ``slth selftest`` runs hundreds of shapes in one process (see slth.compiled)
+    compiled.relieve()
 
 
 def pytest_addoption(parser):
