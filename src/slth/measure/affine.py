@@ -22,8 +22,8 @@ Result: sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ <= e_l. With b = 0 and no kept bi
 (:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic. The certificate of such a
 ticket is the smaller of this bound and :mod:`slth.measure.propagate`'s bound propagation, which carries
 b_i and a_i − b_i as constants of z^f_i and δ_i (its input cones only: a phase constraint is affine with
-biases, which its Lagrangian step does not take). No exact program (:mod:`slth.measure.exact`) exists for
-biases yet.
+biases, which its Lagrangian step does not take). The exact program (:mod:`slth.measure.exact`) takes the
+biases as its layers' constants (:mod:`slth.measure.exact_net`).
 """
 
 from __future__ import annotations

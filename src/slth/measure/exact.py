@@ -2,8 +2,11 @@
 the upper end from SCIP's proofs (dual bounds plus a tolerance margin), the lower end from a witness
 re-evaluated through the reference forward pass (:func:`slth.measure.gap_at`), never a solver's objective.
 
-The network program. Both networks are positively homogeneous, so the supremum over the ball is
-attained on the sphere; the programs work over the ball, a convex quadratic constraint. With x = p − n,
+The network program. Without biases both networks are positively homogeneous, so the supremum over
+the ball is attained on the sphere; the programs work over the ball, a convex quadratic constraint, so
+they hold with biases too, where the supremum may lie inside: each layer's constant (the target's bias,
+the ticket's realised bias) is added to its rows and ranges, and the witnesses are searched in the ball
+(:mod:`slth.measure.exact_net`, which holds the two networks, their ranges and the witness search). With x = p − n,
 p = σ(x), n = σ(−x) and one binary s_j per input coordinate (p_j <= s_j, n_j <= 1 − s_j, p, n >= 0,
 Σ p_j² + n_j² <= 1), f and g_S become bias-free networks on (p, n):
 * ``pairs``: g_S is its collapsed network (``pair_maps``): A₁⁺p − A₁⁻n, then A_i⁺ (pairs i >= 2 see
@@ -86,13 +89,10 @@ log = logging.getLogger(__name__)
 #: to its time limit with a bracket, and (16,16,16); digits (64,32,10) (128) is refused.
 MAX_BINARIES = 64
 
+from slth.measure.exact_net import BOUND_INFLATION, POLISH_STEPS  # noqa: E402,F401
+from slth.measure.exact_net import Net as _Net, bounds as _bounds, layout as _layout, polish as _polish  # noqa: E402
+from slth.measure.exact_net import search as _search, stack as _stack  # noqa: E402
 from slth.measure.exact_program import SAFETY, TOLERANCE, _certify, _farthest, _Program  # noqa: E402,F401
-
-#: Relative inflation of every pre-activation bound (float64 round-off is ~1e-13 of these sums).
-BOUND_INFLATION = 1e-9
-
-#: Gradient steps of the witness polish (projected ascent on the sphere).
-POLISH_STEPS = 60
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,11 +141,11 @@ def check_affordable(target, spec: nets.RandomSpec, *, time_limit: float = 60.0,
     installed. ``target`` (its layers, or its dims d_0..d_l) is checked against ``spec.dims``."""
     checks.open_unit("rtol", rtol)
     checks.positive("time_limit", time_limit)
-    _layout(spec)
+    lay = _layout(spec)
     if all(isinstance(v, (int, np.integer)) for v in target):
         dims = tuple(int(v) for v in target)
     else:
-        dims = (int(np.shape(target[0])[1]),) + tuple(int(np.shape(w)[0]) for w in target)
+        dims = nets.dims_of(target, biases=bool(lay.has_biases))
     if dims != tuple(spec.dims):
         raise InputError(f"target of dims {dims} does not match the spec's dims {tuple(spec.dims)}")
     n = size(spec)
@@ -156,184 +156,6 @@ def check_affordable(target, spec: nets.RandomSpec, *, time_limit: float = 60.0,
     if importlib.util.find_spec("pyscipopt") is None:
         raise InputError("the exact error needs SCIP, which is not installed: pip install 'slth[exact]' "
                          "(pyscipopt); without it, use the certificate: slth.measure.ticket_certificate")
-
-
-def _layout(spec):
-    lay = layouts.layout(spec)
-    if not (lay.has_pairs or lay.has_copies) or lay.has_biases or spec.skips:    # no program for biases, skips yet
-        raise InputError(f"exact_error needs layer pairs or copies, no biases, no skips; got {lay.name!r}, skips {list(spec.skips)}")
-    return lay
-
-
-# --------------------------------------------------------------------------- the two networks
-
-@dataclasses.dataclass(frozen=True)
-class _Net:
-    """The target f and the compact form of g_S, float64, on (p, n) = (σ(x), σ(−x)).
-
-    f: W_1..W_l. g: first layer z = gp·p − gq·n, then the matrices ``g`` (one per later layer); row u of
-    g's layer i approximates row ``partner[i−1][u]`` of f's layer i (the same neuron in ``pairs``, the
-    neuron k of copy (k, m) in ``l+1``); the output rows are partners of themselves.
-    """
-
-    f: tuple
-    gp: np.ndarray
-    gq: np.ndarray
-    g: tuple
-    partner: tuple
-
-    def pre_activations(self, x: np.ndarray):
-        """Per layer (z_f, z_g) for a batch x (batch, d_0); the last pair is the outputs."""
-        p, n = np.maximum(x, 0.0), np.maximum(-x, 0.0)
-        zf, zg = x @ self.f[0].T, p @ self.gp.T - n @ self.gq.T
-        out = [(zf, zg)]
-        for w, b in zip(self.f[1:], self.g):
-            zf, zg = np.maximum(zf, 0.0) @ w.T, np.maximum(zg, 0.0) @ b.T
-            out.append((zf, zg))
-        return out
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """y = f(x) − g_S(x) for a batch (batch, d_0)."""
-        zf, zg = self.pre_activations(x)[-1]
-        return zf - zg
-
-
-def _stack(ticket) -> _Net:
-    from slth.measure.deep import copy_maps
-    from slth.measure.error import pair_maps
-
-    f = tuple(np.asarray(w, np.float64) for w in ticket.target)
-    l = len(f)
-    if _layout(ticket.spec).has_copies:
-        cm = copy_maps(ticket.random, ticket.masks, ticket.spec)
-        live = [np.asarray(v, bool) for v in cm.live] + [np.ones(f[-1].shape[0], bool)]
-        gp, gq = cm.first.plus[live[0]], cm.first.minus[live[0]]
-        g = [cm.layers[i][live[i + 1]][:, live[i]] for i in range(l - 1)]
-        partner = [np.flatnonzero(live[i]) // cm.copies[i] for i in range(l)]
-    else:
-        maps = pair_maps(ticket.random, ticket.masks)
-        gp, gq = maps[0].plus, maps[0].minus
-        g = [m.plus for m in maps[1:]]
-        partner = [np.arange(w.shape[0]) for w in f]
-    # drop g's hidden units whose output no later row reads, from the last hidden layer back
-    for i in range(l - 1, 0, -1):
-        used = np.any(g[i - 1] != 0, axis=0)
-        g[i - 1] = g[i - 1][:, used]
-        partner[i - 1] = partner[i - 1][used]
-        if i == 1:
-            gp, gq = gp[used], gq[used]
-        else:
-            g[i - 2] = g[i - 2][used]
-    return _Net(f, gp, gq, tuple(g), tuple(partner))
-
-
-def _inflate(v):
-    """A computed bound moved outward by the float64 round-off allowance."""
-    return v + np.sign(v) * BOUND_INFLATION * np.abs(v) + np.sign(v) * 1e-12
-
-
-def _norm(m: np.ndarray) -> float:
-    return float(_inflate(np.linalg.norm(m, 2))) if m.size else 0.0
-
-
-def _first(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact range of z = a·p − b·n over p, n >= 0, p_j n_j = 0, ‖(p, n)‖ <= 1: each coordinate takes
-    p_j or n_j, so max z = ‖(max(a⁺_j, b⁻_j))_j‖ and min z = −‖(max(a⁻_j, b⁺_j))_j‖."""
-    up = np.sqrt((np.maximum(np.maximum(a, 0), np.maximum(-b, 0)) ** 2).sum(axis=1))
-    lo = -np.sqrt((np.maximum(np.maximum(-a, 0), np.maximum(b, 0)) ** 2).sum(axis=1))
-    return _inflate(lo), _inflate(up)
-
-
-def _next(m: np.ndarray, upper: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Range of z = m h over 0 <= h <= upper, ‖h‖ <= radius: interval arithmetic and the norm bound."""
-    up, lo = np.maximum(m, 0) @ upper, -(np.maximum(-m, 0) @ upper)
-    nb = np.linalg.norm(m, axis=1) * radius
-    return _inflate(np.maximum(lo, -nb)), _inflate(np.minimum(up, nb))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Bounds:
-    """Sound ranges over the unit ball, per layer i = 1..l: f's and g's pre-activations, and
-    ``diff``, a bound on |z_g[u] − z_f[partner(u)]| (so on |h_g[u] − h_f[partner(u)]| too, σ being
-    1-Lipschitz); for the output layer ``diff`` bounds |y_k|."""
-
-    f: list
-    g: list
-    diff: list
-
-
-def _bounds(net: _Net) -> _Bounds:
-    l = len(net.f)
-    fb = [_first(net.f[0], net.f[0])]
-    gb = [_first(net.gp, net.gq)]
-    w0 = net.f[0][net.partner[0]]
-    ea, eb = net.gp - w0, net.gq - w0
-    diff = [_inflate(np.sqrt((np.maximum(np.abs(ea), np.abs(eb)) ** 2).sum(axis=1)))]
-    stacked = _norm(np.concatenate([ea, eb], axis=1))        # ‖Δ_1‖ <= this (deep.py's E_1)
-    rf = min(_norm(net.f[0]), float(np.linalg.norm(np.maximum(fb[0][1], 0))))
-    rg = min(_norm(np.concatenate([net.gp, net.gq], axis=1)), float(np.linalg.norm(np.maximum(gb[0][1], 0))))
-    for i in range(1, l):
-        w, b = net.f[i], net.g[i - 1]
-        uf, ug = np.maximum(fb[-1][1], 0), np.maximum(gb[-1][1], 0)
-        fb.append(_next(w, uf, rf))
-        gb.append(_next(b, ug, rg))
-        prev = net.partner[i - 1]
-        onehot = np.zeros((b.shape[1], w.shape[1]))
-        onehot[np.arange(b.shape[1]), prev] = 1.0
-        err = b @ onehot - w[net.partner[i]]                  # A_i − W̃_i
-        # post-activation differences: |σ(a) − σ(b)| <= min(|a − b|, max(a⁺, b⁺))
-        dprev = np.minimum(diff[-1], np.maximum(ug, uf[prev]))
-        stacked = min(stacked, float(np.linalg.norm(dprev)))
-        per_unit = np.abs(b) @ dprev + np.abs(err) @ uf
-        by_norm = np.linalg.norm(b, axis=1) * stacked + np.linalg.norm(err, axis=1) * rf
-        apart = np.maximum(gb[-1][1] - fb[-1][0][net.partner[i]], fb[-1][1][net.partner[i]] - gb[-1][0])
-        diff.append(_inflate(np.minimum(np.minimum(per_unit, by_norm), apart)))
-        stacked = _inflate(_norm(b) * stacked + _norm(err) * rf)
-        if i < l - 1:
-            rf = min(_norm(w) * rf, float(np.linalg.norm(np.maximum(fb[-1][1], 0))))
-            rg = min(_norm(b) * rg, float(np.linalg.norm(np.maximum(gb[-1][1], 0))))
-    return _Bounds(fb, gb, diff)
-
-
-# --------------------------------------------------------------------------- witness search and polish
-
-def _gradient(net: _Net, x: np.ndarray) -> tuple[float, np.ndarray]:
-    """‖y(x)‖² and its gradient at x (one point; the activation pattern of x, ties taken as inactive)."""
-    pre = net.pre_activations(x[None])
-    y = (pre[-1][0] - pre[-1][1])[0]
-    gf, gg = 2 * y, -2 * y
-    for i in range(len(net.f) - 1, 0, -1):
-        gf = (net.f[i].T @ gf) * (pre[i - 1][0][0] > 0)
-        gg = (net.g[i - 1].T @ gg) * (pre[i - 1][1][0] > 0)
-    jac = np.where(x > 0, net.gp, net.gq)          # d z_g / d x_j: gp[:, j] for x_j > 0, gq[:, j] below
-    return float(y @ y), net.f[0].T @ gf + jac.T @ gg
-
-
-def _polish(net: _Net, x: np.ndarray, steps: int = POLISH_STEPS) -> np.ndarray:
-    """Projected normalised gradient ascent of ‖y‖² on the sphere from x, step 1e-2 decaying to 1e-7;
-    the best point visited (by the stacked forward pass)."""
-    best_x = x = x / np.linalg.norm(x)
-    best = _gradient(net, x)[0]
-    for lr in np.geomspace(1e-2, 1e-7, steps):
-        v, g = _gradient(net, x)
-        if v > best:
-            best, best_x = v, x
-        gn = np.linalg.norm(g)
-        if not gn > 0:
-            break
-        x = x + lr * g / gn
-        x = x / np.linalg.norm(x)
-    v = _gradient(net, x)[0]
-    return x if v > best else best_x
-
-
-def _search(net: _Net, d0: int, seed: int, points: int = 4096, starts: int = 8) -> list[np.ndarray]:
-    """Cheap starting witnesses: the best ``starts`` of ``points`` uniform points on the sphere, polished."""
-    rng = np.random.default_rng([seed, 0x5ec7])
-    pts = rng.standard_normal((points, d0))
-    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
-    vals = np.sum(net.forward(pts) ** 2, axis=1)
-    return [_polish(net, pts[i]) for i in np.argsort(-vals)[:starts]]
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -367,8 +189,7 @@ def exact_error(ticket, *, rtol: float = 1e-3, time_limit: float = 60.0) -> Exac
     rtol = checks.open_unit("rtol", rtol)
     time_limit = checks.positive("time_limit", time_limit)
     check_affordable(ticket.target, ticket.spec, time_limit=time_limit, rtol=rtol)
-    from slth.measure.deep import ticket_lower_bound
-    from slth.measure.error import gap_at
+    from slth.measure.deep import ticket_gap_at, ticket_lower_bound
 
     net = _stack(ticket)
     bounds = _bounds(net)
@@ -377,10 +198,11 @@ def exact_error(ticket, *, rtol: float = 1e-3, time_limit: float = 60.0) -> Exac
     top = float(np.linalg.norm(box))
 
     def reference(xs):
-        """The best of xs by the reference gap, and that gap recomputed for it alone."""
-        xs = np.array([x / np.linalg.norm(x) for x in xs if x is not None and np.linalg.norm(x) > 0])
-        x = xs[int(np.argmax(gap_at(ticket.target, ticket.pruned, xs)))]
-        return float(gap_at(ticket.target, ticket.pruned, x[None])[0]), x
+        """The best of xs (moved onto the sphere, or into the ball with biases) by the reference gap,
+        and that gap recomputed for it alone."""
+        xs = np.array([net.project(x) for x in xs if x is not None and (net.biased or np.linalg.norm(x) > 0)])
+        x = xs[int(np.argmax(ticket_gap_at(ticket, xs)))]
+        return float(ticket_gap_at(ticket, x[None])[0]), x
 
     # starting witnesses: a cheap multi-start on the stacked network and the adversarial search's own
     # witness, so the lower end is never below ticket_lower_bound's
@@ -413,8 +235,8 @@ def exact_error(ticket, *, rtol: float = 1e-3, time_limit: float = 60.0) -> Exac
                 u = u / np.linalg.norm(u)
                 continue
             cuts.append((u, h))
-            if x is not None and np.linalg.norm(x) > 0:
-                x = x / np.linalg.norm(x)
+            if x is not None and (net.biased or np.linalg.norm(x) > 0):
+                x = net.project(x)
                 points += [x, _polish(net, x)]
                 cand, xw = reference([witness, *points[-2:]])
                 if cand > lower:

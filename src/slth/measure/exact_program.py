@@ -57,12 +57,12 @@ class _Program:
         self.units = []                              # per hidden layer: (f units, g units), each [(z, h, b)]
         hf = [(self.p[j] - self.n[j], 2.0) for j in range(d0)]
         l = len(net.f)
-        zf = self._affine(net.f[0], hf, bounds.f[0])
+        zf = self._affine(net.f[0], hf, bounds.f[0], net.cf[0])
         zg = [(self._var(lo, up),) for lo, up in zip(*bounds.g[0])]
         for u, (z,) in enumerate(zg):
             expr = pyscipopt.quicksum(float(net.gp[u, j]) * self.p[j] - float(net.gq[u, j]) * self.n[j]
                                       for j in range(d0) if net.gp[u, j] or net.gq[u, j])
-            self._row(z == expr, float(np.abs(net.gp[u]).sum() + np.abs(net.gq[u]).sum()))
+            self._row(z == expr + float(net.cg[0][u]), float(np.abs(net.gp[u]).sum() + np.abs(net.gq[u]).sum()))
         for i in range(1, l):
             uf = self._relus(zf, bounds.f[i - 1])
             ug = self._relus(zg, bounds.g[i - 1])
@@ -81,8 +81,8 @@ class _Program:
             hin_f = [(h, float(max(up, 0))) for (_, h, _), up in zip(uf, bounds.f[i - 1][1])]
             hin_g = [(h, float(max(up, 0))) for (_, h, _), up in zip(ug, bounds.g[i - 1][1])]
             if i < l - 1:
-                zf = self._affine(net.f[i], hin_f, bounds.f[i])
-                zg = self._affine(net.g[i - 1], hin_g, bounds.g[i])
+                zf = self._affine(net.f[i], hin_f, bounds.f[i], net.cf[i])
+                zg = self._affine(net.g[i - 1], hin_g, bounds.g[i], net.cg[i])
             else:
                 self.out = (hin_f, hin_g)
         if l == 1:
@@ -99,8 +99,8 @@ class _Program:
         self.model.addCons(cons)
         self.rows.append(activity_range)
 
-    def _affine(self, a, inputs, bounds):
-        """Variables z = a · inputs, inputs [(expression or None, range)], each with its bounds."""
+    def _affine(self, a, inputs, bounds, const):
+        """Variables z = a · inputs + const, inputs [(expression or None, range)], each with its bounds."""
         import pyscipopt
 
         zs = []
@@ -108,7 +108,7 @@ class _Program:
             z = self._var(*(b[k] for b in bounds))
             expr = pyscipopt.quicksum(float(a[k, j]) * inputs[j][0] for j in range(a.shape[1])
                                       if a[k, j] and inputs[j][0] is not None)
-            self._row(z == expr, float(sum(abs(a[k, j]) * inputs[j][1] for j in range(a.shape[1])))
+            self._row(z == expr + float(const[k]), float(sum(abs(a[k, j]) * inputs[j][1] for j in range(a.shape[1])))
                       + float(bounds[1][k] - bounds[0][k]))
             zs.append(z)
         return [(z,) for z in zs]
@@ -132,7 +132,7 @@ class _Program:
         return out
 
     def _output(self, bounds):
-        """y' = (z_f − z_g)/σ of the output layer, |y'_k| <= diff_k/σ, and t' <= Σ y'_k²."""
+        """y' = (z_f − z_g)/σ of the output layer (constants included), |y'_k| <= diff_k/σ."""
         import pyscipopt
 
         net, sigma = self.net, self.sigma
@@ -152,7 +152,8 @@ class _Program:
                     - pyscipopt.quicksum(float(g[j]) * hg[j][0] for j in range(len(g)) if g[j] and hg[j][0] is not None)
                 act = float(sum(abs(w[j]) * hf[j][1] for j in range(len(w)))
                             + sum(abs(g[j]) * hg[j][1] for j in range(len(g))))
-            self._row(sigma * y == expr, act + 2 * float(bounds.diff[-1][k]))
+            const = float(net.cf[-1][k] - net.cg[-1][k])
+            self._row(sigma * y == expr + const, act + 2 * float(bounds.diff[-1][k]))
         self.dy = dy
 
     def support(self, u: np.ndarray, start: np.ndarray, *, gap: float, time_limit: float):
