@@ -6,7 +6,9 @@ The network program. Without biases both networks are positively homogeneous, so
 the ball is attained on the sphere; the programs work over the ball, a convex quadratic constraint, so
 they hold with biases too, where the supremum may lie inside: each layer's constant (the target's bias,
 the ticket's realised bias) is added to its rows and ranges, and the witnesses are searched in the ball
-(:mod:`slth.measure.exact_net`, which holds the two networks, their ranges and the witness search). With x = p − n,
+(:mod:`slth.measure.exact_net`, which holds the two networks, their ranges and the witness search).
+Skips (a residual target) are identities in both networks: each adds its source's output to its
+destination's rows and ranges (same module). With x = p − n,
 p = σ(x), n = σ(−x) and one binary s_j per input coordinate (p_j <= s_j, n_j <= 1 − s_j, p, n >= 0,
 Σ p_j² + n_j² <= 1), f and g_S become bias-free networks on (p, n):
 * ``pairs``: g_S is its collapsed network (``pair_maps``): A₁⁺p − A₁⁻n, then A_i⁺ (pairs i >= 2 see

@@ -9,6 +9,12 @@ negative); the differences gain |a_i − b_i| per unit and ‖a_i − b_i‖ in 
 ‖h_i‖ gain ‖b_i‖ (σ is 1-Lipschitz with σ(0) = 0, so ‖σ(Wh + b)‖ <= ‖W‖‖h‖ + ‖b‖). The witness
 search then runs over the ball, not the sphere: positive homogeneity is lost, and the supremum may
 lie inside.
+
+With skips (a residual target, :mod:`slth.nets.residual`; the ``pairs`` and ``conv`` layouts) a skip edge
+(a, b) adds h_a (the input x when a = 0, else σ(z_a)) to z_b in both networks, the ticket's identity being
+exact. The ranges of z_b gain h_a's ([−1, 1] per coordinate for x, [0, u_a] after a ReLU); the differences
+gain |h^g_a − h^f_a| per unit (0 for x) and its norm bound in the stacked recursion; the radii gain ‖h_a‖.
+No hidden unit of g is dropped then (a skip reads every unit of its layer).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import dataclasses
 
 import numpy as np
 
+from slth import nets
 from slth.errors import InputError
 from slth.nets import layouts
 
@@ -28,12 +35,12 @@ POLISH_STEPS = 60
 
 
 def layout(spec):
-    """The layout of ``spec`` if the exact program encodes it (pairs or copies, biases or none, no
-    skips); else InputError in one line."""
+    """The layout of ``spec`` if the exact program encodes it (pairs or copies, with biases or skips or
+    neither); else InputError in one line."""
     lay = layouts.layout(spec)
-    if not (lay.has_pairs or lay.has_copies) or spec.skips:
-        raise InputError(f"exact_error needs layer pairs or copies and no skips; got {lay.name!r}, "
-                         f"skips {list(spec.skips)}")
+    if not (lay.has_pairs or lay.has_copies) or (spec.skips and (lay.has_copies or lay.has_biases)):
+        raise InputError(f"exact_error needs layer pairs or copies (skips with pairs and no biases); got "
+                         f"{lay.name!r}, skips {list(spec.skips)}")
     return lay
 
 
@@ -45,7 +52,8 @@ class Net:
     z = gp·p − gq·n + cg[0], then the matrices ``g`` (one per later layer) with constants cg[1:]; row u
     of g's layer i approximates row ``partner[i−1][u]`` of f's layer i (the same neuron in ``pairs``, the
     neuron k of copy (k, m) in ``l+1``); the output rows are partners of themselves. ``biased``: whether
-    any constant can be non-zero (the search then covers the ball).
+    any constant can be non-zero (the search then covers the ball). ``skips``: the target's skip edges
+    (a, b), 2 <= b, h_a added to z_b in both networks (``pairs`` partners only, every unit kept).
     """
 
     f: tuple
@@ -56,14 +64,23 @@ class Net:
     cf: tuple
     cg: tuple
     biased: bool = False
+    skips: tuple = ()
+
+    def into(self, b: int) -> list[int]:
+        """The layers a whose output h_a a skip adds to z_b."""
+        return [a for a, t in self.skips if t == b]
 
     def pre_activations(self, x: np.ndarray):
         """Per layer (z_f, z_g) for a batch x (batch, d_0); the last pair is the outputs."""
         p, n = np.maximum(x, 0.0), np.maximum(-x, 0.0)
         zf, zg = x @ self.f[0].T + self.cf[0], p @ self.gp.T - n @ self.gq.T + self.cg[0]
-        out = [(zf, zg)]
-        for w, b, c, d in zip(self.f[1:], self.g, self.cf[1:], self.cg[1:]):
-            zf, zg = np.maximum(zf, 0.0) @ w.T + c, np.maximum(zg, 0.0) @ b.T + d
+        out, hf, hg = [(zf, zg)], [x], [x]
+        for j, (w, b, c, d) in enumerate(zip(self.f[1:], self.g, self.cf[1:], self.cg[1:]), start=2):
+            hf.append(np.maximum(zf, 0.0))
+            hg.append(np.maximum(zg, 0.0))
+            zf, zg = hf[-1] @ w.T + c, hg[-1] @ b.T + d
+            for a in self.into(j):
+                zf, zg = zf + hf[a], zg + hg[a]
             out.append((zf, zg))
         return out
 
@@ -111,8 +128,9 @@ def stack(ticket) -> Net:
         else:
             gp, gq, g, cg = plus[0], minus0, plus[1:], [np.zeros(a.shape[0]) for a in plus]
         partner = [np.arange(w.shape[0]) for w in f]
+    skips = nets.residual.edges(ticket.spec.skips)
     # drop g's hidden units whose output no later row reads, from the last hidden layer back
-    for i in range(l - 1, 0, -1):
+    for i in range(l - 1 if not skips else 0, 0, -1):
         used = np.any(g[i - 1] != 0, axis=0)
         g[i - 1] = g[i - 1][:, used]
         partner[i - 1], cg[i - 1] = partner[i - 1][used], cg[i - 1][used]
@@ -120,7 +138,7 @@ def stack(ticket) -> Net:
             gp, gq = gp[used], gq[used]
         else:
             g[i - 2] = g[i - 2][used]
-    return Net(f, gp, gq, tuple(g), tuple(partner), tuple(cf), tuple(cg), biased)
+    return Net(f, gp, gq, tuple(g), tuple(partner), tuple(cf), tuple(cg), biased, skips)
 
 
 # --------------------------------------------------------------------------- sound ranges
@@ -203,6 +221,8 @@ def bounds(net: Net) -> Bounds:
     rf = min(_plus(norm2(net.f[0]), np.linalg.norm(net.cf[0])), float(np.linalg.norm(np.maximum(fb[0][1], 0))))
     rg = min(_plus(norm2(np.concatenate([net.gp, net.gq], axis=1)), np.linalg.norm(net.cg[0])),
              float(np.linalg.norm(np.maximum(gb[0][1], 0))))
+    # per layer a (0 the input): post-activation upper ends, radii, per-unit and norm differences, for skips
+    post = {0: (None, None, 1.0, 1.0, 0.0, 0.0)}
     for i in range(1, l):
         w, b = net.f[i], net.g[i - 1]
         uf, ug = np.maximum(fb[-1][1], 0), np.maximum(gb[-1][1], 0)
@@ -216,14 +236,32 @@ def bounds(net: Net) -> Bounds:
         # post-activation differences: |σ(a) − σ(b)| <= min(|a − b|, max(a⁺, b⁺))
         dprev = np.minimum(diff[-1], np.maximum(ug, uf[prev]))
         stacked = min(stacked, float(np.linalg.norm(dprev)))
+        post[i] = (uf, ug, rf, rg, dprev, stacked)
         per_unit = np.abs(b) @ dprev + np.abs(err) @ uf + dc
         by_norm = np.linalg.norm(b, axis=1) * stacked + np.linalg.norm(err, axis=1) * rf + dc
+        next_stacked = norm2(b) * stacked + norm2(err) * rf + np.linalg.norm(dc)
+        sources = net.into(i + 1)
+        if sources:                                           # skips into layer i + 1: h_a in both networks
+            (flo, fup), (glo, gup) = fb[-1], gb[-1]
+            for a in sources:
+                a_uf, a_ug, _, _, a_d, a_s = post[a]
+                if a == 0:                                    # x itself: |x_k| <= 1, the same in both
+                    flo, fup, glo, gup = flo - 1.0, fup + 1.0, glo - 1.0, gup + 1.0
+                else:
+                    fup, gup = fup + a_uf, gup + a_ug
+                    per_unit, by_norm = per_unit + a_d, by_norm + a_d
+                next_stacked += a_s
+            fb[-1], gb[-1] = (inflate(flo), inflate(fup)), (inflate(glo), inflate(gup))
         apart = np.maximum(gb[-1][1] - fb[-1][0][net.partner[i]], fb[-1][1][net.partner[i]] - gb[-1][0])
         diff.append(inflate(np.minimum(np.minimum(per_unit, by_norm), apart)))
-        stacked = inflate(norm2(b) * stacked + norm2(err) * rf + np.linalg.norm(dc))
+        stacked = inflate(next_stacked)
         if i < l - 1:
-            rf = min(_plus(norm2(w) * rf, np.linalg.norm(net.cf[i])), float(np.linalg.norm(np.maximum(fb[-1][1], 0))))
-            rg = min(_plus(norm2(b) * rg, np.linalg.norm(net.cg[i])), float(np.linalg.norm(np.maximum(gb[-1][1], 0))))
+            rf_next = _plus(norm2(w) * rf, np.linalg.norm(net.cf[i]))
+            rg_next = _plus(norm2(b) * rg, np.linalg.norm(net.cg[i]))
+            for a in sources:
+                rf_next, rg_next = float(inflate(rf_next + post[a][2])), float(inflate(rg_next + post[a][3]))
+            rf = min(rf_next, float(np.linalg.norm(np.maximum(fb[-1][1], 0))))
+            rg = min(rg_next, float(np.linalg.norm(np.maximum(gb[-1][1], 0))))
     return Bounds(fb, gb, diff)
 
 
@@ -233,12 +271,25 @@ def gradient(net: Net, x: np.ndarray) -> tuple[float, np.ndarray]:
     """‖y(x)‖² and its gradient at x (one point; the activation pattern of x, ties taken as inactive)."""
     pre = net.pre_activations(x[None])
     y = (pre[-1][0] - pre[-1][1])[0]
-    gf, gg = 2 * y, -2 * y
-    for i in range(len(net.f) - 1, 0, -1):
-        gf = (net.f[i].T @ gf) * (pre[i - 1][0][0] > 0)
-        gg = (net.g[i - 1].T @ gg) * (pre[i - 1][1][0] > 0)
+    l = len(net.f)
+    # gradients by the pre-activation z_j (f, g), j = l..1, and by the outputs h_a the skips read
+    gz = {l: (2 * y, -2 * y)}
+    gh = {a: (0.0, 0.0) for a, _ in net.skips}
+    gx = 0.0
+    for j in range(l, 1, -1):
+        gf, gg = gz[j]
+        for a in net.into(j):
+            if a == 0:
+                gx = gx + gf + gg
+            else:
+                gh[a] = (gh[a][0] + gf, gh[a][1] + gg)
+        hf, hg = net.f[j - 1].T @ gf, net.g[j - 2].T @ gg
+        if j - 1 in gh:
+            hf, hg = hf + gh[j - 1][0], hg + gh[j - 1][1]
+        gz[j - 1] = (hf * (pre[j - 2][0][0] > 0), hg * (pre[j - 2][1][0] > 0))
+    gf, gg = gz[1]
     jac = np.where(x > 0, net.gp, net.gq)          # d z_g / d x_j: gp[:, j] for x_j > 0, gq[:, j] below
-    return float(y @ y), net.f[0].T @ gf + jac.T @ gg
+    return float(y @ y), net.f[0].T @ gf + jac.T @ gg + gx
 
 
 def polish(net: Net, x: np.ndarray, steps: int = POLISH_STEPS) -> np.ndarray:

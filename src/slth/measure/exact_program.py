@@ -56,6 +56,7 @@ class _Program:
         m.addCons(pyscipopt.quicksum(v * v for v in self.p + self.n) <= 1)
         self.units = []                              # per hidden layer: (f units, g units), each [(z, h, b)]
         hf = [(self.p[j] - self.n[j], 2.0) for j in range(d0)]
+        hs = {0: (hf, hf)}                           # per layer a, (f's, g's) outputs, for the skips
         l = len(net.f)
         zf = self._affine(net.f[0], hf, bounds.f[0], net.cf[0])
         zg = [(self._var(lo, up),) for lo, up in zip(*bounds.g[0])]
@@ -80,11 +81,14 @@ class _Program:
                         self._row(e >= -float(dd[u]), 2 * float(dd[u]))
             hin_f = [(h, float(max(up, 0))) for (_, h, _), up in zip(uf, bounds.f[i - 1][1])]
             hin_g = [(h, float(max(up, 0))) for (_, h, _), up in zip(ug, bounds.g[i - 1][1])]
+            hs[i] = (hin_f, hin_g)
+            sources = net.into(i + 1)
             if i < l - 1:
-                zf = self._affine(net.f[i], hin_f, bounds.f[i], net.cf[i])
-                zg = self._affine(net.g[i - 1], hin_g, bounds.g[i], net.cg[i])
+                zf = self._affine(net.f[i], hin_f, bounds.f[i], net.cf[i], [hs[a][0] for a in sources])
+                zg = self._affine(net.g[i - 1], hin_g, bounds.g[i], net.cg[i], [hs[a][1] for a in sources])
             else:
-                self.out = (hin_f, hin_g)
+                # a skip into the output adds h_a to both networks: x cancels in y, h_a^f − h_a^g stays
+                self.out = (hin_f, hin_g, [hs[a] for a in sources if a > 0])
         if l == 1:
             self.out = None
         self._output(bounds)
@@ -99,8 +103,9 @@ class _Program:
         self.model.addCons(cons)
         self.rows.append(activity_range)
 
-    def _affine(self, a, inputs, bounds, const):
-        """Variables z = a · inputs + const, inputs [(expression or None, range)], each with its bounds."""
+    def _affine(self, a, inputs, bounds, const, skips=()):
+        """Variables z = a · inputs + const + Σ_s s_k over the skipped outputs s (each a list like inputs,
+        unit k adding to row k), inputs [(expression or None, range)], each z with its bounds."""
         import pyscipopt
 
         zs = []
@@ -108,8 +113,9 @@ class _Program:
             z = self._var(*(b[k] for b in bounds))
             expr = pyscipopt.quicksum(float(a[k, j]) * inputs[j][0] for j in range(a.shape[1])
                                       if a[k, j] and inputs[j][0] is not None)
+            expr = expr + pyscipopt.quicksum(h[k][0] for h in skips if h[k][0] is not None)
             self._row(z == expr + float(const[k]), float(sum(abs(a[k, j]) * inputs[j][1] for j in range(a.shape[1])))
-                      + float(bounds[1][k] - bounds[0][k]))
+                      + float(sum(h[k][1] for h in skips)) + float(bounds[1][k] - bounds[0][k]))
             zs.append(z)
         return [(z,) for z in zs]
 
@@ -146,12 +152,15 @@ class _Program:
                                           for j in range(d0) if a[j] or b[j])
                 act = float(np.abs(a).sum() + np.abs(b).sum())
             else:
-                (hf, hg), w, g = self.out, net.f[-1][k], net.g[-1][k]
+                (hf, hg, skipped), w, g = self.out, net.f[-1][k], net.g[-1][k]
                 expr = pyscipopt.quicksum(float(w[j]) * hf[j][0] for j in range(len(w))
                                           if w[j] and hf[j][0] is not None) \
                     - pyscipopt.quicksum(float(g[j]) * hg[j][0] for j in range(len(g)) if g[j] and hg[j][0] is not None)
                 act = float(sum(abs(w[j]) * hf[j][1] for j in range(len(w)))
                             + sum(abs(g[j]) * hg[j][1] for j in range(len(g))))
+                for sf, sg in skipped:
+                    expr = expr + (sf[k][0] if sf[k][0] is not None else 0) - (sg[k][0] if sg[k][0] is not None else 0)
+                    act += sf[k][1] + sg[k][1]
             const = float(net.cf[-1][k] - net.cg[-1][k])
             self._row(sigma * y == expr + const, act + 2 * float(bounds.diff[-1][k]))
         self.dy = dy

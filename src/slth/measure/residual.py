@@ -28,7 +28,8 @@ upward (:func:`slth.measure.propagate.round_up`) so that it holds in exact arith
 A second, tighter bound: :func:`network` writes both networks as plain ReLU networks whose skips are carried
 by identity units, which :mod:`slth.measure.propagate`'s differential bound propagation (with its branch and
 bound) bounds as it bounds any ticket; the certificate of a residual ticket is the smaller of the two
-(:func:`slth.measure.ticket_certificate`). No exact program (:mod:`slth.measure.exact`) exists for skips yet.
+(:func:`slth.measure.ticket_certificate`). The exact program (:mod:`slth.measure.exact`) adds each skip to its
+rows (:mod:`slth.measure.exact_net`).
 """
 
 from __future__ import annotations
