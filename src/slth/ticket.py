@@ -24,9 +24,9 @@ map, ``"ngap-dense"`` the sum over the H·W positions divided by √(H·W) then 
 position a kept weight of the next layer reads. :func:`save` writes a ``conv`` ticket in kernel form
 whenever it is one (else explicitly, ``kinds`` all ``"dense"``); :func:`load` expands it to the explicit
 matrices (:mod:`slth.nets.conv`). ``conv`` files without ``kinds`` (written before it) are explicit and
-count parameters per explicit entry. Members ``target_bias_i``, ``random_bias_k``, ``mask_bias_k`` (one
-bias per output channel of a kernel-form layer) are reserved: biases are not supported yet in kernel form,
-and a file holding them is refused on load.
+count parameters per explicit entry. A ``conv-biased`` ticket's kernel form adds ``target_bias_i``,
+``random_bias_k`` and ``mask_bias_k`` (:mod:`slth.nets.layouts.conv_biased`); any other ticket holding them
+is refused on load.
 :func:`load` reads through :mod:`slth.ticket_file`, which trusts nothing in the file before checking it.
 """
 

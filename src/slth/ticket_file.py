@@ -17,8 +17,9 @@ checked, and memory is bounded by what an honest ticket of the same claimed netw
   any other byte would let the certificate and the forward pass see different masks);
 - ``kinds`` (how each layer is stored) is the explicit form or the layout's kernel form, which is
   expanded to the explicit matrices through :mod:`slth.nets.conv` (a kernel with NaN or infinity is
-  refused there); members ``target_bias_i``, ``random_bias_k``, ``mask_bias_k`` (kernel-form channel
-  biases) are reserved, refused in a ticket file: kernel-form tickets with biases are not supported yet.
+  refused there); a kernel-form ticket of the ``conv-biased`` layout also holds ``target_bias_i``,
+  ``random_bias_k`` and ``mask_bias_k`` (:mod:`slth.nets.layouts.conv_biased`), checked like the others
+  (shape, dtype, a mask's bytes, NaN or infinity) and refused in any other ticket.
   :func:`read_conv_target` reads CNN targets alike, whose ``target_bias_i`` are the channel biases.
 
 One job: reading slth's files as hostile. Ticket files and CNN target files share the bounded reader
@@ -100,8 +101,7 @@ MAX_HEADER_BYTES = 10_000
 CHUNK = 1 << 20
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-_NAME = re.compile(r"(meta|witness|(target|random|mask)_(0|[1-9][0-9]*))\.npy")
-_BIAS = re.compile(r"(target|random|mask)_bias_[0-9]+\.npy")
+_NAME = re.compile(r"(meta|witness|(target|random|mask)_(bias_)?(0|[1-9][0-9]*))\.npy")
 _END = struct.Struct("<4s4H2LH")          # end of central directory record
 _END64_LOCATOR = struct.Struct("<4sLQL")  # zip64 end of central directory locator
 _END64 = struct.Struct("<4sQ2H2L4Q")      # zip64 end of central directory record
@@ -132,8 +132,9 @@ def expected_layout(spec: nets.RandomSpec, *, kernel: bool = False) -> dict:
     for k, shape in enumerate(spec.shapes()):
         out[f"random_{k}"] = (shape, (rdt,), f"expected {rdt}, the meta's dtype")
         out[f"mask_{k}"] = (shape, (np.dtype(np.bool_),), "masks must be boolean")
-    if kernel:
-        out |= {n: (shape, *out[n][1:]) for n, shape in nets.layouts.layout(spec).kernel_shapes(spec).items()}
+    if kernel:      # a kernel-form member's dtype rule is that of its side (target, random, mask)
+        out |= {n: (shape, *(out[n] if n in out else out[f"{n.split('_')[0]}_0"])[1:])
+                for n, shape in nets.layouts.layout(spec).kernel_shapes(spec).items()}
     out["witness"] = ((spec.dims[0],), _FLOATS, "expected float64 or float32 (a real input)")
     return out
 
@@ -186,13 +187,13 @@ def _read_zip(zf: zipfile.ZipFile, where: str) -> TicketFile:
     twice = sorted(n for n, count in collections.Counter(names).items() if count > 1)
     if twice:
         raise TicketError(f"{where} is not a ticket: members {_some(twice)} appear more than once")
-    _refuse_biases(names, where)
     odd = [n for n in names if not _NAME.fullmatch(n)]
     if "meta.npy" not in names:
         raise TicketError(f"{where} is not a ticket: it has no 'meta' array")
     if odd:
         raise TicketError(f"{where} is not a ticket: unexpected members {_some(odd)}; a ticket holds only "
-                          "meta, witness, target_i, random_k and mask_k, each as <name>.npy")
+                          "meta, witness, target_i, random_k and mask_k (and in kernel form with biases "
+                          "target_bias_i, random_bias_k, mask_bias_k), each as <name>.npy")
     by_name = {i.filename[:-4]: i for i in infos}
     meta = parse_meta(str(_read_member(zf, by_name["meta"], "meta", where)[()]), where=where)
     spec = _network(meta, where)
@@ -259,20 +260,14 @@ def _read_target_zip(zf: zipfile.ZipFile, where: str):
     return arrays[:m - 1], arrays[m - 1], g, (tuple(arrays[m:]) or None)
 
 
-def _refuse_biases(names: list, where: str) -> None:
-    if any(_BIAS.fullmatch(n) for n in names):
-        raise TicketError(f"{where}: members {_some([n[:-4] for n in names if _BIAS.fullmatch(n)])} hold biases; "
-                          "biases are not supported yet")
-
-
 def _some(names: list) -> str:
     """A list for a one-line message: all of a short one, the first five of a long one."""
     return str(names) if len(names) <= 5 else f"{names[:5]} and {len(names) - 5:,} more"
 
 
 def _member_order(name: str):
-    kind, _, k = name.partition("_")
-    return kind, int(k) if k else 0
+    kind, _, k = name.rpartition("_")
+    return (kind, int(k)) if k.isdigit() else (name, 0)
 
 
 # --------------------------------------------------------------------------- meta

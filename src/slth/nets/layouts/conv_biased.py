@@ -20,21 +20,28 @@ pair, the *bias block*, as in the ``biased`` layout (:mod:`.biased`):
 - the k×k convolution's own bias per output channel (per class for the head's pair), drawn with
   ``fold_in(fold_in(key(seed), i), 2**31)``, tied across positions, is pruned.
 
-A wider c extends a narrower one bit for bit (every draw is keyed by unit indices). Kernel form: not yet;
-ticket files of this layout are explicit (meta ``kinds`` all ``"dense"``), and its parameter counts are in
-kernel form all the same (:meth:`ConvBiased.params`). Skips are refused (``allows_skips`` is False).
+A wider c extends a narrower one bit for bit (every draw is keyed by unit indices). Kernel form
+(:meth:`ConvBiased.kernel_shapes`): the ``conv`` layout's kernels and, per layer, one bias member:
+``target_bias_i`` the target's channel biases (C_i,) (classes for the head); for pair i, ``random_bias_{2i-2}``
+(C·U + U,) the hidden channels' biases (channel c·U + r) then the bias block's, and ``random_bias_{2i-1}``
+(C_i, U + 1) the bias block's tied weights to each output channel then its own tied output bias;
+``mask_bias_k`` their masks. Expanding gives the explicit layers; a hidden unit keeps its channel's bias
+where the next layer reads it (as its 1×1 weight). Its parameter counts are in kernel form
+(:meth:`ConvBiased.params`). Skips are refused (``allows_skips`` is False).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
-from slth.nets.layouts.conv import Conv, _hidden_order
+from slth.nets.layouts.conv import LAYOUT as CONV, Conv, _same_bits
 
 #: fold_in word of the hidden channels' biases and of the pair's output biases (no channel index reaches it).
 BIAS_WORD = 2 ** 31
@@ -78,12 +85,94 @@ class ConvBiased(Conv):
         return tuple(out)
 
     def kinds(self, spec) -> dict[str, list[str]]:
-        """Explicit only (no kernel form with biases yet): every layer ``"dense"``."""
-        return {"target": ["dense"] * spec.depth, "random": ["dense"] * spec.random_depth}
+        """The ``conv`` layout's kinds, each layer ``+bias`` (its bias member holds the rest, module docstring)."""
+        return {side: [k + "+bias" for k in kinds] for side, kinds in super().kinds(spec).items()}
 
-    def compact(self, spec, target, random, masks, kernels) -> None:
-        """No kernel form with biases yet: a ticket file of this layout is explicit."""
-        return None
+    def kernel_shapes(self, spec) -> dict[str, tuple[int, ...]]:
+        """The ``conv`` layout's members and the bias members of the module docstring."""
+        g, units = self.geometry(spec), self.units_per_block(spec, 1)
+        chans, out = [s[0] for s in g.shapes()] + [g.classes], super().kernel_shapes(spec)
+        for i in range(1, spec.depth + 1):
+            out[f"target_bias_{i - 1}"] = (chans[i],)
+            out[f"random_bias_{2 * i - 2}"] = out[f"mask_bias_{2 * i - 2}"] = (chans[i - 1] * units + units,)
+            out[f"random_bias_{2 * i - 1}"] = out[f"mask_bias_{2 * i - 1}"] = (chans[i], units + 1)
+        return out
+
+    def expand(self, spec, arrays: dict) -> dict:
+        """The explicit [M | b] layers of a kernel-form file (members as :meth:`kernel_shapes`), in their
+        dtypes; one-line InputError naming the member (NaN or infinity)."""
+        for name in [n for n in self.kernel_shapes(spec) if "_bias_" in n and not n.startswith("mask")]:
+            if not np.all(np.isfinite(np.asarray(arrays[name], np.float64))):
+                raise InputError(f"{name}: NaN or infinite value")
+        out = super().expand(spec, arrays)
+        g, units, shapes = self.geometry(spec), self.units_per_block(spec, 1), self.geometry(spec).shapes()
+        for i in range(1, spec.depth + 1):
+            (c_in, h, w), head = shapes[i - 1], i == spec.depth
+            positions = 1 if head else shapes[i][1] * shapes[i][2]
+            t = out[f"target_{i - 1}"]
+            out[f"target_{i - 1}"] = np.concatenate(
+                [t, np.repeat(np.asarray(arrays[f"target_bias_{i - 1}"], t.dtype), t.shape[0] // len(
+                    arrays[f"target_bias_{i - 1}"]))[:, None]], axis=1)
+            channel = _channel_of(c_in, h * w, units)
+            for side in ("random", "mask"):
+                first, second = out[f"{side}_{2 * i - 2}"], out[f"{side}_{2 * i - 1}"]
+                a, b = (np.asarray(arrays[f"{side}_bias_{k}"], first.dtype) for k in (2 * i - 2, 2 * i - 1))
+                column = a[channel] & second.any(axis=0) if side == "mask" else a[channel]
+                first = np.block([[first, column[:, None]],
+                                  [np.zeros((units, first.shape[1]), first.dtype), a[c_in * units:, None]]])
+                second = np.concatenate([second, np.repeat(b, positions, axis=0)], axis=1)
+                out[f"{side}_{2 * i - 2}"], out[f"{side}_{2 * i - 1}"] = first, second
+        return out
+
+    def compact(self, spec, target, random, masks, kernels) -> dict | None:
+        """The kernel-form members of an explicit ticket (the ``conv`` layout's of its weight parts, and the
+        bias members read off its bias columns), or None where :meth:`expand` of them would not give its
+        arrays back bit for bit (a broken tie, a bias kept at some positions of its channel only)."""
+        g, units, shapes = self.geometry(spec), self.units_per_block(spec, 1), self.geometry(spec).shapes()
+        given = {f"target_{i}": np.asarray(a) for i, a in enumerate(target)} | \
+            {f"random_{k}": np.asarray(a) for k, a in enumerate(random)} | {f"mask_{k}": np.asarray(a) for k, a in enumerate(masks)}
+        if len(given) != 2 * spec.random_depth + spec.depth or any(
+                given.get(n, np.empty(0)).shape != s for n, s in self._explicit_shapes(spec).items()):
+            return None
+        bare, out = {}, {}
+        for i in range(1, spec.depth + 1):
+            (c_in, h, w), head = shapes[i - 1], i == spec.depth
+            positions = 1 if head else shapes[i][1] * shapes[i][2]
+            hidden = c_in * h * w * units
+            t = given[f"target_{i - 1}"]
+            bare[f"target_{i - 1}"] = t[:, :-1]
+            out[f"target_bias_{i - 1}"] = np.ascontiguousarray(t[::positions, -1])
+            first_of = _first_unit_of(c_in, h * w, units)
+            for side, arrays in (("random", given), ("mask", given)):
+                first, second = arrays[f"{side}_{2 * i - 2}"], arrays[f"{side}_{2 * i - 1}"]
+                bare[f"{side}_{2 * i - 2}"], bare[f"{side}_{2 * i - 1}"] = first[:hidden, :-1], second[:, :hidden]
+                column = first[:hidden, -1]
+                if side == "mask":
+                    kept = np.zeros(c_in * units, bool)
+                    np.logical_or.at(kept, _channel_of(c_in, h * w, units), column)
+                    per_channel = kept
+                else:
+                    per_channel = column[first_of]
+                out[f"{side}_bias_{2 * i - 2}"] = np.concatenate([per_channel, first[hidden:, -1]]).astype(first.dtype)
+                block = second[:, hidden:].reshape(-1, positions, units + 1)
+                out[f"{side}_bias_{2 * i - 1}"] = (block.any(axis=1) if side == "mask" else block[:, 0]).astype(second.dtype)
+        # the weight parts are a ``conv`` ticket of the same geometry and c
+        weights = CONV.compact(dataclasses.replace(spec, layout="conv"),
+                                      [bare[f"target_{i}"] for i in range(spec.depth)],
+                                      [bare[f"random_{k}"] for k in range(spec.random_depth)],
+                                      [bare[f"mask_{k}"] for k in range(spec.random_depth)], kernels)
+        if weights is None:
+            return None
+        out |= weights
+        try:
+            back = self.expand(spec, out)
+        except InputError:
+            return None
+        return out if all(_same_bits(back[n], given[n]) for n in given) else None
+
+    def _explicit_shapes(self, spec) -> dict:
+        shapes = {f"target_{i}": (b, a + 1) for i, (a, b) in enumerate(zip(spec.dims[:-1], spec.dims[1:]))}
+        return shapes | {f"{m}_{k}": s for k, s in enumerate(spec.shapes()) for m in ("random", "mask")}
 
     def params(self, spec) -> int:
         """The ``conv`` layout's kernel-form count, plus per pair: the hidden channels' biases (C_{i-1}·U), the
@@ -131,6 +220,18 @@ class ConvBiased(Conv):
 
 
 LAYOUT = ConvBiased()
+
+
+def _channel_of(channels: int, positions: int, units: int) -> np.ndarray:
+    """For each explicit hidden unit e = (c·positions + p)·U + r (the ``pairs`` order), its channel c·U + r."""
+    e = np.arange(channels * positions * units)
+    return (e // (positions * units)) * units + e % units
+
+
+def _first_unit_of(channels: int, positions: int, units: int) -> np.ndarray:
+    """For each hidden channel c·U + r, its explicit unit at position 0, (c·positions)·U + r."""
+    ch = np.arange(channels * units)
+    return (ch // units) * positions * units + ch % units
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
