@@ -223,3 +223,19 @@ def test_cnn_exact_brackets_the_brute_force_bracket_and_sits_below_the_certifica
     assert e.upper <= e.lower * (1 + RTOL) or e.upper == e.lower == 0.0
     assert measure.ticket_certificate(ticket) >= max(e.lower, ref_low) - measure.ROUNDOFF
     assert measure.ticket_norm_certificate(ticket) >= measure.ticket_certificate(ticket)
+
+
+def test_what_the_solver_writes_to_descriptor_2_goes_to_the_log(capfd, caplog):
+    """SoPlex prints some warnings straight to file descriptor 2, past SCIP's hideOutput: during a solve
+    they go to the slth.measure.exact logger (DEBUG), and descriptor 2 is the terminal again afterwards."""
+    import logging
+    import os
+
+    from slth.measure import exact_program
+
+    with caplog.at_level(logging.DEBUG, logger="slth.measure.exact"):
+        with exact_program._solver_chatter_to_log():
+            os.write(2, b"Cannot set optimality tolerance to small value 1e-12 without GMP - using 1e-10.\n")
+        os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+    assert any("without GMP" in r.getMessage() for r in caplog.records)

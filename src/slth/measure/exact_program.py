@@ -5,11 +5,17 @@ the outer polytope's farthest vertex and final bound. pyscipopt is imported only
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import sys
+import tempfile
 import time
 
 import numpy as np
+
+log = logging.getLogger("slth.measure.exact")
 
 #: SCIP's feasibility, dual-feasibility and comparison tolerance.
 TOLERANCE = 1e-9
@@ -19,6 +25,34 @@ SAFETY = 10.0
 
 
 # --------------------------------------------------------------------------- the program
+
+@contextlib.contextmanager
+def _solver_chatter_to_log():
+    """Route what the solver writes straight to file descriptor 2 into this module's log (DEBUG).
+
+    SCIP's ``hideOutput`` silences SCIP, but SoPlex prints some warnings itself, for example "Cannot set
+    optimality tolerance to small value 1e-12 without GMP - using 1e-10." when SCIP asks its LP for a
+    tighter tolerance after numerical trouble (harmless here: the margin assumes 1e-9). A user of
+    ``slth prune --exact`` should not see it on the terminal; it goes to the ``slth.measure.exact``
+    logger at DEBUG level instead. Where descriptor 2 cannot be duplicated, nothing is redirected."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", errors="replace").strip()
+            if text:
+                log.debug("solver output: %s", text)
+
 
 def _model():
     """A silent SCIP model with the tolerances of the margin argument and a fixed random seed."""
@@ -178,7 +212,8 @@ class _Program:
         self.add_start(start)
         trivial = float(np.abs(u) @ self.dy)
         try:
-            m.optimize()
+            with _solver_chatter_to_log():
+                m.optimize()
         except Exception:                       # SCIP's "error in LP solver": no bound from this solve
             return trivial, None, 0
         trivial = float(np.abs(u) @ self.dy)
@@ -270,7 +305,8 @@ def _certify(cuts, box: np.ndarray, start: np.ndarray | None, *, gap: float,
             m.setSolVal(sol, v, float(start[k]))
         m.setSolVal(sol, t, float(start @ start) * (1 - 1e-9))
         m.addSol(sol, free=True)
-    m.optimize()
+    with _solver_chatter_to_log():
+        m.optimize()
     dual = min(m.getDualbound(), top)
     ranges = np.r_[2 * box, top]
     bound = min(dual + _margin(ranges, rows + [2 * top], dual), top)
