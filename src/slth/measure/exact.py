@@ -77,13 +77,11 @@ import importlib.util
 import logging
 import math
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
 from slth import checks, nets, precision
 from slth.errors import InputError
-from slth.nets import layouts
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ log = logging.getLogger(__name__)
 MAX_BINARIES = 64
 
 from slth.measure.exact_net import BOUND_INFLATION, POLISH_STEPS  # noqa: E402,F401
-from slth.measure.exact_net import Net as _Net, bounds as _bounds, layout as _layout, polish as _polish  # noqa: E402
+from slth.measure.exact_net import bounds as _bounds, layout as _layout, polish as _polish  # noqa: E402
 from slth.measure.exact_net import search as _search, stack as _stack  # noqa: E402
 from slth.measure.exact_program import SAFETY, TOLERANCE, _certify, _farthest, _Program  # noqa: E402,F401
 

@@ -105,7 +105,7 @@ class ConvBiased(Conv):
             if not np.all(np.isfinite(np.asarray(arrays[name], np.float64))):
                 raise InputError(f"{name}: NaN or infinite value")
         out = super().expand(spec, arrays)
-        g, units, shapes = self.geometry(spec), self.units_per_block(spec, 1), self.geometry(spec).shapes()
+        units, shapes = self.units_per_block(spec, 1), self.geometry(spec).shapes()
         for i in range(1, spec.depth + 1):
             (c_in, h, w), head = shapes[i - 1], i == spec.depth
             positions = 1 if head else shapes[i][1] * shapes[i][2]
@@ -143,8 +143,8 @@ class ConvBiased(Conv):
             bare[f"target_{i - 1}"] = t[:, :-1]
             out[f"target_bias_{i - 1}"] = np.ascontiguousarray(t[::positions, -1])
             first_of = _first_unit_of(c_in, h * w, units)
-            for side, arrays in (("random", given), ("mask", given)):
-                first, second = arrays[f"{side}_{2 * i - 2}"], arrays[f"{side}_{2 * i - 1}"]
+            for side in ("random", "mask"):
+                first, second = given[f"{side}_{2 * i - 2}"], given[f"{side}_{2 * i - 1}"]
                 bare[f"{side}_{2 * i - 2}"], bare[f"{side}_{2 * i - 1}"] = first[:hidden, :-1], second[:, :hidden]
                 column = first[:hidden, -1]
                 if side == "mask":
