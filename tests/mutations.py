@@ -44,6 +44,9 @@ def flipped_negative_sign():
     _blocks.pair_problems = mutated
 
 
+flipped_negative_sign.module = ("test_exactness", "subset_sum_ticket_attains")
+
+
 def off_by_one_block():
     """Block j's problems are solved on the candidates of block j + 1 (an off-by-one block index)."""
     import jax.numpy as jnp
@@ -59,6 +62,9 @@ def off_by_one_block():
         return roll(cands), targets, roll(valid)
 
     _blocks.pair_problems = mutated
+
+
+off_by_one_block.module = ("test_invariant", "invariant")
 
 
 def suboptimal_solver():
@@ -81,6 +87,9 @@ def suboptimal_solver():
     ss.solve = mutated
 
 
+suboptimal_solver.module = ("test_exactness", "subset_sum_ticket_attains")
+
+
 def certificate_drops_a_layer():
     """The certificate forgets the last layer: Π over layers 1..l−1 only."""
     import slth.measure as measure
@@ -92,6 +101,9 @@ def certificate_drops_a_layer():
         return original(list(target)[:-1], list(maps)[:-1]) if len(target) > 1 else 0.0
 
     error.certificate = measure.certificate = deep.certificate = propagate.certificate = mutated
+
+
+certificate_drops_a_layer.module = ("test_sandwich", "test_lower_bound_and_sampled_gaps_never_exceed_the_certificate")
 
 
 def certificate_one_percent_low():
@@ -106,15 +118,18 @@ def certificate_one_percent_low():
     propagate.propagation_bound = mutated
 
 
+certificate_one_percent_low.module = ("test_sandwich", "test_lower_bound_and_sampled_gaps_never_exceed_the_certificate")
+
+
 def propagation_ignores_skips():
     """The bound propagation of a residual target's ticket forgets its skips (issue 16): it bounds the plain
     chain's error, which a skip can exceed."""
-    import dataclasses
+    from slth.measure import residual
 
-    from slth.measure import propagate, residual
+    original = residual.network
 
-    def mutated(ticket, maps):
-        return propagate._network(dataclasses.replace(ticket, spec=dataclasses.replace(ticket.spec, skips=())), maps)
+    def mutated(target, maps, skips):
+        return original(target, maps, ())
 
     residual.network = mutated
 
@@ -144,6 +159,9 @@ def mask_keeps_modified_weight():
         module.build_blocks = mutated
 
 
+mask_keeps_modified_weight.module = ("test_invariant", "test_ticket_invariant")
+
+
 def solver_wrong_at_odd_counts():
     """Meet in the middle ignores the last candidate when the candidate count n > 6 is odd."""
     # an off-by-one in the halves: wrong only for odd n above BRUTE_FORCE_MAX_COUNT
@@ -161,6 +179,9 @@ def solver_wrong_at_odd_counts():
     _numpy_kernels.mitm_indices, _jax_kernels.solve_indices = numpy_mutated, jax_mutated
 
 
+solver_wrong_at_odd_counts.module = ("test_exactness", "solver_is_exact_at_every_candidate_count")
+
+
 def later_pairs_keep_negatives():
     """Pairs i >= 2 keep negative units too, which output 0 on their non-negative inputs."""
     # same function and certificate, more kept weights (docs/theory.md §2.3)
@@ -174,11 +195,17 @@ def later_pairs_keep_negatives():
     _blocks.pair_problems = mutated
 
 
+later_pairs_keep_negatives.module = ("test_liveness", "no_kept_weight_is_dead")
+
+
 def loosened_norm_tolerance():
     """The target check allows spectral norms up to 1 + 1e-2 (its tolerance loosened to 1e-2)."""
     from slth import nets
 
     nets.norm_tolerance = lambda shape, dtype: 1e-2
+
+
+loosened_norm_tolerance.module = ("test_assumptions", "norm_check")
 
 
 MUTATIONS = {

@@ -305,7 +305,6 @@ def test_slth_prune_draws_a_cnn_target_with_biases_and_refuses_what_it_cannot_do
     cnn = tmp_path / "cnn.npz"
     nets.conv.random_conv_target("1x4x4:2:k3:s1:2", seed=0).save(cnn)
     for argv, fragment in ((["--target", str(cnn), "--biases", "0.3"], "the file says whether it has biases"),
-                           (["--biases", "0.3", "--skips", "1", "--channels", "1,1"], "apply to the layouts"),
                            (["--biases", "0.3", "--construction", "hyperbolic"], "does not prune the 'conv-biased'")):
         assert cli.main(["prune", "--target-kind", "conv", "--image", "1,4,4", *(["--channels", "2"] if
                          "--channels" not in argv else []), *argv, "--out", str(tmp_path / "x.npz")]) == 2, argv

@@ -71,19 +71,24 @@ def matrices(kinds, arrays, bs):             # each layer as x ↦ M x + c, colu
         shape = y.shape[1:]
     return out
 
-def forward(ms, x):                          # x: rows (batch, C·H·W), flattened C-major
-    for i, (m, c) in enumerate(ms):
-        x = x @ m.T + c
-        x = np.maximum(x, 0) if i < len(ms) - 1 else x
-    return x
+def forward(ms, x, adds=None):               # x: rows (batch, C·H·W), flattened C-major; adds: the skips
+    outs, adds = [x], adds or {}             # layer i (1-based) adds the earlier output adds[i] before its ReLU
+    for i, (m, c) in enumerate(ms, start=1):
+        y = outs[-1] @ m.T + c + (outs[adds[i]] if i in adds else 0)
+        outs.append(np.maximum(y, 0) if i < len(ms) else y)
+    return outs[-1]
+
+skips = meta.get("skips", [])                # a residual CNN: conv i's input added to conv i + 1's output
+into = {"target": {i + 1: i - 1 for i in skips}, "random": {2 * i + 2: 2 * i - 2 for i in skips}}
 
 T = matrices(kinds["target"], [z[f"target_{i}"] for i in range(len(kinds["target"]))], biases("target", kinds["target"]))
 R = matrices(kinds["random"], [z[f"random_{k}"] * z[f"mask_{k}"] for k in range(len(kinds["random"]))],
              biases("random", kinds["random"]))
 x = np.random.default_rng(0).normal(size=(1000, int(np.prod(image))))
 x /= np.linalg.norm(x, axis=1, keepdims=True)                                 # images on the unit sphere
-gaps = np.linalg.norm(forward(T, x) - forward(R, x), axis=1)
-at_witness = np.linalg.norm(forward(T, z["witness"][None]) - forward(R, z["witness"][None]))
+gaps = np.linalg.norm(forward(T, x, into["target"]) - forward(R, x, into["random"]), axis=1)
+w = z["witness"][None]
+at_witness = np.linalg.norm(forward(T, w, into["target"]) - forward(R, w, into["random"]))
 print(gaps.max(), "<=", meta["certificate"], "; at the witness", at_witness, "=", meta["lower_bound"])
 '''
 
@@ -287,17 +292,45 @@ def test_a_cnn_ticket_with_biases_is_written_in_kernel_form_and_loads_bit_for_bi
     assert path.stat().st_size < explicit.stat().st_size / 3 and pipeline.verify(explicit)["status"] == "valid"
 
 
+@pytest.fixture(scope="module", params=[("subset-sum", 4), ("selection", 16)])
+def saved_biased_residual(request, tmp_path_factory):
+    """A residual CNN with biases: the skip joins the input of conv 1 to the output of conv 2 (both 2×4×4)."""
+    name, c = request.param
+    g = conv.Geometry(image=(2, 4, 4), channels=(2, 2), kernel=3, strides=(1, 1), classes=2)
+    target = conv.random_conv_target(g, seed=6, bias=0.5)
+    spec = nets.RandomSpec(dims=g.dims(), candidates=c, seed=4, layout="conv-biased", geometry=g.text(), skips=(1,))
+    p = pipeline.prune(name, target.layers(), spec)
+    return target, p, p.save(tmp_path_factory.mktemp("conv-biased-residual") / "ticket.npz")
+
+
 def test_the_plain_numpy_snippet_checks_a_cnn_ticket_file_with_biases(saved_biased):
-    target, p, path = saved_biased
+    """The README's recipe on a CNN ticket with biases (its file in kernel form, verified): the same target
+    and ticket as slth's to round-off, no sampled gap above the certificate, the gap at the witness the
+    lower bound."""
+    check_snippet(*saved_biased)
+
+
+def test_the_plain_numpy_snippet_checks_a_residual_cnn_ticket_file_with_biases(saved_biased_residual):
+    """The same with a skip: the recipe adds conv 1's input to conv 2's output, and the random CNN's unit
+    layer 0 to unit layer 4, before the ReLU."""
+    check_snippet(*saved_biased_residual)
+
+
+def check_snippet(target, p, path):
+    assert pipeline.verify(path)["status"] == "valid"
+    assert json.loads(str(_members(path)["meta"])).get("skips", []) == list(p.ticket.spec.skips)
     scope = {"path": str(path), "print": lambda *a: None}
     exec(SNIPPET, scope)
     scope["z"].close()
     x = scope["x"]
-    np_target, np_ticket = scope["forward"](scope["T"], x), scope["forward"](scope["R"], x)
+    np_target = scope["forward"](scope["T"], x, scope["into"]["target"])
+    np_ticket = scope["forward"](scope["R"], x, scope["into"]["random"])
     from slth.nets import affine
-    np.testing.assert_allclose(np_target, np.asarray(affine.forward(target.layers(), x)), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np_target, np.asarray(affine.forward(target.layers(), x, skips=nets.residual.edges(
+        p.ticket.spec.skips))), rtol=0, atol=1e-12)
     np.testing.assert_allclose(np_ticket, np.asarray(p.ticket(x)), rtol=0, atol=1e-12)
     assert scope["gaps"].max() <= p.certificate + 1e-12
+    assert math.isclose(scope["at_witness"], p.lower_bound, rel_tol=1e-9, abs_tol=1e-12)
     assert math.isclose(scope["at_witness"], p.lower_bound, rel_tol=1e-9, abs_tol=1e-12)
 
 

@@ -165,7 +165,7 @@ def test_layout_without_pairs_or_copies_is_refused(monkeypatch):
     flat = dataclasses.make_dataclass("Flat", ["name", "has_pairs", "has_copies"])("flat", False, False)
     from slth.measure import exact_net
     monkeypatch.setattr(exact_net.layouts, "layout", lambda spec: flat)
-    with pytest.raises(InputError, match="needs layer pairs or copies \\(skips with pairs and no biases\\); got .flat.") as err:
+    with pytest.raises(InputError, match="needs layer pairs or copies \\(skips with pairs only\\); got .flat.") as err:
         X.exact_error(ticket)
     assert "\n" not in str(err.value)
 

@@ -44,8 +44,8 @@ def test_the_forward_pass_adds_each_skip_before_the_relu():
     (dict(dims=(3, 4, 3), skips="1,x"), "integers separated by commas"),
     (dict(dims=(3, 4, 3), skips=(1, 1)), "repeat a layer"),
     (dict(dims=(3, 4, 3), skips=(True,)), "must be integers"),
-    (dict(dims=(3, 4, 3), skips=(1,), layout="biased"), "apply to the layouts ['pairs', 'conv']"),
-    (dict(dims=(3, 4, 3), skips=(1,), layout="l+1"), "apply to the layouts ['pairs', 'conv']"),
+    (dict(dims=(3, 4, 3), skips=(1,), layout="biased"), None),
+    (dict(dims=(3, 4, 3), skips=(1,), layout="l+1"), "apply to the layouts ['pairs', 'conv', 'biased', 'conv-biased']"),
     (dict(dims=(16, 16, 2), skips=(1,), layout="conv", geometry="1x4x4:1:k3:s1:2"), "needs equal widths"),
     (dict(dims=(16, 16, 16, 2), skips=(1,), layout="conv", geometry="1x4x4:1,1:k3:s1,1:2"), None),
     (dict(dims=(32, 16, 32, 2), skips=(1,), layout="conv", geometry="2x4x4:1,2:k3:s1,1:2"), None),
@@ -252,7 +252,6 @@ def test_slth_prune_takes_skips_for_cnn_targets_and_refuses_bad_ones_in_one_line
     capsys.readouterr()
     for argv, fragment in ((["--dims", "4,8,5", "--skips", "1"], "needs equal widths"),
                            (["--dims", "4,8,4", "--skips", "2"], "outside 1..1"),
-                           (["--dims", "4,8,4", "--skips", "1", "--biases", "0.5"], "apply to the layouts"),
                            (["--dims", "4,8,4", "--skips", "one"], "integers separated by commas"),
                            (["--dims", "4,8,4", "--skips", "1", "--construction", "depth-l+1"], "apply to the layouts")):
         assert cli.main(["prune", *argv, "--out", str(tmp_path / "x.npz")]) == 2, argv
@@ -288,12 +287,15 @@ def test_slth_check_measures_the_width_of_residual_targets(capsys):
     assert "outside 1..1" in capsys.readouterr().err
 
 
-def test_a_residual_ticket_file_checks_with_plain_numpy(tmp_path):
+@pytest.mark.parametrize("biases", [False, True], ids=["bias-free", "biases"])
+def test_a_residual_ticket_file_checks_with_plain_numpy(tmp_path, biases):
     """The README's recipe for skips: keep every output, add f's layer-i input to layer i + 1's output and g's
-    random layer 2i − 2 output to random layer 2i + 2's, each before its ReLU; the gap at the witness is the
-    claimed lower bound, and no gap on the sphere exceeds the certificate."""
+    random layer 2i − 2 output to random layer 2i + 2's, each before its ReLU (with biases, every layer reads
+    its input with a 1 appended, and the skip adds the outputs alone); the gap at the witness is the claimed
+    lower bound, and no gap on the sphere (in the ball, with biases) exceeds the certificate."""
     out = tmp_path / "t.npz"
-    assert cli.main(["prune", "--dims", "3,4,3,4,3", "--skips", "1,2,3", "--candidates", "3", "--out", str(out)]) == 0
+    assert cli.main(["prune", "--dims", "3,4,3,4,3", "--skips", "1,2,3", "--candidates", "3", "--out", str(out),
+                     *(["--biases", "0.5"] if biases else [])]) == 0
     z = np.load(out, allow_pickle=False)
     meta = json.loads(str(z["meta"][()]))
     skips, depth = meta["skips"], len(meta["dims"]) - 1
@@ -302,14 +304,18 @@ def test_a_residual_ticket_file_checks_with_plain_numpy(tmp_path):
     def run(layers, x, into):            # into: layer (1-based) -> the output index it adds
         outs = [x]
         for k, m in enumerate(layers, start=1):
-            y = outs[-1] @ m.T + (outs[into[k]] if k in into else 0)
+            h = np.concatenate([outs[-1], np.ones((len(x), 1))], axis=1) if biases else outs[-1]
+            y = h @ m.T + (outs[into[k]] if k in into else 0)
             outs.append(relu(y) if k < len(layers) else y)
         return outs[-1]
 
     target = [z[f"target_{i}"] for i in range(depth)]
     random = [z[f"random_{k}"] * z[f"mask_{k}"] for k in range(2 * depth)]
     x = np.random.default_rng(0).normal(size=(2000, 3))
-    x = np.concatenate([z["witness"][None], x / np.linalg.norm(x, axis=1, keepdims=True)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    if biases:
+        x[1000:] *= np.random.default_rng(1).random((1000, 1)) ** (1 / 3)
+    x = np.concatenate([z["witness"][None], x])
     gaps = np.linalg.norm(run(target, x, {i + 1: i - 1 for i in skips})
                           - run(random, x, {2 * i + 2: 2 * i - 2 for i in skips}), axis=1)
     assert abs(gaps[0] - meta["lower_bound"]) <= 1e-12 and gaps.max() <= meta["certificate"]

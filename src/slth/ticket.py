@@ -81,9 +81,8 @@ class Ticket:
         ``slth verify`` computes it: a float64 ticket computes in float64 whatever the caller's mode. With
         biases (the ``biased`` layout) every layer reads its input with a constant 1 appended; with skips
         (a residual target) the random network's identities are added (``RandomSpec.skip_edges``)."""
-        if nets.layouts.layout(self.spec).has_biases:
-            return precision.run(lambda: nets.affine.forward(self.pruned, x))
-        return precision.run(lambda: nets.forward(self.pruned, x, skips=self.spec.skip_edges()))
+        biases = nets.layouts.layout(self.spec).has_biases
+        return precision.run(lambda: nets.forward(self.pruned, x, skips=self.spec.skip_edges(), biases=biases))
 
     def random_params(self) -> int:
         """Parameters of the random network: the entries of its matrices; for a layout with a geometry

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from slth.measure import residual
 from slth.measure.error import PairMaps
 
 
@@ -54,23 +55,11 @@ def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray
     return errs
 
 
-def certificate(target: Sequence, maps: Sequence[PairMaps]) -> float:
+def certificate(target: Sequence, maps: Sequence[PairMaps], skips: Sequence[int] = ()) -> float:
     """e_l of the module docstring (not yet rounded up): an upper bound on sup_{‖x‖<=1} ‖f(x) − g_S(x)‖
-    for a ticket of a target with biases, in float64 NumPy."""
-    bound, reach = 0.0, 1.0
-    for i, (layer, m) in enumerate(zip(target, maps)):
-        layer = np.asarray(layer, np.float64)
-        w, b = layer[:, :-1], layer[:, -1]
-        plus, minus = np.asarray(m.plus, np.float64), np.asarray(m.minus, np.float64)
-        beta = float(np.linalg.norm(plus[:, -1] - b))
-        if i == 0:
-            alpha = _norm(np.concatenate([plus[:, :-1] - w, minus[:, :-1] - w], axis=1))
-            bound = alpha * reach + beta
-        else:
-            alpha = _norm(plus[:, :-1] - w)
-            bound = _norm(plus[:, :-1]) * bound + alpha * reach + beta
-        reach = _norm(w) * reach + float(np.linalg.norm(b))
-    return float(bound)
+    for a ticket of a target with biases, in float64 NumPy; with ``skips`` (a residual target with biases)
+    the recursion of :mod:`slth.measure.residual`, which computes both."""
+    return residual.certificate(target, maps, skips, biases=True)
 
 
 def constants(target: Sequence, maps: Sequence[PairMaps]) -> list[tuple[np.ndarray, np.ndarray]]:

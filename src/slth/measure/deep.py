@@ -158,11 +158,14 @@ def ticket_maps(ticket) -> list[PairMaps] | CopyMaps:
 
 
 def _affine_certificate(ticket, maps) -> float:
-    """:mod:`slth.measure.affine`'s certificate of a ticket with biases, rounded upward."""
-    from slth.measure import affine
+    """:mod:`slth.measure.affine`'s certificate of a ticket with biases (with skips, a residual target with
+    biases: :mod:`slth.measure.residual`'s recursion with the biases' terms), rounded upward."""
+    from slth.measure import affine, residual
     from slth.measure.propagate import _terms, round_up
-    return round_up(affine.certificate(ticket.target, maps), terms=_terms(ticket), depth=len(ticket.target),
-                    scale=affine.scale(ticket.target, maps))
+    skips = ticket.spec.skips
+    scale = (residual.scale(ticket.target, maps, biases=True) if skips else affine.scale(ticket.target, maps))
+    return round_up(affine.certificate(ticket.target, maps, skips), terms=_terms(ticket), depth=len(ticket.target),
+                    scale=scale)
 
 
 def _residual_certificate(ticket, maps) -> float:
@@ -178,7 +181,7 @@ def ticket_norm_certificate(ticket, maps=None) -> float:
     product of norms for ``pairs``, the copy recursion above for ``l+1``; rounded upward
     (:func:`slth.measure.propagate.norm_certificate`), so it bounds the sup error in exact arithmetic.
     In float64 NumPy (no JAX). A ticket with biases: :mod:`slth.measure.affine`'s certificate; of a residual
-    target (skips): :mod:`slth.measure.residual`'s."""
+    target (skips): :mod:`slth.measure.residual`'s (both, with the biases' terms, for a residual target with biases)."""
     from slth.measure import propagate
     maps = ticket_maps(ticket) if maps is None else maps
     if _biases(ticket.spec):

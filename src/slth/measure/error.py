@@ -18,7 +18,6 @@ import scipy.sparse
 
 from slth import nets, precision
 from slth.errors import InputError
-from slth.nets import affine
 
 if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
     from jaxtyping import ArrayLike, Float
@@ -149,10 +148,8 @@ def gap_at(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequence[Fl
     rows = gap_rows(max(np.shape(w)[0] for w in (*target, *pruned)))
 
     def gaps(xs):
-        if biases:
-            return np.asarray(jnp.linalg.norm(affine.forward(target, xs) - affine.forward(pruned, xs), axis=1))
-        return np.asarray(jnp.linalg.norm(nets.forward(target, xs, skips=skips)
-                                          - nets.forward(pruned, xs, skips=random_skips), axis=1))
+        return np.asarray(jnp.linalg.norm(nets.forward(target, xs, skips=skips, biases=biases)
+                                          - nets.forward(pruned, xs, skips=random_skips, biases=biases), axis=1))
 
     if x.shape[0] <= rows:
         return gaps(x)
@@ -215,8 +212,8 @@ def lower_bound(target: Sequence[Float[ArrayLike, "d_out d_in"]], pruned: Sequen
     among them, and every step projects onto the ball, x / max(1, ‖x‖), instead of the sphere.
 
     With ``skips`` and ``random_skips`` (a residual target: the skip edges of the target and of the random
-    network, :mod:`slth.nets.residual`) both networks add their identities; they stay positively
-    homogeneous, so the search stays on the sphere.
+    network, :mod:`slth.nets.residual`) both networks add their identities; without biases they stay
+    positively homogeneous, so the search stays on the sphere (with biases too, it covers the ball).
 
     Args:
       target: l matrices (d_i, d_{i-1}). pruned: the ticket's masked random weights.
@@ -273,7 +270,7 @@ def _edges(skips) -> tuple:
 
 @jax.jit(static_argnums=(3, 4))
 def _compact_gaps(target, maps, x, biases=False, skips=()):
-    reference = affine.forward(target, x) if biases else nets.forward(target, x, skips=skips)
+    reference = nets.forward(target, x, skips=skips, biases=biases)
     return jnp.linalg.norm(reference - compact_forward(maps, x, biases=biases, skips=skips), axis=1)
 
 
@@ -301,7 +298,7 @@ def _search(target, model, key, starts, steps, random_points, compact, scouts, s
     d0 = target[0].shape[1] - int(biases)
 
     def forward(layers, x):
-        return affine.forward(layers, x) if biases else nets.forward(layers, x, skips=skips)
+        return nets.forward(layers, x, skips=skips, biases=biases)
 
     if compact:
         def approx(maps, x):

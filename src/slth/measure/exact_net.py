@@ -14,7 +14,8 @@ With skips (a residual target, :mod:`slth.nets.residual`; the ``pairs`` and ``co
 (a, b) adds h_a (the input x when a = 0, else σ(z_a)) to z_b in both networks, the ticket's identity being
 exact. The ranges of z_b gain h_a's ([−1, 1] per coordinate for x, [0, u_a] after a ReLU); the differences
 gain |h^g_a − h^f_a| per unit (0 for x) and its norm bound in the stacked recursion; the radii gain ‖h_a‖.
-No hidden unit of g is dropped then (a skip reads every unit of its layer).
+No hidden unit of g is dropped then (a skip reads every unit of its layer). Biases and skips together (a
+residual target with biases) combine both: the ranges with skips added are rounded outward in both directions.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def layout(spec):
     """The layout of ``spec`` if the exact program encodes it (pairs or copies, with biases or skips or
     neither); else InputError in one line."""
     lay = layouts.layout(spec)
-    if not (lay.has_pairs or lay.has_copies) or (spec.skips and (lay.has_copies or lay.has_biases)):
-        raise InputError(f"exact_error needs layer pairs or copies (skips with pairs and no biases); got "
+    if not (lay.has_pairs or lay.has_copies) or (spec.skips and lay.has_copies):
+        raise InputError(f"exact_error needs layer pairs or copies (skips with pairs only); got "
                          f"{lay.name!r}, skips {list(spec.skips)}")
     return lay
 
@@ -251,7 +252,10 @@ def bounds(net: Net) -> Bounds:
                     fup, gup = fup + a_uf, gup + a_ug
                     per_unit, by_norm = per_unit + a_d, by_norm + a_d
                 next_stacked += a_s
-            fb[-1], gb[-1] = (inflate(flo), inflate(fup)), (inflate(glo), inflate(gup))
+            if net.biased:                                    # ends of any sign: round outward
+                fb[-1], gb[-1] = (_down(flo), _up(fup)), (_down(glo), _up(gup))
+            else:
+                fb[-1], gb[-1] = (inflate(flo), inflate(fup)), (inflate(glo), inflate(gup))
         apart = np.maximum(gb[-1][1] - fb[-1][0][net.partner[i]], fb[-1][1][net.partner[i]] - gb[-1][0])
         diff.append(inflate(np.minimum(np.minimum(per_unit, by_norm), apart)))
         stacked = inflate(next_stacked)

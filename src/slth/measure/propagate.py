@@ -167,13 +167,13 @@ def _network(ticket, maps):
     """(first, layers): first = (F_1, G_1, o_1) on the lifted input; layers = [(W_i, B_i, o_{i-1}, o_i)]
     for i >= 2, B_i on (live) units, o_i the neuron each unit stands for; a residual target's skips are
     carried by identity units (:func:`slth.measure.residual.network`)."""
-    if ticket.spec.skips:
-        from slth.measure import residual
-        return residual.network(ticket, maps)
     target = [np.asarray(w, np.float64) for w in ticket.target]
     if _biased(ticket):                              # weights only; the biases are _constants'
         target = [w[:, :-1] for w in target]
         maps = [type(m)(np.asarray(m.plus, np.float64)[:, :-1], np.asarray(m.minus, np.float64)[:, :-1]) for m in maps]
+    if ticket.spec.skips:
+        from slth.measure import residual
+        return residual.network(target, maps, ticket.spec.skips)
     d = [target[0].shape[1]] + [w.shape[0] for w in target]
     w1 = target[0]
     f1 = np.concatenate([w1, -w1], axis=1)
@@ -196,11 +196,17 @@ def _biased(ticket) -> bool:
     return layouts.layout(ticket.spec).has_biases
 
 
-def _constants(ticket, maps):
+def _constants(ticket, maps, rows=None):
     """Per layer the constants of z^f_i and δ_i of a ticket with biases (:func:`slth.measure.affine.constants`),
-    None without biases."""
+    None without biases. ``rows``: each layer's row count in :func:`_network`, whose rows past the target's
+    (a residual target's carriers, :func:`slth.measure.residual.network`) get the constant 0."""
     from slth.measure import affine
-    return affine.constants(ticket.target, maps) if _biased(ticket) else None
+    if not _biased(ticket):
+        return None
+    consts = affine.constants(ticket.target, maps)
+    if rows is None:
+        return consts
+    return [tuple(np.pad(v, (0, n - len(v))) for v in pair) for pair, n in zip(consts, rows)]
 
 
 #: Most multiply-adds one propagation may spend (cones × Σ_i units_i·units_{i-1}·2 d_0): fewer cones
@@ -427,7 +433,7 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET) -> float:
     owners = [o1] + [o_out for _, _, _, o_out in net]
     layers = [(w, b, b @ _onehot(o_in, w.shape[1]) - w[o_out]) for w, b, o_in, o_out in net]
     work = _work(f1, owners, layers)
-    consts = _constants(ticket, maps)
+    consts = _constants(ticket, maps, [f1.shape[0]] + [w.shape[0] for w, _, _ in layers])
     # hidden layers: half of log2 budget on cones, the rest on phases (not with biases: a phase constraint
     # c·u + b >= 0 is affine, which the Lagrangian step does not take)
     split = len(owners) >= 2 and consts is None

@@ -23,6 +23,7 @@ import numpy as np
 
 from slth import checks, precision
 from slth.errors import InputError
+from slth.nets import targets
 from slth.nets.laws import sample
 from slth.nets.targets import check_target as check_weights
 from slth.nets.targets import parse_dims, random_target as random_weights
@@ -51,15 +52,11 @@ def split(layers: Sequence) -> tuple[tuple, tuple]:
     return tuple(np.asarray(m)[:, :-1] for m in layers), tuple(np.asarray(m)[:, -1] for m in layers)
 
 
-def forward(layers: Sequence, x):
+def forward(layers: Sequence, x, *, skips: Sequence[tuple[int, int]] = ()):
     """Evaluate f on a batch ``x`` (batch, d_0): each layer reads its input with a constant 1 appended,
-    σ after every layer but the last."""
-    h = x
-    for k, m in enumerate(layers):
-        h = h @ m[:, :-1].T + m[:, -1]
-        if k < len(layers) - 1:
-            h = jax.nn.relu(h)
-    return h
+    σ after every layer but the last; ``skips`` as in :func:`slth.nets.forward`, which this is with
+    ``biases=True``."""
+    return targets.forward(layers, x, skips=skips, biases=True)
 
 
 def check_target(layers: Sequence, *, max_norm: float = 1.0) -> None:

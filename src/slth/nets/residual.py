@@ -12,9 +12,12 @@ identity: it needs d_{i-1} = d_{i+1} (for a CNN, the same (C, H, W) map, :mod:`s
 it has no weight, and the random network that realises the target carries the same identity between the
 units standing for z_{i-1} and y_{i+1}, never pruned (the ticket "keeps the skip connection and
 realises F", Burkholz 2022). Skips may follow one another (i and i + 1 both) and any set of them is a
-valid network. Every map stays positively homogeneous (the identity is), so the supremum of a ticket's
-error over the unit ball is still attained on the sphere; the certificate is
-:mod:`slth.measure.residual`'s.
+valid network. Without biases every map stays positively homogeneous (the identity is), so the supremum
+of a ticket's error over the unit ball is still attained on the sphere; the certificate is
+:mod:`slth.measure.residual`'s. A residual target may have biases too (the ``biased`` and ``conv-biased``
+layouts): each layer adds its bias b_i before the skip's sum, y_{i+1} = W_{i+1} σ(W_i z_{i-1} + b_i) +
+b_{i+1} + z_{i-1}; the identity carries the units' outputs, never the constant input, and the error is then
+read over the whole ball (the same certificate with the biases' terms).
 
 Edges: a skip is written for :func:`slth.nets.forward` as an edge (a, b) of unit layers (0 the input,
 L the output) of a chain of L matrices: the output of unit layer a is added to the pre-activation of

@@ -45,19 +45,21 @@ def dims_of(layers: Sequence, *, biases: bool = False) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- forward pass
 
 def forward(layers: Sequence[Float[ArrayLike, "d_out d_in"]], x: Float[ArrayLike, "batch d_0"], *,
-            skips: Sequence[tuple[int, int]] = ()) -> Float[Array, "batch d_L"]:
+            skips: Sequence[tuple[int, int]] = (), biases: bool = False) -> Float[Array, "batch d_L"]:
     """Evaluate the ReLU network on a batch ``x`` of shape (batch, d_0); returns (batch, d_L).
 
     ``skips``: skip connections as edges (a, b) of unit layers (0 the input, L the output; a < b): the
     output of unit layer a (x itself for a = 0) is added to the pre-activation of unit layer b, before
-    its ReLU (:mod:`slth.nets.residual`). None by default: the plain chain."""
+    its ReLU (:mod:`slth.nets.residual`). None by default: the plain chain. ``biases``: every layer's last
+    column is its bias, read against a constant input 1 (layers [W_i | b_i], :mod:`slth.nets.affine`); a
+    skip adds the unit outputs, never the constant."""
     into: dict[int, list[int]] = {}
     for a, b in skips:
         into.setdefault(int(b), []).append(int(a))
     outputs = [x] if into else None
     h = x
     for k, w in enumerate(layers, start=1):
-        h = h @ w.T
+        h = h @ w[:, :-1].T + w[:, -1] if biases else h @ w.T
         for a in into.get(k, ()):
             h = h + outputs[a]
         if k < len(layers):

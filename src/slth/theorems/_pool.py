@@ -14,7 +14,7 @@ The CNN pool (issue 16): the same ticket properties (§5.1-5.3, 5.5) on convolut
 kernel 1 and 3, one and two convolutions, one and two input channels). The pool with biases
 (docs/theory.md §1.8): the same properties on targets [W_i | b_i] pruned from the ``biased`` layout, and on
 CNN targets with biases pruned from the ``conv-biased`` layout (:func:`biased_names`), ``ci`` 2 cases (one
-of each), ``thorough`` 16. The residual pool (:mod:`slth.nets.residual`): the
+of each; the MLP's has a skip, a residual target with biases), ``thorough`` 16. The residual pool (:mod:`slth.nets.residual`): the
 same properties on MLP and CNN targets with skips z ↦ z + F(z), ``ci`` 2 cases (one of each), ``thorough`` 12.
 """
 
@@ -132,9 +132,11 @@ def conv_ticket(name: str, i: int):
     return constructions.build(name, target, constructions.spec_for(name, spec))
 
 
-#: Target shapes of the pool of targets with biases (docs/theory.md §1.8): MLPs of depth 1 and 2, and CNN
-#: geometries (the ``conv-biased`` layout): one and two convolutions, kernel 3 and 1, stride 1 and 2.
-BIASED_SHAPES = ((2, 3), "1x4x4:2:k3:s1:2", (3, 2, 2), "2x4x4:2,1:k1:s2,1:2")
+#: Cases of the pool of targets with biases (docs/theory.md §1.8): MLPs of depth 1-4 and CNN geometries (the
+#: ``conv-biased`` layout: one and two convolutions, kernel 3 and 1, stride 1 and 2), each with its skips (a
+#: residual target with biases, :mod:`slth.nets.residual`: from the input to the output, two skips apart).
+BIASED_CASES = (((2, 3, 2), (1,)), ("1x4x4:2:k3:s1:2", ()), ((3, 2, 2), ()), ("2x4x4:2,1:k1:s2,1:2", ()),
+                ((2, 3), ()), ("2x4x4:2,2:k3:s1,1:2", (1,)), ((2, 3, 2, 3, 2), (1, 3)), ((3, 2, 3), ()))
 #: Pool sizes per profile for targets with biases.
 BIASED_SIZES = {"ci": 2, "thorough": 16}
 
@@ -155,9 +157,9 @@ def biased_names(prop: str) -> list[str]:
 def biased_case(i: int) -> tuple[tuple, nets.RandomSpec]:
     """Case i of the pool with biases: a random target [W_i | b_i] (weights of norm 1, biases uniform in
     [−β, β], β from {0.25, 0.5, 1}: |b| = 1 is the assumptions' boundary), an MLP's or a CNN's (one bias per
-    channel, the ``conv-biased`` layout), 1-4 candidates, every law."""
+    channel, the ``conv-biased`` layout), with the case's skips, 1-4 candidates, every law."""
     rng = np.random.default_rng([SEED, 8, i])
-    shape = BIASED_SHAPES[i % len(BIASED_SHAPES)]
+    shape, skips = BIASED_CASES[i % len(BIASED_CASES)]
     seed, bias = int(rng.integers(2**31)), float(rng.choice([0.25, 0.5, 1.0]))
     network = {"layout": nets.layouts.biased.LAYOUT.name}
     if isinstance(shape, str):      # a CNN target with biases, one per channel
@@ -167,7 +169,7 @@ def biased_case(i: int) -> tuple[tuple, nets.RandomSpec]:
     else:
         target = nets.affine.random_target(shape, seed=seed, bias=bias)
     spec = nets.RandomSpec(dims=shape, candidates=int(rng.integers(1, 5)), seed=int(rng.integers(2**31)),
-                           distribution=("uniform", "gaussian", "binary")[i % 3], **network)
+                           distribution=("uniform", "gaussian", "binary")[i % 3], skips=skips, **network)
     return tuple(np.asarray(w) for w in target), spec
 
 

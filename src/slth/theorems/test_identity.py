@@ -78,7 +78,8 @@ def test_pair_identity_with_biases(evidence, name):
     """Statement (docs/theory.md §5.2 for targets with biases, §1.8): pair i of a ticket with biases
     computes z ↦ A⁺σ([z; 1]) − A⁻σ(−[z; 1]), A⁺'s last column the realised bias: the sum over the kept
     bias-block units of (outgoing weight)·σ(bias), plus any kept output bias, recomputed here unit by
-    unit; the compact forward pass equals the masked network with a 1 appended to every layer's input; for
+    unit; the compact forward pass equals the masked network with a 1 appended to every layer's input (and,
+    for a residual target with biases, the skips' identities between its units, written out here); for
     a CNN target with biases the realised bias is one value per output channel, the same at every position.
     Rule: float64, absolute round-off 1e-13 (1e-15 across positions), on every case of the pool with biases."""
     for i in range(_pool.biased_size()):
@@ -98,14 +99,19 @@ def test_pair_identity_with_biases(evidence, name):
                 spread = np.asarray(m.plus)[:, -1].reshape(ticket.target[p].shape[0] // positions[p], -1)
                 assert np.all(spread.max(axis=1) - spread.min(axis=1) <= 1e-15), (i, p)
         x = np.random.default_rng(i).normal(size=(16, ticket.spec.dims[0]))
-        g = x
-        for k, w in enumerate(pruned):
+        ends = {2 * s + 2: 2 * s - 2 for s in ticket.spec.skips}     # a residual target: unit layer a into b
+        g, outs = x, [x]
+        for k, w in enumerate(pruned, start=1):
             g = g @ w[:, :-1].T + w[:, -1]
-            g = np.maximum(g, 0.0) if k < len(pruned) - 1 else g
+            g = g + outs[ends[k]] if k in ends else g
+            g = np.maximum(g, 0.0) if k < len(pruned) else g
+            outs.append(g)
         import jax
         with jax.enable_x64(True):
-            compact = np.asarray(measure.compact_forward(maps, x, biases=True))
+            compact = np.asarray(measure.compact_forward(maps, x, biases=True,
+                                                         skips=nets.residual.edges(ticket.spec.skips)))
         np.testing.assert_allclose(compact, g, rtol=0, atol=1e-12, err_msg=f"case {i}")
+        np.testing.assert_allclose(np.asarray(ticket(x)), g, rtol=0, atol=1e-12, err_msg=f"case {i}")
         evidence.example()
 
 

@@ -162,22 +162,26 @@ def test_cnn_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence,
 
 def affine_certificate(ticket) -> float:
     """docs/theory.md §1.8's certificate recomputed from the dense masked layers: P⁺ = R_2 relu(R_1) and
-    P⁻ = −R_2 relu(−R_1) per pair (weight columns), a = the realised bias, then e_1 = α_1 + β_1, e_i = ‖P⁺_i‖ e_{i−1} + α_i R_{i−1} + β_i."""
+    P⁻ = −R_2 relu(−R_1) per pair (weight columns), a = the realised bias, then e_1 = α_1 + β_1,
+    e_i = ‖P⁺_i‖ e_{i−1} + α_i R_{i−1} + k_i e_{i−2} + β_i, R_i = ‖W_i‖ R_{i−1} + k_i R_{i−2} + ‖b_i‖, k_i = 1
+    where skip i − 1 ends at layer i (a residual target with biases, §1.9)."""
     pruned = [np.where(np.asarray(s), np.asarray(r, np.float64), 0.0) for r, s in zip(ticket.random, ticket.masks)]
     svd = lambda m: np.linalg.svd(m, compute_uv=False)[0] if m.size else 0.0   # noqa: E731
-    e, reach = 0.0, 1.0
+    ends = {s + 1 for s in ticket.spec.skips}
+    e, reach, before, reach_before = 0.0, 1.0, 0.0, 0.0     # e_{i-1}, R_{i-1}, e_{i-2}, R_{i-2}
     for p, layer in enumerate(ticket.target):
         w, b = np.asarray(layer, np.float64)[:, :-1], np.asarray(layer, np.float64)[:, -1]
         first, second = pruned[2 * p], pruned[2 * p + 1]
         plus = second[:, :-1] @ np.maximum(first, 0.0)                    # (d_out, d_in + 1)
         minus = -(second[:, :-1] @ np.maximum(-first, 0.0))            # A⁻ of docs/theory.md §2.2
         a = plus[:, -1] + second[:, -1]
-        beta = float(np.linalg.norm(a - b))
+        beta, k = float(np.linalg.norm(a - b)), 1.0 if p + 1 in ends else 0.0
         if p == 0:
-            e = svd(np.hstack([plus[:, :-1] - w, minus[:, :-1] - w])) + beta
+            e_next = svd(np.hstack([plus[:, :-1] - w, minus[:, :-1] - w])) + beta
         else:
-            e = svd(plus[:, :-1]) * e + svd(plus[:, :-1] - w) * reach + beta
-        reach = svd(w) * reach + float(np.linalg.norm(b))
+            e_next = svd(plus[:, :-1]) * e + svd(plus[:, :-1] - w) * reach + k * before + beta
+        reach_next = svd(w) * reach + k * reach_before + float(np.linalg.norm(b))
+        before, reach_before, e, reach = e, reach, e_next, reach_next
     return float(e)
 
 
@@ -185,8 +189,9 @@ def affine_certificate(ticket) -> float:
 @pytest.mark.parametrize("name", _pool.biased_names("sandwich"))
 def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_biases(evidence, name):
     """Statement (docs/theory.md §1.8 and §5.3): for a target with biases the supremum over the unit ball
-    may lie inside it; the certificate for affine layers equals its formula recomputed from the dense
-    masked layers, the certificate is the smaller of it and the bound propagation with the biases as
+    may lie inside it; the certificate for affine layers (with its skips' terms for a residual target with
+    biases) equals its formula recomputed from the dense masked layers, the certificate is the smaller of
+    it and the bound propagation with the biases as
     constants, and neither the lower bound (a search of the whole ball) nor the gap at sampled inputs of
     the ball (on its sphere, inside it, and at its centre) exceeds either proof. Rule: float64, slack
     :data:`slth.measure.ROUNDOFF`, formula to relative 1e-12 / 1e-10; every case of the pool with biases."""
@@ -204,7 +209,7 @@ def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate_with_biases(e
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         x[256:512] *= rng.uniform(size=(256, 1)) ** (1.0 / ticket.spec.dims[0])
         x[512] = 0.0
-        worst = max(lb.value, float(measure.gap_at(ticket.target, ticket.pruned, x, biases=True).max()))
+        worst = max(lb.value, float(measure.ticket_gap_at(ticket, x).max()))
         for bound in (norms, propagated):
             assert worst <= bound + measure.ROUNDOFF, (i, worst, norms, propagated)
         evidence.example()

@@ -16,7 +16,9 @@ last of them the constant (Fischer & Burkholz 2022, a bias as a weight pruned li
 A unit of the bias block with a negative bias computes σ(bias) = 0: only the positive half serves
 (σ(1) = 1, σ(−1) = 0), so b_i is a subset sum of about c products, like a weight of a pair i >= 2.
 Every entry depends on its unit indices only, never on c: a wider network extends a narrower one bit
-for bit. ``drop_negative`` is refused (the bias block needs no other rule).
+for bit. ``drop_negative`` is refused (the bias block needs no other rule). Skips (a residual target with
+biases, :mod:`slth.nets.residual`) are the ``pairs`` layout's, (2i − 2, 2i + 2): an identity between unit
+layers that hold the units standing for z_{i-1} and y_{i+1}; the constant input is no unit and no skip carries it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Biased(Pairs):
     name = "biased"
     allows_drop_negative = False
     has_biases = True
-    allows_skips = False
+    allows_skips = True
 
     def check(self, spec) -> None:
         """drop_negative is refused."""

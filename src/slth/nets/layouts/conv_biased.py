@@ -27,7 +27,8 @@ A wider c extends a narrower one bit for bit (every draw is keyed by unit indice
 (C_i, U + 1) the bias block's tied weights to each output channel then its own tied output bias;
 ``mask_bias_k`` their masks. Expanding gives the explicit layers; a hidden unit keeps its channel's bias
 where the next layer reads it (as its 1×1 weight). Its parameter counts are in kernel form
-(:meth:`ConvBiased.params`). Skips are refused (``allows_skips`` is False).
+(:meth:`ConvBiased.params`). Skips (a residual CNN target with biases) are the ``conv`` layout's: an identity
+between the units standing for the same (C, H, W) map, never pruned; the constant is not carried by them.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class ConvBiased(Conv):
 
     name = "conv-biased"
     has_biases = True
-    allows_skips = False
+    allows_skips = True
 
     def blocks(self, spec, i: int) -> int:
         """Blocks of pair i: one per input unit (channel and position) of target layer i, and the bias block."""
