@@ -224,6 +224,28 @@ def ticket_problems(ticket):
             yield (i, k, j, sign), w[k, j] * sign, values, chosen
 
 
+def exact_range_problems(ticket, x) -> list[str]:
+    """Where the exact method's networks and ranges (:mod:`slth.measure.exact_net`) fail a ticket at the
+    points ``x`` (batch, d_0) of the unit ball: its gap differs from the reference gap
+    (:func:`slth.measure.ticket_gap_at`, relative 1e-12), or a sampled pre-activation of f or g, or the
+    difference of partners, leaves its proven range. One line per failing layer; empty when all hold."""
+    from slth import measure
+    from slth.measure import exact_net
+
+    net = exact_net.stack(ticket)
+    b = exact_net.bounds(net)
+    out = []
+    if not np.allclose(np.linalg.norm(net.forward(x), axis=1), measure.ticket_gap_at(ticket, x), rtol=1e-12, atol=1e-14):
+        out.append("the program's gap differs from the reference gap")
+    for i, (zf, zg) in enumerate(net.pre_activations(x)):
+        for side, z, (lo, up) in (("f", zf, b.f[i]), ("g", zg, b.g[i])):
+            if not (np.all(z >= lo) and np.all(z <= up)):
+                out.append(f"layer {i + 1}: a value of {side} leaves its range")
+        if not np.all(np.abs(zg - zf[:, net.partner[i]]) <= b.diff[i]):
+            out.append(f"layer {i + 1}: a difference of partners exceeds its bound")
+    return out
+
+
 #: hypothesis profiles: ``ci`` (few examples, derandomised: the same examples on every run) and
 #: ``thorough`` (many more, for a GPU or a long run). :func:`register_profiles` registers both.
 PROFILES = ("ci", "thorough")

@@ -10,9 +10,12 @@ import logging
 import os
 import sys
 import tempfile
-import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:                       # annotations only: exact_net needs nothing from here
+    from slth.measure.exact_net import Bounds, Net
 
 log = logging.getLogger("slth.measure.exact")
 
@@ -70,7 +73,7 @@ class _Program:
     """The network program (module docstring) in a pyscipopt Model, with y' = y/σ; :meth:`support`
     solves it for one direction."""
 
-    def __init__(self, net: _Net, bounds: _Bounds, sigma: float):
+    def __init__(self, net: Net, bounds: Bounds, sigma: float):
         import pyscipopt
 
         self.net, self.sigma = net, sigma

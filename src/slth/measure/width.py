@@ -12,12 +12,10 @@ import math
 from collections.abc import Sequence
 
 import jax
-import numpy as np
 import scipy.stats
 
 from slth import constructions, nets, precision
 from slth import checks
-from slth.errors import InputError
 from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_maps, ticket_norm_certificate
 
 #: Confidence level of the Clopper-Pearson interval reported for the success fraction.
