@@ -20,6 +20,7 @@ from slth import constructions, liveness, measure, nets
 from slth import ticket as ticket_mod
 from slth import ticket_file
 from slth.errors import InputError
+from slth.measure import propagate
 from slth import precision, provenance
 from slth.ticket import Ticket
 
@@ -28,17 +29,22 @@ CLAIM_RTOL = 1e-9
 
 
 @precision.float64
-def measure_ticket(ticket: Ticket, *, exact: float | None = None, explicit_counts: bool = False) -> dict:
+def measure_ticket(ticket: Ticket, *, exact: float | None = None, explicit_counts: bool = False,
+                   certificate_method: str | None = None) -> dict:
     """Certificate (the tighter one, :func:`slth.measure.ticket_certificate`, and docs/theory.md §3's product of
     norms beside it as ``certificate_norms``), lower bound (with its witness), max per-weight error and
     parameter counts (:func:`parameter_counts`), each in the ticket's layout. With ``exact`` (a time limit in seconds), also the
     exact error's bracket (:func:`slth.measure.exact.exact_error`): ``exact_lower``, ``exact_upper``,
     ``exact_status``; its witness replaces the search's where its gap is larger, so ``lower_bound`` is
-    always the gap at the stored witness. In float64 (JAX's 64-bit mode on for the call)."""
+    always the gap at the stored witness. ``certificate_method``: the bound propagation's effort
+    (:data:`slth.measure.propagate.METHODS`, default the current one), recorded as ``certificate_method``
+    so that :func:`verify` recomputes the certificate with it. In float64 (JAX's 64-bit mode on for the call)."""
+    method = propagate.METHOD if certificate_method is None else certificate_method
     maps = measure.ticket_maps(ticket)
     lb = measure.ticket_lower_bound(ticket, maps, key=measure.lower_bound_key(ticket.spec.seed))
     out = {
-        "certificate": measure.ticket_certificate(ticket, maps),
+        "certificate": measure.ticket_certificate(ticket, maps, method=method),
+        "certificate_method": method,
         "certificate_norms": measure.ticket_norm_certificate(ticket, maps),
         "lower_bound": lb.value,
         "witness": lb.witness,
@@ -208,16 +214,22 @@ def verify(path) -> dict:
         return report | _status(problems + ([f"({note}, whose random bits may differ)"] if note else []), [])
     exact_claimed = claimed["exact_upper"] is not None or claimed["exact_lower"] is not None
     legacy = nets.layouts.layout(ticket.spec).has_geometry and "kinds" not in meta     # counts per explicit entry
+    # the effort the file's certificate was computed with: files written before slth recorded it used the first
+    method = meta.get("certificate_method", "propagate-1")
+    known = method in propagate.METHODS
     try:
         nets.check_target(ticket.target, biases=nets.layouts.layout(ticket.spec).has_biases)
         m = measure_ticket(ticket, exact=meta.get("exact_time_limit_s", 60.0) if exact_claimed else None,
-                           explicit_counts=legacy)
+                           explicit_counts=legacy, certificate_method=method if known else None)
     except InputError as e:
         return report | _status([str(e)], [])
     rec = {k: v for k, v in m.items() if k != "witness"}
     rec["random_widths"], rec["depth"] = list(ticket.spec.widths()), ticket.spec.random_depth
     problems, unverified = _lower_bound_check(ticket, claimed["lower_bound"], witness, rec)
-    problems = _claim_problems(claimed, rec) + problems
+    problems = _claim_problems(claimed, rec, check_certificate=known) + problems
+    if not known:
+        unverified.append(f"certificate_method {method!r} is not one this slth computes ({', '.join(sorted(propagate.METHODS))}), "
+                          "so the certificate claim is not compared; the recomputed one is this slth's")
     if exact_claimed:
         p, u = _exact_claims(claimed, rec)
         problems, unverified = problems + p, unverified + u
@@ -235,7 +247,7 @@ def _status(problems: list[str], unverified: list[str]) -> dict:
     return {"status": status, "problems": problems, "unverified": unverified}
 
 
-def _claim_problems(claimed: dict, rec: dict) -> list[str]:
+def _claim_problems(claimed: dict, rec: dict, check_certificate: bool = True) -> list[str]:
     out = []
     for k in ("random_params", "kept_params", "live_params", "random_widths", "depth"):
         if k in ("live_params", "random_widths", "depth") and claimed[k] is None:
@@ -246,6 +258,8 @@ def _claim_problems(claimed: dict, rec: dict) -> list[str]:
              ("max_weight_error", "max_weight_error")]
     if claimed.get("certificate_norms") is None:     # written before the tighter certificate: §3's was the one
         pairs = [("certificate", "certificate_norms"), ("max_weight_error", "max_weight_error")]
+    elif not check_certificate:                      # an effort this slth does not know (verify says so)
+        pairs = pairs[1:]
     for k, r in pairs:
         if not np.isclose(claimed[k], rec[r], rtol=CLAIM_RTOL, atol=measure.ROUNDOFF):
             out.append(f"meta claims {k} = {claimed[k]!r} but recomputation gives {rec[r]:.12g}")

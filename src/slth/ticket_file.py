@@ -82,7 +82,7 @@ META_FIELDS = {
     "dims": "widths", "distribution": "string", "drop_negative": "bool", "dtype": "string",
     "layout": "string", "geometry": "string", "kinds": "kinds", "certificate": "number", "lower_bound": "number", "max_weight_error": "number",
     "random_params": "count", "kept_params": "count", "live_params": "count", "random_widths": "widths", "depth": "positive",
-    "certificate_norms": "number", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
+    "certificate_norms": "number", "certificate_method": "string", "exact_lower": "number", "exact_upper": "number", "exact_status": "string",
     "exact_time_limit_s": "number", "skips": "layers", "construction_time_s": "number", "measure_time_s": "number",
     "versions": "strings", "device": "string", "git_revision": "string",
 }

@@ -191,21 +191,25 @@ def ticket_norm_certificate(ticket, maps=None) -> float:
     return propagate.norm_certificate(ticket, maps)
 
 
-def ticket_certificate(ticket, maps=None) -> float:
+def ticket_certificate(ticket, maps=None, *, method: str | None = None) -> float:
     """The certificate of ``ticket``: the smaller of :func:`ticket_norm_certificate` and the bound
     propagation of :func:`slth.measure.propagate.tight_certificate`, both proofs that
     sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ is at most it, rounded upward. In float64 NumPy (no JAX). A ticket with
     biases: the smaller of :mod:`slth.measure.affine`'s certificate and the bound propagation with the biases as
     constants (input cones only, no phase branching). A ticket of a residual
     target (skips): the smaller of :mod:`slth.measure.residual`'s recursion and the bound propagation of its
-    network with the skips carried by identity units (:func:`slth.measure.residual.network`)."""
+    network with the skips carried by identity units (:func:`slth.measure.residual.network`).
+    ``method``: the bound propagation's effort (:data:`slth.measure.propagate.METHODS`; default the
+    current one, :data:`~slth.measure.propagate.METHOD`)."""
     from slth.measure import propagate
+    method = propagate.METHOD if method is None else method
+    propagate.effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
     if _biases(ticket.spec):
-        return min(_affine_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps))
+        return min(_affine_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps, method=method))
     if ticket.spec.skips:
-        return min(_residual_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps))
-    return propagate.tight_certificate(ticket, maps)
+        return min(_residual_certificate(ticket, maps), propagate.propagated_certificate(ticket, maps, method=method))
+    return propagate.tight_certificate(ticket, maps, method=method)
 
 
 def ticket_weight_errors(ticket, maps=None) -> list[np.ndarray]:

@@ -26,9 +26,9 @@ normalised positive part), and inf = c − ‖max(−a, 0) ⊙ 1_D‖. On a leaf
 (phase constraints, below) the Lagrangian step: for every λ in R^m with λ >= 0 and u in D',
 a·u <= a·u + Σ_k λ_k c_k·u = (a + λC)·u, so sup_{D'} a·u <= sup_D (a + λC)·u = ‖max(a + λC, 0) ⊙ 1_D‖.
 Any λ >= 0 is sound (and the minimum over λ >= 0 equals the sup: strong duality for a polyhedral
-cone, sup_{K ∩ ball} a·u = dist(a, −K*)), so only the value matters, not how λ is found: STEPS
+cone, sup_{K ∩ ball} a·u = dist(a, −K*)), so only the value matters, not how λ is found: ``steps``
 accelerated projected-gradient (FISTA) steps on ½‖max(a + λC, 0) ⊙ 1_D‖² from λ = 0 (convex, gradient
-Lipschitz with constant ‖C ⊙ 1_D‖_2²), then, at the output only, NEWTON active-set Newton steps (least
+Lipschitz with constant ‖C ⊙ 1_D‖_2²), then, at the output only, ``newton`` active-set Newton steps (least
 squares of a + λC on its positive entries, multipliers that come out negative dropped); after every
 step λ is clipped at 0 (:func:`_project`) and scaled down so that Σ_k λ_k ‖c_k ⊙ 1_D‖ <= 2‖a ⊙ 1_D‖
 (for the rounding), and the smallest value met is kept (each is a bound). (A negative λ would be
@@ -87,7 +87,8 @@ leaf's constraints (the box, the radius; the spectral term of the centre ignores
 is the minimum of its own and its parent's (the parent's bound holds on the child's subset). Best
 first: each round splits the BATCH leaves with the largest bounds (that still have an unstable
 first-layer phase) on their phase with the largest triangle gap −ab/(b − a) (a < 0 < b its bounds),
-until SPLITS·budget leaves are evaluated or :data:`SPLIT_WORK` multiply-adds spent.
+until ``splits``·budget leaves are evaluated or ``split_work`` multiply-adds spent (the effort,
+:class:`Effort`; a leaf's constraints are stored in its first rows, so their number is its depth).
 Result. tight_certificate returns min(this bound, the norm certificate of the layout: docs/theory.md §3's
 product Π(s_i + a_i) − Π s_i for ``pairs``, deep.py's copy recursion for ``l+1``), both rounded up.
 
@@ -115,8 +116,8 @@ Cost. For L cones, n^f_j neurons and n^g_j units in layer j and m = 2 d_0: layer
 back-substitute K_j = 2(n^f_j + 2 n^g_j) rows through j − 1 layers, O(L Σ_j K_j Σ_{i<=j}
 (n^f_i n^f_{i-1} + n^g_i (n^f_{i-1} + n^g_{i-1})) + L K_j (n^f_1 + n^g_1) m) multiply-adds (:func:`_work`),
 plus L SVDs of (d_l, m). :data:`WORK` caps L·work (fewer cones are split); the branch and bound
-evaluates at most 2·budget leaves (:data:`SPLITS`), fewer if :data:`SPLIT_WORK` is reached, each with
-STEPS (+ NEWTON at the output) Lagrangian steps of O(K m·D) each (D the leaf's number of
+evaluates at most splits·budget leaves, fewer if split_work is reached (:class:`Effort`), each with
+steps (+ newton at the output) Lagrangian steps of O(K m·D) each (D the leaf's number of
 constraints). Measured (a loaded shared 2-core machine): pairs (8,8,8) 120-160 ms, (8,8,8,8) and
 (8,)*5 55-130 ms, (16,16,16) about 35 ms, ``l+1`` (8,)*4 at c = 10 about 30 ms, digits (64,32,10)
 pairs about 0.13 s (``l+1`` digits about 1 s, as before the branch and bound).
@@ -124,11 +125,13 @@ pairs about 0.13 s (``l+1`` digits about 1 s, as before the branch and bound).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from slth import checks, nets
+from slth.errors import InputError
 from slth.measure.deep import _copies, _live, copy_certificate, ticket_maps
 from slth.measure.error import certificate
 
@@ -232,14 +235,39 @@ def _cones(e1: np.ndarray, d0: int, budget: int, work: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- back-substitution
 
-#: Projected-gradient steps of the Lagrange multipliers of a leaf's phase constraints.
-STEPS = 12
+@dataclasses.dataclass(frozen=True)
+class Effort:
+    """How hard the branch and bound works: at most ``splits``·budget leaves and ``split_work``
+    multiply-adds (leaves × the work of one), ``steps`` projected-gradient steps of each leaf's Lagrange
+    multipliers, then ``newton`` active-set Newton steps at the output. Any effort gives a sound bound;
+    more gives a tighter one."""
 
-#: Active-set Newton steps after them.
-NEWTON = 2
+    splits: int
+    split_work: int
+    steps: int
+    newton: int
 
 
-def _positive_norm(form, mask, cons, newton=0):
+#: Every effort slth has computed certificates with, by the name a ticket file records
+#: (``certificate_method``), so that ``slth verify`` recomputes a file's certificate with its own.
+#: "propagate-1": until 2026-12-02; "propagate-2": twice the leaves, more gradient steps and no Newton
+#: steps (measured on 8-8-8 selection tickets: the Newton steps moved the bound by < 0.1% at 57% of
+#: the time, the gradient steps and leaves by 5-10%; ``benchmarks/sandwich.py``).
+METHODS = {"propagate-1": Effort(splits=2, split_work=2 * 10 ** 7, steps=12, newton=2),
+           "propagate-2": Effort(splits=4, split_work=3 * 10 ** 7, steps=16, newton=0)}
+
+#: The effort of the certificate slth computes now.
+METHOD = "propagate-2"
+
+
+def effort(method: str) -> Effort:
+    """The :class:`Effort` named ``method`` (a key of :data:`METHODS`); InputError otherwise."""
+    if method not in METHODS:
+        raise InputError(f"certificate method {method!r} is not one of {sorted(METHODS)}")
+    return METHODS[method]
+
+
+def _positive_norm(form, mask, cons, newton=0, steps=METHODS[METHOD].steps):
     """sup of form·u over each leaf {u >= 0 on the mask's support, ‖u‖ <= 1, cons·u >= 0}: without
     constraints ‖max(form, 0) ⊙ mask‖ (attained); with them ‖max(form + λ·cons, 0) ⊙ mask‖ at a
     λ >= 0 found by projected gradient steps on ½‖max(form + λ·cons, 0)‖², the smallest value met
@@ -256,7 +284,7 @@ def _positive_norm(form, mask, cons, newton=0):
     cap = 2.0 * np.linalg.norm(a, axis=-1)                               # (L, K)
     lam = np.zeros(a.shape[:2] + (c.shape[1],))
     ct, point, momentum = np.swapaxes(c, 1, 2), lam, 1.0
-    for _ in range(STEPS):                          # accelerated projected gradient (FISTA) from λ = 0
+    for _ in range(steps):                          # accelerated projected gradient (FISTA) from λ = 0
         pos = np.maximum(a + np.matmul(point, c), 0.0)
         new = _project(point - step[:, None, None] * np.matmul(pos, ct))
         total = np.matmul(new, cnorm[..., None])[..., 0]
@@ -269,9 +297,9 @@ def _positive_norm(form, mask, cons, newton=0):
         on = (a + np.matmul(lam, c) > 0.0).astype(np.float64)             # (L, K, n)
         free = ~((lam <= 0.0) & (np.matmul(on * (a + np.matmul(lam, c)), ct) > 0.0))   # not held at 0 by the gradient
         free = free.astype(np.float64)
-        gram = np.einsum("ldn,lkn,len->lkde", c, on, c) * free[..., :, None] * free[..., None, :]
+        gram = np.matmul(c[:, None] * on[:, :, None, :], ct[:, None]) * free[..., :, None] * free[..., None, :]
         gram = gram + np.eye(lam.shape[-1]) * (1e-12 * np.trace(gram, axis1=-2, axis2=-1)[..., None, None] + 1e-300)
-        rhs = -np.einsum("ldn,lkn->lkd", c, on * a) * free
+        rhs = -np.matmul(on * a, ct) * free
         try:
             solved = np.linalg.solve(gram, rhs[..., None])[..., 0] * free
         except np.linalg.LinAlgError:
@@ -290,14 +318,10 @@ def _project(lam):
     return np.maximum(lam, 0.0)
 
 
-def _sup(form, const, mask, cons=None, newton=0):
+def _sup(form, const, mask, cons=None, newton=0, steps=METHODS[METHOD].steps):
     """sup over each leaf of form·u + const (:func:`_positive_norm` + const).
     form (L, K, 2 d_0), const (L, K), mask (L, 2 d_0), cons (L, D, 2 d_0) or None."""
-    return _positive_norm(form, mask, cons, newton) + const
-
-
-def _inf(form, const, mask, cons=None, newton=0):
-    return const - _positive_norm(-form, mask, cons, newton)
+    return _positive_norm(form, mask, cons, newton, steps) + const
 
 
 def _widen(a, b, eta):
@@ -357,7 +381,7 @@ def _back(cf, cd, j, first, layers, relax, consts=None):
     return np.matmul(cf, f1) + np.matmul(cd, e1), const
 
 
-def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, consts=None):
+def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, effort, consts=None):
     """The bound of each leaf (L,) and its layer-1 concrete bounds (fa, fb, ga, gb) of z^f_1, z^g_1.
     mask (L, 2 d_0) the cone's support, cons (L, D, 2 d_0) its phase constraints (rows c, c·u >= 0)
     or None, fixed = (sf (L, n^f_1), sg (L, n^g_1)) the fixed phases (+1 active, −1 inactive, 0 free)."""
@@ -373,7 +397,7 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, consts=None):
         k = cf.shape[0] // 2
         form, const = _back(np.broadcast_to(cf, (cones,) + cf.shape), np.broadcast_to(cd, (cones,) + cd.shape),
                             j, (f1, e1), layers, relax, consts)
-        sup = _sup(form, const, mask, cons)
+        sup = _sup(form, const, mask, cons, 0, effort.steps)
         lo, hi = _widen(-sup[:, k:], sup[:, :k], eta)
         fa, fb, p, q, ga, gb = lo[:, :nf], hi[:, :nf], lo[:, nf:nf + nu], hi[:, nf:nf + nu], lo[:, nf + nu:], hi[:, nf + nu:]
         if j == 1:                                  # a fixed phase holds exactly on its leaf
@@ -388,10 +412,11 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, consts=None):
     form, const = _back(np.zeros((cones, 2 * n, nf)), np.broadcast_to(cd, (cones,) + cd.shape), len(owners),
                         (f1, e1), layers, relax, consts)
     up, uc, lo, lc = form[:, :n], const[:, :n], -form[:, n:], -const[:, n:]
-    box = np.linalg.norm(np.maximum(np.abs(_inf(lo, lc, mask, cons, NEWTON)), np.abs(_sup(up, uc, mask, cons, NEWTON))),
-                         axis=1)
+    # one Lagrangian solve for the three sets of rows: sup of δ_l (up), of −δ_l (−lo) and of the radius
+    norms = _positive_norm(np.concatenate([up, -lo, 0.5 * (up - lo)], 1), mask, cons, effort.newton, effort.steps)
+    sup_up, inf_lo, radius = norms[:, :n] + uc, lc - norms[:, n:2 * n], norms[:, 2 * n:] + 0.5 * (uc - lc)
+    box = np.linalg.norm(np.maximum(np.abs(inf_lo), np.abs(sup_up)), axis=1)
     centre = 0.5 * (lo + up) * mask[:, None, :]
-    radius = _sup(0.5 * (up - lo), 0.5 * (uc - lc), mask, cons, NEWTON)
     spectral = np.linalg.svd(centre, compute_uv=False)[:, 0] if centre.shape[1] and centre.shape[2] else 0.0
     norm = spectral + np.linalg.norm(0.5 * (lc + uc), axis=1) + np.linalg.norm(np.maximum(radius, 0.0), axis=1)
     bound = np.minimum(box, norm)
@@ -400,16 +425,12 @@ def _leaf_bounds(f1, e1, owners, layers, mask, cons, fixed, eta, consts=None):
         rows = np.swapaxes(basis, 1, 2)
         form, const = _back(np.zeros((cones, 2 * n, nf)), np.concatenate([rows, -rows], 1), len(owners),
                             (f1, e1), layers, relax, consts)
-        sup = _sup(form, const, mask, cons, NEWTON)
+        sup = _sup(form, const, mask, cons, effort.newton, effort.steps)
         side = np.linalg.norm(np.maximum(np.abs(sup[:, :n]), np.abs(sup[:, n:])), axis=1)
         defect = np.linalg.norm(np.matmul(rows, basis) - np.eye(n), axis=(1, 2)) + eta
         bound = np.where(defect < 0.5, np.minimum(bound, side / np.sqrt(np.maximum(1.0 - defect, 0.5))), bound)
     return bound, first
 
-
-#: Leaves the branch and bound may evaluate beyond the cones, as a multiple of their number, and its
-#: cap in multiply-adds (leaves × the work of one).
-SPLITS, SPLIT_WORK = 2, 2 * 10 ** 7
 
 #: Leaves split per round of the branch and bound (the largest bounds first).
 BATCH = 32
@@ -421,10 +442,11 @@ def _unstable(lo, hi):
     return np.where(mixed, -lo * hi / np.where(mixed, hi - lo, 1.0), 0.0)
 
 
-def propagation_bound(ticket, maps=None, *, budget: int = BUDGET) -> float:
+def propagation_bound(ticket, maps=None, *, budget: int = BUDGET, method: str = METHOD) -> float:
     """The differential bound propagation of the module docstring, before rounding and before the
     minimum with the norm certificate: max over the leaves (input cones, refined by the phases of
-    first-layer neurons) of the bound on sup ‖δ_l‖."""
+    first-layer neurons) of the bound on sup ‖δ_l‖, with the effort named ``method`` (:data:`METHODS`)."""
+    effort_ = effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
     (f1, g1, o1), net = _network(ticket, maps)
     d0 = f1.shape[1] // 2
@@ -440,13 +462,14 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET) -> float:
     mask = _cones(e1, d0, 2 ** (int(math.floor(math.log2(budget))) // 2) if split else budget, work)
     cones = mask.shape[0]
     fixed = (np.zeros((cones, f1.shape[0])), np.zeros((cones, g1.shape[0])))
-    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, consts)
+    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, effort_, consts)
     if not split:
         return float(np.max(bound))
     rows = np.concatenate([f1, g1], 0)             # phase constraints: ±(row)·u >= 0
     cons = np.zeros((cones, 0, f1.shape[1]))
+    depth = np.zeros(cones, int)                    # each leaf's constraints: cons[:, :depth], zeros after
     sign = np.concatenate(fixed, 1)
-    spent, allowed = cones, min(SPLITS * budget, SPLIT_WORK // max(work, 1))
+    spent, allowed = cones, min(effort_.splits * budget, effort_.split_work // max(work, 1))
     while spent + 2 <= allowed:
         score = np.concatenate([_unstable(first[0], first[1]), _unstable(first[2], first[3])], 1)
         score = np.where(sign != 0, 0.0, score)
@@ -455,22 +478,25 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET) -> float:
         if not len(order):
             break
         pick = np.argmax(score[order], axis=1)
-        cons = np.concatenate([cons, np.zeros((cons.shape[0], 1, cons.shape[2]))], 1)
+        at = depth[order]                           # the new constraint's row in each child
+        if at.max() + 1 > cons.shape[1]:
+            cons = np.concatenate([cons, np.zeros((cons.shape[0], 1, cons.shape[2]))], 1)
         child_mask = np.concatenate([mask[order], mask[order]], 0)
         child_sign = np.concatenate([sign[order], sign[order]], 0)
         child_cons = np.concatenate([cons[order], cons[order]], 0)
+        child_depth = np.concatenate([at, at]) + 1
         idx, m = np.arange(len(order)), len(order)
         child_sign[idx, pick], child_sign[m + idx, pick] = 1.0, -1.0
-        child_cons[idx, -1], child_cons[m + idx, -1] = rows[pick], -rows[pick]
+        child_cons[idx, at], child_cons[m + idx, at] = rows[pick], -rows[pick]
         nf1 = f1.shape[0]
         cb, cfirst = _leaf_bounds(f1, e1, owners, layers, child_mask, child_cons,
-                                  (child_sign[:, :nf1], child_sign[:, nf1:]), eta)
+                                  (child_sign[:, :nf1], child_sign[:, nf1:]), eta, effort_)
         cb = np.minimum(cb, np.concatenate([bound[order], bound[order]]))   # the parent's bound holds too
         keep = np.ones(len(bound), bool)
         keep[order] = False
         mask, sign, cons = (np.concatenate([x[keep], y], 0) for x, y in ((mask, child_mask), (sign, child_sign),
                                                                            (cons, child_cons)))
-        bound = np.concatenate([bound[keep], cb])
+        bound, depth = np.concatenate([bound[keep], cb]), np.concatenate([depth[keep], child_depth])
         first = tuple(np.concatenate([x[keep], y], 0) for x, y in zip(first, cfirst))
         spent += 2 * m
     return float(np.max(bound))
@@ -527,18 +553,21 @@ def norm_certificate(ticket, maps=None) -> float:
                     scale=float(np.prod(np.maximum(1.0, s))))
 
 
-def propagated_certificate(ticket, maps=None, *, budget: int = BUDGET) -> float:
+def propagated_certificate(ticket, maps=None, *, budget: int = BUDGET, method: str = METHOD) -> float:
     """:func:`propagation_bound` rounded up (:func:`round_up`): a proof by itself, without the norm certificate."""
+    effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
-    bound = propagation_bound(ticket, maps, budget=int(checks.count("budget", budget)))
+    bound = propagation_bound(ticket, maps, budget=int(checks.count("budget", budget)), method=method)
     return round_up(bound, terms=_terms(ticket), depth=len(ticket.target), scale=6.0 * _scale(ticket, maps))
 
 
-def tight_certificate(ticket, maps=None, *, budget: int = BUDGET) -> float:
+def tight_certificate(ticket, maps=None, *, budget: int = BUDGET, method: str = METHOD) -> float:
     """Upper bound on sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ of ``ticket`` (either layout), in exact arithmetic:
     the smaller of :func:`propagation_bound` over at most ``budget`` input cones and the layout's norm
-    certificate, each rounded up (:func:`round_up`). ``maps``: :func:`slth.measure.ticket_maps`. In
-    float64 NumPy (no JAX), so it needs no x64 mode."""
+    certificate, each rounded up (:func:`round_up`). ``maps``: :func:`slth.measure.ticket_maps`;
+    ``method``: the branch and bound's effort (:data:`METHODS`). In float64 NumPy (no JAX), so it needs
+    no x64 mode."""
     budget = checks.count("budget", budget)
+    effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
-    return min(norm_certificate(ticket, maps), propagated_certificate(ticket, maps, budget=budget))
+    return min(norm_certificate(ticket, maps), propagated_certificate(ticket, maps, budget=budget, method=method))
