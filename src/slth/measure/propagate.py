@@ -118,9 +118,12 @@ back-substitute K_j = 2(n^f_j + 2 n^g_j) rows through j − 1 layers, O(L Σ_j K
 plus L SVDs of (d_l, m). :data:`WORK` caps L·work (fewer cones are split); the branch and bound
 evaluates at most splits·budget leaves, fewer if split_work is reached (:class:`Effort`), each with
 steps (+ newton at the output) Lagrangian steps of O(K m·D) each (D the leaf's number of
-constraints). Measured (a loaded shared 2-core machine): pairs (8,8,8) 120-160 ms, (8,8,8,8) and
-(8,)*5 55-130 ms, (16,16,16) about 35 ms, ``l+1`` (8,)*4 at c = 10 about 30 ms, digits (64,32,10)
-pairs about 0.13 s (``l+1`` digits about 1 s, as before the branch and bound).
+constraints). Measured with propagate-1 (a loaded shared 2-core machine): pairs (8,8,8) 120-160 ms,
+(8,8,8,8) and (8,)*5 55-130 ms, (16,16,16) about 35 ms, ``l+1`` (8,)*4 at c = 10 about 30 ms, digits
+(64,32,10) pairs about 0.13 s (``l+1`` digits about 1 s, as before the branch and bound). propagate-2
+costs 1.6-1.7 times as much on the pairs cases (2026-12-02, seed 0: (8,8,8) subset sum c = 16 0.19 s
+against 0.12 s, bound 0.0614 against 0.0651; selection c = 512 0.19 s against 0.11 s, 0.00934 against
+0.00988; (8,8,8,8) 0.13 s, (8,)*5 0.10 s, (16,16,16) 0.06 s, their bounds within 0.7%).
 """
 
 from __future__ import annotations
