@@ -8,7 +8,7 @@
 #    version; no build/, .venv, results or egg-info whose stale files could leak into the wheel);
 # 2. installs the bare wheel (no extras) into a fresh venv with the versions of requirements/ci.txt and
 #    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
-#    job) work, and slth selftest and slth figures refuse in one line naming the extra they need;
+#    job, its JSON checked: the README's example, widths above the counting bound) work, and slth selftest and slth figures refuse in one line naming the extra they need;
 # 3. adds the extras figures, theorems and numba; in the same folder: slth run toy/weight_error,
 #    slth figures --scale toy --only fig2 (one figure drawn from the wheel; every figure at toy scale is
 #    drawn by the test command's tests/test_figures.py, and here every figure's shipped specs are found
@@ -73,7 +73,18 @@ echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2
 touch "$STAMP"
 sleep 1        # find -newer compares modification times, at the filesystem's resolution
 step "slth --version" in_empty "$VENV/bin/slth" --version
-step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check > /dev/null
+step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check --json > "$WORK/check.json"
+# the main job is the README's example (subset sum, 16-16-16, ε = 0.01, δ = 0.1, 20 trials), its certified
+# width respects the counting bound and Pensia's constant is reported (tests/test_experiments.py runs the
+# same checks on a two-trial check; this is the one full run of the main job in CI)
+"$VENV/bin/python" - "$WORK/check.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert (r["construction"], r["dims"], r["eps"], r["delta"], r["trials"]) == ("subset-sum", [16, 16, 16], 0.01, 0.1, 20), r
+counting = next(b for b in r["bounds"] if b["name"] == "counting")
+assert r["measured"]["certified"] is not None and r["measured"]["certified"] >= counting["candidates"], r["measured"]
+assert r["pensia_C_needed"] > 0
+PY
 step "slth selftest refuses without [theorems]" refuses theorems selftest
 step "slth figures refuses without [figures]" refuses figures figures --scale toy
 step "install the extras figures,theorems,numba" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" \
