@@ -19,6 +19,7 @@ programs after any test that leaves it near that limit (:mod:`slth.compiled`).
 """
 
 import os
+import signal
 import tempfile
 
 #: The warnings JAX gives for a cache entry it could not read or write (it then compiles).
@@ -30,6 +31,13 @@ if os.environ.get("SLTH_TEST_JAX_CACHE", "1") != "0":
                           os.path.join(tempfile.gettempdir(), f"slth-tests-jax-cache-{os.getuid()}"))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *CACHE_WARNINGS]))
+
+# A shell that starts the suite in the background without job control (``(cmd &)``) leaves SIGINT ignored,
+# and an ignored signal survives exec: Python then installs no KeyboardInterrupt handler, and the Ctrl-C
+# tests' workers and children ignore the SIGINT they send. Restore Python's own handler here, in the
+# controller (before it starts the workers) and in every worker; the children then start with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import jax  # noqa: E402  (after the cache settings above)
 import pytest  # noqa: E402
