@@ -114,6 +114,20 @@ def test_tighter_than_the_norm_certificate_at_depth(deep_tickets, name):
     assert tight == propagate.tight_certificate(ticket, maps)            # deterministic, bit for bit
 
 
+def test_every_method_is_sound_and_each_one_tightens_the_last(deep_tickets):
+    """Every effort a ticket file may name (propagate.METHODS) bounds the witnessed gap, and on the 8-8-8-8
+    tickets each newer one is tighter than the one before (propagate-3 by at least 5%: its phase leaves)."""
+    lower = {name: measure.ticket_lower_bound(deep_tickets[name], starts=8, steps=60).value
+             for name in ("subset-sum", "selection")}
+    for name, low in lower.items():
+        maps = measure.ticket_maps(deep_tickets[name])
+        values = [propagate.tight_certificate(deep_tickets[name], maps, method=m) for m in sorted(propagate.METHODS)]
+        assert all(v >= low for v in values), (name, values, low)
+        assert all(b < a for a, b in zip(values, values[1:])), (name, values)
+        assert values[-1] <= 0.95 * values[-2], (name, values)
+    assert propagate.METHOD == max(propagate.METHODS)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("pyscipopt") is None,
                     reason="pyscipopt (SCIP) is not installed: no exact error to compare with")
 @pytest.mark.parametrize("name, dims", [("selection", (2, 4, 2)), ("depth-l+1", (2, 4, 2)), ("binary", (2, 4, 3, 2))])
