@@ -126,7 +126,10 @@ constraints). Measured with propagate-1 (a loaded shared 2-core machine): pairs 
 (64,32,10) pairs about 0.13 s (``l+1`` digits about 1 s, as before the branch and bound). propagate-2
 costs 1.6-1.7 times as much on the pairs cases (2026-12-02, seed 0: (8,8,8) subset sum c = 16 0.19 s
 against 0.12 s, bound 0.0614 against 0.0651; selection c = 512 0.19 s against 0.11 s, 0.00934 against
-0.00988; (8,8,8,8) 0.13 s, (8,)*5 0.10 s, (16,16,16) 0.06 s, their bounds within 0.7%).
+0.00988; (8,8,8,8) 0.13 s, (8,)*5 0.10 s, (16,16,16) 0.06 s, their bounds within 0.7%). propagate-3
+(2026-12-03, idle machine): 1.9 times propagate-2's time at the median over 21 tickets (8-8-8 selection
+0.4-0.5 s, 8-8-8-8 0.3-0.4 s, 4-4-4 and 3-4-2 0.05-0.1 s, where the early stop ends the search below
+propagate-2's cost), its bounds 1-20% lower (median certificate / lower bound 1.455 -> 1.303).
 """
 
 from __future__ import annotations
@@ -269,7 +272,8 @@ class Effort:
 #: first was the loosest of five orders), and an early stop after 4 rounds without progress (the small
 #: tickets whose phases are all split by then); on those tickets the median certificate / lower bound
 #: went from 1.455 (propagate-2) to 1.303 in 1.9 times the time (0.29 s against 0.13 s, median), and
-#: four times propagate-2's leaves would give 1.287 in 5.5 times the time.
+#: four times propagate-2's leaves would give 1.287 in 5.5 times the time. Where d_0 <= 4 it can be
+#: up to 5% looser than propagate-2, whose 16 cones are then every orthant (benchmarks/README.md).
 METHODS = {"propagate-1": Effort(splits=2, split_work=2 * 10 ** 7, steps=12, newton=2),
            "propagate-2": Effort(splits=4, split_work=3 * 10 ** 7, steps=16, newton=0),
            "propagate-3": Effort(splits=8, split_work=6 * 10 ** 7, steps=16, newton=0, cone_share=4, patience=4)}
