@@ -16,9 +16,9 @@ from slth import ticket as T
 from slth.errors import InputError
 from slth.measure import propagate
 
-#: A selection ticket whose first-layer phases outnumber what propagate-1's branch and bound can split,
-#: so the two efforts give different certificates.
-DIMS, C, SEED = (4, 6, 4), 48, 3
+#: A selection ticket on which every effort gives a different certificate: its first-layer phases outnumber
+#: what propagate-1's branch and bound can split, and d_0 = 4 (propagate-4 also starts from every orthant).
+DIMS, C, SEED = (4, 8, 8, 4), 48, 3
 
 
 @pytest.fixture(scope="module")

@@ -74,8 +74,9 @@ min(d_0, ⌊log2 budget⌋) coordinates with the largest columns of E_1 (all of 
 default budget 256: the orthants), fewer when 2^|S| times the work of one propagation would exceed
 :data:`WORK` multiply-adds. Everything is evaluated for all cones at once (a leading axis).
 Phase leaves (branch and bound, networks with a hidden layer). Then only ⌊log2 budget⌋ // s coordinates
-are split (s = 2 for propagate-1 and -2, 16 cones at the default budget; s = 4 for propagate-3, 4 cones)
-and the rest of the budget goes to first-layer phases. A
+are split (s = 2 for propagate-1 and -2, 16 cones at the default budget; s = 4 for propagate-3 and -4,
+4 cones) and the rest of the budget goes to first-layer phases; where d_0 <= 4, propagate-4 also runs
+the search from all 2^d_0 orthants and keeps the smaller of the two bounds (each is a bound). A
 leaf is a cone with phases fixed for some first-layer target neurons k (z^f_1[k] = F_1[k]·u >= 0 or
 <= 0) and ticket units r (z^g_1[r] = G_1[r]·u >= 0 or <= 0): its set is the cone's D intersected with
 the constraints ±F_1[k]·u >= 0, ±G_1[r]·u >= 0, all linear in u and exact on the leaf. Splitting a
@@ -88,7 +89,7 @@ leaf's constraints (the box, the radius; the spectral term of the centre ignores
 is the minimum of its own and its parent's (the parent's bound holds on the child's subset). Best
 first: each round splits the BATCH leaves with the largest bounds (that still have an unstable
 first-layer phase) on their phase with the largest triangle gap −ab/(b − a) (a < 0 < b its bounds),
-until ``splits``·budget leaves are evaluated or ``split_work`` multiply-adds spent, or (propagate-3)
+until ``splits``·budget leaves are evaluated or ``split_work`` multiply-adds spent, or (propagate-3, -4)
 ``patience`` rounds in a row leave the largest bound where it was (the effort, :class:`Effort`; every
 stopping rule is sound, since any set of leaves that covers the ball bounds E(S); a leaf's constraints
 are stored in its first rows, so their number is its depth).
@@ -130,6 +131,8 @@ against 0.12 s, bound 0.0614 against 0.0651; selection c = 512 0.19 s against 0.
 (2026-12-03, idle machine): 1.9 times propagate-2's time at the median over 21 tickets (8-8-8 selection
 0.4-0.5 s, 8-8-8-8 0.3-0.4 s, 4-4-4 and 3-4-2 0.05-0.1 s, where the early stop ends the search below
 propagate-2's cost), its bounds 1-20% lower (median certificate / lower bound 1.455 -> 1.303).
+propagate-4 is propagate-3 where d_0 > 4 (the same computation, bit for bit); where d_0 <= 4 it costs up
+to twice as much (a second search, from every orthant), on networks that small a few tens of ms.
 """
 
 from __future__ import annotations
@@ -249,7 +252,8 @@ class Effort:
     """How hard the branch and bound works: at most ``splits``·budget leaves and ``split_work``
     multiply-adds (leaves × the work of one), ``steps`` projected-gradient steps of each leaf's Lagrange
     multipliers, then ``newton`` active-set Newton steps at the output. ``cone_share``: the branch and
-    bound starts from 2^(⌊log2 budget⌋ // cone_share) input cones. ``patience``: it stops early after
+    bound starts from 2^(⌊log2 budget⌋ // cone_share) input cones, and where d_0 <= ``orthants`` also
+    from every orthant (2^d_0 cones; the smaller bound is kept). ``patience``: it stops early after
     that many rounds in a row that lowered the largest leaf bound by less than a relative 10^-6 (None:
     never). Any effort gives a sound bound; more gives a tighter one."""
 
@@ -259,6 +263,7 @@ class Effort:
     newton: int
     cone_share: int = 2
     patience: int | None = None
+    orthants: int = 0
 
 
 #: Every effort slth has computed certificates with, by the name a ticket file records
@@ -274,12 +279,18 @@ class Effort:
 #: went from 1.455 (propagate-2) to 1.303 in 1.9 times the time (0.29 s against 0.13 s, median), and
 #: four times propagate-2's leaves would give 1.287 in 5.5 times the time. Where d_0 <= 4 it can be
 #: up to 5% looser than propagate-2, whose 16 cones are then every orthant (benchmarks/README.md).
+#: "propagate-4" (2026-12-03): propagate-3, and where d_0 <= 4 the smaller of that and the same search
+#: started from every orthant (2^d_0 <= 16 cones), which keeps both gains: on the eight tickets whose exact
+#: error is known (benchmarks/sandwich.py, seeds 0-2), median certificate / exact 1.292 (propagate-2 1.294,
+#: propagate-3 1.301); identical to propagate-3 where d_0 > 4.
 METHODS = {"propagate-1": Effort(splits=2, split_work=2 * 10 ** 7, steps=12, newton=2),
            "propagate-2": Effort(splits=4, split_work=3 * 10 ** 7, steps=16, newton=0),
-           "propagate-3": Effort(splits=8, split_work=6 * 10 ** 7, steps=16, newton=0, cone_share=4, patience=4)}
+           "propagate-3": Effort(splits=8, split_work=6 * 10 ** 7, steps=16, newton=0, cone_share=4, patience=4),
+           "propagate-4": Effort(splits=8, split_work=6 * 10 ** 7, steps=16, newton=0, cone_share=4, patience=4,
+                                 orthants=4)}
 
 #: The effort of the certificate slth computes now.
-METHOD = "propagate-3"
+METHOD = "propagate-4"
 
 
 def effort(method: str) -> Effort:
@@ -467,7 +478,8 @@ def _unstable(lo, hi):
 def propagation_bound(ticket, maps=None, *, budget: int = BUDGET, method: str = METHOD) -> float:
     """The differential bound propagation of the module docstring, before rounding and before the
     minimum with the norm certificate: max over the leaves (input cones, refined by the phases of
-    first-layer neurons) of the bound on sup ‖δ_l‖, with the effort named ``method`` (:data:`METHODS`)."""
+    first-layer neurons) of the bound on sup ‖δ_l‖, with the effort named ``method`` (:data:`METHODS`);
+    where d_0 <= ``orthants`` the smaller of that and the same search started from every orthant."""
     effort_ = effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
     (f1, g1, o1), net = _network(ticket, maps)
@@ -478,20 +490,30 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET, method: str = 
     layers = [(w, b, b @ _onehot(o_in, w.shape[1]) - w[o_out]) for w, b, o_in, o_out in net]
     work = _work(f1, owners, layers)
     consts = _constants(ticket, maps, [f1.shape[0]] + [w.shape[0] for w, _, _ in layers])
-    # hidden layers: half of log2 budget on cones, the rest on phases (not with biases: a phase constraint
-    # c·u + b >= 0 is affine, which the Lagrangian step does not take)
+    # hidden layers: ⌊log2 budget⌋ // cone_share input signs split into cones, the rest on phases (not with
+    # biases: a phase constraint c·u + b >= 0 is affine, which the Lagrangian step does not take)
     split = len(owners) >= 2 and consts is None
-    mask = _cones(e1, d0, 2 ** (int(math.floor(math.log2(budget))) // effort_.cone_share) if split else budget, work)
+    if not split:
+        mask = _cones(e1, d0, budget, work)
+        fixed = (np.zeros((mask.shape[0], f1.shape[0])), np.zeros((mask.shape[0], g1.shape[0])))
+        return float(np.max(_leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, effort_, consts)[0]))
+    k = int(math.floor(math.log2(budget))) // effort_.cone_share
+    starts = [k] + ([d0] if k < d0 <= effort_.orthants else [])
+    return min(_branch_and_bound(f1, g1, e1, owners, layers, _cones(e1, d0, 2 ** k, work), eta, effort_,
+                                 min(effort_.splits * budget, effort_.split_work // max(work, 1))) for k in starts)
+
+
+def _branch_and_bound(f1, g1, e1, owners, layers, mask, eta, effort_, allowed) -> float:
+    """The largest leaf bound once the best-first search from the cones ``mask`` has evaluated
+    ``allowed`` leaves (or stopped early: ``effort_.patience``); every set of leaves covers the ball."""
     cones = mask.shape[0]
     fixed = (np.zeros((cones, f1.shape[0])), np.zeros((cones, g1.shape[0])))
-    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, effort_, consts)
-    if not split:
-        return float(np.max(bound))
+    bound, first = _leaf_bounds(f1, e1, owners, layers, mask, None, fixed, eta, effort_)
     rows = np.concatenate([f1, g1], 0)             # phase constraints: ±(row)·u >= 0
     cons = np.zeros((cones, 0, f1.shape[1]))
     depth = np.zeros(cones, int)                    # each leaf's constraints: cons[:, :depth], zeros after
     sign = np.concatenate(fixed, 1)
-    spent, allowed = cones, min(effort_.splits * budget, effort_.split_work // max(work, 1))
+    spent = cones
     best, idle = float(np.max(bound)), 0            # the largest leaf bound so far, rounds without progress
     while spent + 2 <= allowed and (effort_.patience is None or idle < effort_.patience):
         score = np.concatenate([_unstable(first[0], first[1]), _unstable(first[2], first[3])], 1)
