@@ -18,6 +18,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from slth.errors import InputError
 from slth.nets import residual
@@ -95,9 +96,39 @@ class Pairs:
 LAYOUT = Pairs()
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6, 7))
+#: Draws of at most this many entries (padded rows × (padded d_in + padded d_out)) are computed at shapes
+#: rounded up to powers of two and cut to size, so that networks of nearby widths share one compiled
+#: program (compiling the draw, five threefry hashes per unit, takes about 0.7 s on a 2-core machine: most of a
+#: small job's time, and half the test suite's). Larger draws are computed at their own shapes (no memory
+#: spent on padding, one compile per network anyway).
+BUCKET_ENTRIES = 2 ** 22
+
+
+def _bucket(n: int) -> int:
+    """The smallest power of two >= n."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
 def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
-    """M_{2i-1}, M_{2i} of pair i: d_in blocks of ``units`` units (the ``l+1`` layout's layer 1 too)."""
+    """M_{2i-1}, M_{2i} of pair i: d_in blocks of ``units`` units (the ``l+1`` layout's layer 1 too).
+
+    Unit r of block j draws its row and column from its own key, and a draw of shape (m,) is the first
+    m entries of any longer draw from the same key (JAX's partitionable threefry, on since JAX 0.5;
+    ``tests/test_layouts.py`` pins the bits), so computing extra units and longer rows at a bucketed
+    shape and cutting them off gives the same bits as the exact shape."""
+    n = d_in * units
+    shape = (_bucket(n), _bucket(d_in), _bucket(d_out))
+    if shape[0] * (shape[1] + shape[2]) > BUCKET_ENTRIES:
+        shape = (n, d_in, d_out)
+    js, rs = np.zeros(shape[0], np.int32), np.zeros(shape[0], np.int32)   # padding units: copies of unit (0, 0)
+    js[:n], rs[:n] = np.repeat(np.arange(d_in), units), np.tile(np.arange(units), d_in)
+    rows, cols = _unit_draws(root, i, js, rs, shape[1], shape[2], distribution, dtype, positive)
+    return _cut(rows, cols, n, d_in, d_out)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+def _unit_draws(root, i, js, rs, d_in, d_out, distribution, dtype, positive):
+    """Rows (len(js), d_in) and columns (len(js), d_out) of the units (js[k], rs[k]) of pair i."""
     law = DISTRIBUTIONS[distribution]
     pair_key = jax.random.fold_in(root, i)
 
@@ -106,7 +137,9 @@ def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
         row = law(k_in, (d_in,), dtype)
         return (jnp.abs(row) if positive else row), law(k_out, (d_out,), dtype)
 
-    js = jnp.repeat(jnp.arange(d_in), units)
-    rs = jnp.tile(jnp.arange(units), d_in)
-    rows, cols = jax.vmap(unit)(js, rs)
-    return rows, cols.T
+    return jax.vmap(unit)(js, rs)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _cut(rows, cols, n, d_in, d_out):
+    return rows[:n, :d_in], cols[:n, :d_out].T
