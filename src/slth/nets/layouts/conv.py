@@ -56,7 +56,7 @@ import numpy as np
 
 from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
-from slth.nets.layouts.pairs import Pairs
+from slth.nets.layouts.pairs import Pairs, _bucket
 
 
 class Conv(Pairs):
@@ -294,16 +294,29 @@ def _naming(member: str):
 LAYOUT = Conv()
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
 def _draws(root, i, c_in, units, out_shape, distribution, dtype):
-    """u (C_in, U) and v (C_in, U, *out_shape) of pair i, unit (c, r) from its own key."""
+    """u (C_in, U) and v (C_in, U, *out_shape) of pair i (NumPy), unit (c, r) from its own key.
+
+    Computed for a power-of-two number of units with v flattened to a power-of-two length, then cut
+    (:func:`slth.nets.layouts.pairs.pair_layers`: a draw is a prefix of any longer draw from its key, and
+    a draw of a shape is the draw of its flattened length, reshaped), so nearby geometries share one
+    compiled program and get the same bits as at their own shapes."""
+    n, size = c_in * units, int(np.prod(out_shape, dtype=np.int64))
+    cs, rs = np.zeros(_bucket(n), np.int32), np.zeros(_bucket(n), np.int32)
+    cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
+    u, v = _unit_draws(root, i, cs, rs, _bucket(size), distribution, dtype)
+    u, v = np.asarray(u)[:n], np.asarray(v)[:n, :size]
+    return u.reshape(c_in, units), v.reshape(c_in, units, *out_shape)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+def _unit_draws(root, i, cs, rs, size, distribution, dtype):
+    """u (len(cs),) and v (len(cs), size): unit (cs[k], rs[k]) of pair i, v flattened."""
     law = DISTRIBUTIONS[distribution]
     pair_key = jax.random.fold_in(root, i)
 
     def unit(c, r):
         k_u, k_v = jax.random.split(jax.random.fold_in(jax.random.fold_in(pair_key, c), r))
-        return law(k_u, (), dtype), law(k_v, out_shape, dtype)
+        return law(k_u, (), dtype), law(k_v, (size,), dtype)
 
-    cs, rs = jnp.repeat(jnp.arange(c_in), units), jnp.tile(jnp.arange(units), c_in)
-    u, v = jax.vmap(unit)(cs, rs)
-    return u.reshape(c_in, units), v.reshape(c_in, units, *out_shape)
+    return jax.vmap(unit)(cs, rs)

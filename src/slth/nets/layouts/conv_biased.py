@@ -43,6 +43,7 @@ import numpy as np
 from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
 from slth.nets.layouts.conv import LAYOUT as CONV, Conv, _same_bits
+from slth.nets.layouts.pairs import _bucket
 
 #: fold_in word of the hidden channels' biases and of the pair's output biases (no channel index reaches it).
 BIAS_WORD = 2 ** 31
@@ -235,10 +236,25 @@ def _first_unit_of(channels: int, positions: int, units: int) -> np.ndarray:
     return (ch // units) * positions * units + ch % units
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
 def _bias_draws(root, i, c_in, units, outs, distribution, dtype):
-    """Pair i's biases: the hidden channels' (C_in, U), the bias block's biases (U,) and weights (outs, U), the
-    pair's output biases (outs,); keyed as the module docstring says."""
+    """Pair i's biases (NumPy): the hidden channels' (C_in, U), the bias block's biases (U,) and weights
+    (outs, U), the pair's output biases (outs,); keyed as the module docstring says. Computed at
+    power-of-two sizes and cut, as :func:`slth.nets.layouts.conv._draws` (the same bits)."""
+    n = c_in * units
+    cs, rs = np.zeros(_bucket(n), np.int32), np.zeros(_bucket(n), np.int32)
+    cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
+    rows = np.zeros(_bucket(units), np.int32)
+    rows[:units] = np.arange(units)
+    hidden_bias, block_bias, block_out, out_bias = (np.asarray(a) for a in _padded_bias_draws(
+        root, i, c_in, cs, rs, rows, _bucket(outs), distribution, dtype))
+    return (hidden_bias[:n].reshape(c_in, units), block_bias[:units], block_out[:units, :outs].T,
+            out_bias[:outs])
+
+
+@functools.partial(jax.jit, static_argnums=(6, 7, 8))
+def _padded_bias_draws(root, i, c_in, cs, rs, rows, outs, distribution, dtype):
+    """The draws of :func:`_bias_draws` for the hidden channels (cs[k], rs[k]) and the bias-block units
+    ``rows``, ``outs`` output biases and weights per unit (c_in, the bias block's index, is traced)."""
     law = DISTRIBUTIONS[distribution]
     pair_key = jax.random.fold_in(root, i)
 
@@ -249,8 +265,5 @@ def _bias_draws(root, i, c_in, units, outs, distribution, dtype):
         k_in, k_out = jax.random.split(jax.random.fold_in(jax.random.fold_in(pair_key, c_in), r))
         return law(k_in, (), dtype), law(k_out, (outs,), dtype)
 
-    cs, rs = jnp.repeat(jnp.arange(c_in), units), jnp.tile(jnp.arange(units), c_in)
-    hidden_bias = jax.vmap(hidden)(cs, rs).reshape(c_in, units)
-    block_bias, block_out = jax.vmap(block)(jnp.arange(units))
-    out_bias = law(jax.random.fold_in(pair_key, BIAS_WORD), (outs,), dtype)
-    return hidden_bias, block_bias, block_out.T, out_bias
+    block_bias, block_out = jax.vmap(block)(rows)
+    return jax.vmap(hidden)(cs, rs), block_bias, block_out, law(jax.random.fold_in(pair_key, BIAS_WORD), (outs,), dtype)
