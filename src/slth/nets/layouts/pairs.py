@@ -98,9 +98,9 @@ LAYOUT = Pairs()
 
 #: Draws of at most this many entries (padded rows × (padded d_in + padded d_out)) are computed at shapes
 #: rounded up to powers of two and cut to size, so that networks of nearby widths share one compiled
-#: program (compiling the draw, five threefry hashes per unit, takes about 0.7 s on a 2-core machine: most of a
-#: small job's time, and half the test suite's). Larger draws are computed at their own shapes (no memory
-#: spent on padding, one compile per network anyway).
+#: program (compiling the draw, five threefry hashes per unit, takes about 0.6 s on a 2-core machine: much of a
+#: small job's time, and about a quarter of the test suite's compiling before this). Larger draws are
+#: computed at their own shapes (no memory spent on padding, one compile per network anyway).
 BUCKET_ENTRIES = 2 ** 22
 
 
