@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from slth import constructions, measure, nets, testing
 from slth.errors import InputError
-from slth.measure import propagate
+from slth.measure import propagate, rounding
 
 CONSTRUCTIONS = sorted(constructions.REGISTRY)
 
@@ -161,19 +161,19 @@ def test_a_broken_relaxation_is_caught(monkeypatch):
 
 def test_round_up():
     for v in [0.0, 1e-300, 1e-12, 0.1, 3.0, 1e6]:
-        r = propagate.round_up(v, terms=100)
-        assert r > v and r == propagate.round_up(v, terms=100)
+        r = rounding.round_up(v, terms=100)
+        assert r > v and r == rounding.round_up(v, terms=100)
         assert r - v <= 1e-9 * (v + 1)
-    assert propagate.round_up(-1.0, terms=1) > -1.0
-    assert propagate.round_up(0.5, terms=10**6) > propagate.round_up(0.5, terms=10)
-    assert propagate.round_up(0.5, terms=10, depth=4) > propagate.round_up(0.5, terms=10, depth=1)
-    assert propagate.round_up(0.5, terms=10, scale=10.0) > propagate.round_up(0.5, terms=10)
+    assert rounding.round_up(-1.0, terms=1) > -1.0
+    assert rounding.round_up(0.5, terms=10**6) > rounding.round_up(0.5, terms=10)
+    assert rounding.round_up(0.5, terms=10, depth=4) > rounding.round_up(0.5, terms=10, depth=1)
+    assert rounding.round_up(0.5, terms=10, scale=10.0) > rounding.round_up(0.5, terms=10)
 
 
 @pytest.mark.parametrize("bad", [dict(terms=0), dict(terms=1.5), dict(terms=3, scale=-1.0)])
 def test_round_up_refuses(bad):
     with pytest.raises(InputError):
-        propagate.round_up(0.1, **bad)
+        rounding.round_up(0.1, **bad)
 
 
 def test_budget_is_checked(deep_tickets):

@@ -19,7 +19,7 @@ The bias-free argument's homogeneity is not needed: every step is a bound for ea
 
 Result: sup_{‖x‖<=1} ‖f(x) − g_S(x)‖ <= e_l. With b = 0 and no kept bias it is at most §3's
 Π(s_i + α_i) − Π s_i (‖P⁺_i‖ <= s_i + α_i). The value is rounded upward
-(:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic. The certificate of such a
+(:func:`slth.measure.rounding.round_up`) so that it holds in exact arithmetic. The certificate of such a
 ticket is the smaller of this bound and :mod:`slth.measure.propagate`'s bound propagation, which carries
 b_i and a_i − b_i as constants of z^f_i and δ_i (its input cones only: a phase constraint is affine with
 biases, which its Lagrangian step does not take). The exact program (:mod:`slth.measure.exact`) takes the
@@ -74,7 +74,7 @@ def constants(target: Sequence, maps: Sequence[PairMaps]) -> list[tuple[np.ndarr
 
 
 def scale(target: Sequence, maps: Sequence[PairMaps]) -> float:
-    """A bound on the magnitudes :func:`certificate` combines (for :func:`~slth.measure.propagate.round_up`):
+    """A bound on the magnitudes :func:`certificate` combines (for :func:`~slth.measure.rounding.round_up`):
     Π_i max(1, ‖P⁺_i‖_2, ‖W_i‖_2) times max(1, R_l) and the depth."""
     product, reach = 1.0, 1.0
     for layer, m in zip(target, maps):

@@ -45,6 +45,7 @@ from slth import nets, precision
 from slth.errors import InputError
 from slth.measure.error import (LowerBound, PairMaps, certificate, gap_at, lower_bound, lower_bound_key,
                                 pair_maps, weight_errors)
+from slth.measure.rounding import round_up, terms
 from slth.nets import layouts
 
 
@@ -161,18 +162,16 @@ def _affine_certificate(ticket, maps) -> float:
     """:mod:`slth.measure.affine`'s certificate of a ticket with biases (with skips, a residual target with
     biases: :mod:`slth.measure.residual`'s recursion with the biases' terms), rounded upward."""
     from slth.measure import affine, residual
-    from slth.measure.propagate import _terms, round_up
     skips = ticket.spec.skips
     scale = (residual.scale(ticket.target, maps, biases=True) if skips else affine.scale(ticket.target, maps))
-    return round_up(affine.certificate(ticket.target, maps, skips), terms=_terms(ticket), depth=len(ticket.target),
+    return round_up(affine.certificate(ticket.target, maps, skips), terms=terms(ticket), depth=len(ticket.target),
                     scale=scale)
 
 
 def _residual_certificate(ticket, maps) -> float:
     """:mod:`slth.measure.residual`'s certificate of a ticket of a residual target, rounded upward."""
     from slth.measure import residual
-    from slth.measure.propagate import _terms, round_up
-    return round_up(residual.certificate(ticket.target, maps, ticket.spec.skips), terms=_terms(ticket),
+    return round_up(residual.certificate(ticket.target, maps, ticket.spec.skips), terms=terms(ticket),
                     depth=len(ticket.target), scale=residual.scale(ticket.target, maps))
 
 

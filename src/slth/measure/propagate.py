@@ -146,34 +146,10 @@ from slth import checks, nets
 from slth.errors import InputError
 from slth.measure.deep import _copies, _live, copy_certificate, ticket_maps
 from slth.measure.error import certificate
-
-#: Unit round-off of float64.
-UNIT_ROUNDOFF = 2.0 ** -53
+from slth.measure.rounding import UNIT_ROUNDOFF, round_up, terms
 
 #: Default number of input cones (2^k for the k split coordinates).
 BUDGET = 256
-
-
-def rounding_margin(terms: int, depth: int = 1) -> float:
-    """γ of :func:`round_up`: max(1e-12, 64·terms·u)·(depth + 2), u = 2^-53."""
-    return max(1e-12, 64.0 * max(int(terms), 1) * UNIT_ROUNDOFF) * (int(depth) + 2)
-
-
-def round_up(value: float, *, terms: int, depth: int = 1, scale: float = 1.0) -> float:
-    """``value`` rounded upward so that it is >= the exact-arithmetic value of the bound it computes:
-    value + γ(|value| + scale), one float further up (np.nextafter), γ = :func:`rounding_margin`.
-
-    ``terms``: the longest sum (or the largest dimension of a norm / SVD) in the computation, e.g. the
-    widest layer of the random network. ``depth``: the number of layers it composes. ``scale``: a bound
-    on the magnitudes of the quantities it combines beyond the value itself: for docs/theory.md §3's product
-    certificate Π(s_i + a_i) − Π s_i, Π_i max(1, s_i) (=1 for targets with ‖W_i‖_2 <= 1, the default);
-    for deep.py's copy recursion the same. Strictly greater than ``value`` for every finite value.
-    """
-    v = checks.real("value", value)
-    terms, depth = checks.count("terms", terms), checks.count("depth", depth)
-    scale = checks.nonnegative("scale", scale)
-    up = v + rounding_margin(terms, depth) * (abs(v) + float(scale))
-    return float(np.nextafter(up, np.inf))
 
 
 # --------------------------------------------------------------------------- the compact network
@@ -484,7 +460,7 @@ def propagation_bound(ticket, maps=None, *, budget: int = BUDGET, method: str = 
     maps = ticket_maps(ticket) if maps is None else maps
     (f1, g1, o1), net = _network(ticket, maps)
     d0 = f1.shape[1] // 2
-    eta = 64.0 * _terms(ticket) * UNIT_ROUNDOFF
+    eta = 64.0 * terms(ticket) * UNIT_ROUNDOFF
     e1 = g1 - f1[o1]
     owners = [o1] + [o_out for _, _, _, o_out in net]
     layers = [(w, b, b @ _onehot(o_in, w.shape[1]) - w[o_out]) for w, b, o_in, o_out in net]
@@ -580,24 +556,12 @@ def _scale(ticket, maps) -> float:
     return m
 
 
-def _terms(ticket) -> int:
-    """The longest sum in the arithmetic: the most kept weights in one row or one column of a random
-    layer (a sum of the maps or of the masked forward pass has at most that many non-zero terms, and
-    zero terms add no rounding), or twice the widest target layer (the propagation's sums over the
-    lifted input and the target's widths). It depends on the kept weights only, so a ticket built
-    inside a wider network of the width search (``active=c``) rounds exactly as the same ticket built
-    at width c."""
-    kept = max(max(int(np.max(np.sum(m, axis=a), initial=0)) for a in (0, 1)) for m in
-               (np.asarray(m, bool) for m in ticket.masks))
-    return int(max(kept, (3 if ticket.spec.skips else 2) * max(nets.dims_of(ticket.target))))   # skips: carriers
-
-
 def norm_certificate(ticket, maps=None) -> float:
     """The layout's norm certificate (docs/theory.md §3's product or deep.py's copy recursion), rounded up."""
     maps = ticket_maps(ticket) if maps is None else maps
     s = nets.spectral_norms(ticket.target)
     value = copy_certificate(ticket.target, maps) if _copies(ticket.spec) else certificate(ticket.target, maps)
-    return round_up(value, terms=_terms(ticket), depth=len(ticket.target),
+    return round_up(value, terms=terms(ticket), depth=len(ticket.target),
                     scale=float(np.prod(np.maximum(1.0, s))))
 
 
@@ -606,7 +570,7 @@ def propagated_certificate(ticket, maps=None, *, budget: int = BUDGET, method: s
     effort(method)
     maps = ticket_maps(ticket) if maps is None else maps
     bound = propagation_bound(ticket, maps, budget=int(checks.count("budget", budget)), method=method)
-    return round_up(bound, terms=_terms(ticket), depth=len(ticket.target), scale=6.0 * _scale(ticket, maps))
+    return round_up(bound, terms=terms(ticket), depth=len(ticket.target), scale=6.0 * _scale(ticket, maps))
 
 
 def tight_certificate(ticket, maps=None, *, budget: int = BUDGET, method: str = METHOD) -> float:

@@ -23,7 +23,7 @@ the identity (R_i gains R_{i-2}), so every later pair's weight error α_i is pai
 block's Lipschitz bound is 1 + s_{i-1} s_i instead of s_{i-1} s_i. Without skips (every k_i = 0) E_l is at
 most §3's Π(s_i + α_i) − Π s_i (‖A⁺_i‖ <= s_i + α_i). Both networks are positively homogeneous (the
 identity is), so, as without skips, the bound on the ball is one on the sphere scaled by ‖x‖. The value is rounded
-upward (:func:`slth.measure.propagate.round_up`) so that it holds in exact arithmetic.
+upward (:func:`slth.measure.rounding.round_up`) so that it holds in exact arithmetic.
 
 With biases (the ``biased`` and ``conv-biased`` layouts: target layer i adds b_i, the ticket's pair its
 realised bias a_i, :mod:`slth.measure.affine`) the same steps hold for every x of the ball, one at a time
@@ -88,7 +88,7 @@ def certificate(target: Sequence, maps: Sequence[PairMaps], skips: Sequence[int]
 
 
 def scale(target: Sequence, maps: Sequence[PairMaps], *, biases: bool = False) -> float:
-    """A bound on the magnitudes :func:`certificate` combines (for :func:`~slth.measure.propagate.round_up`):
+    """A bound on the magnitudes :func:`certificate` combines (for :func:`~slth.measure.rounding.round_up`):
     Π_i (1 + max(1, ‖P⁺_i‖_2, ‖W_i‖_2)), since each step multiplies by at most the larger norm and adds
     a term no larger than the previous ones (the product is the sum over every path through the blocks, a
     skip passing a block by); with ``biases``, times 1 + Σ_i (‖a_i‖ + ‖b_i‖), every source the recursion

@@ -82,7 +82,7 @@ def test_lower_bound_and_sampled_gaps_never_exceed_the_certificate(evidence, nam
         ticket = _pool.ticket(name, i)
         spec = ticket.spec
         norms = measure.ticket_norm_certificate(ticket)
-        # rounded upward (slth.measure.propagate.round_up) by far less than 1e-10
+        # rounded upward (slth.measure.rounding.round_up) by far less than 1e-10
         theory = theory_certificate(ticket)
         assert theory - 1e-12 * max(1.0, theory) <= norms <= theory + 1e-10 * max(1.0, theory), i
         cert = measure.ticket_certificate(ticket)

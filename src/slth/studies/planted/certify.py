@@ -14,7 +14,7 @@ and also, by the triangle inequality, ‖f(x) − g_S(x)‖ <= ‖g_P(x)‖ + �
 The certificate is the smaller of the two. Spectral norms by NumPy's SVD in float64. P_k − S_k is
 computed exactly (its entries are network weights, their negatives or zeros), so the only rounding is
 that of the SVDs and of the products and sums of nonnegative numbers, a relative error of the value
-itself: :func:`slth.measure.propagate.round_up` (the project's rounding rule for certificates) with
+itself: :func:`slth.measure.rounding.round_up` (the project's rounding rule for certificates) with
 terms = the widest layer, depth = l and scale 0 makes the result a bound in exact arithmetic. For the
 planted mask itself every P_k − S_k is exactly 0, so T = 0 exactly and the certificate is 0.0, unrounded.
 """
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from slth.measure.propagate import round_up
+from slth.measure.rounding import round_up
 from slth.studies.planted.planting import Planted, check_mask
 
 
