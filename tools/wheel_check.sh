@@ -9,20 +9,21 @@
 # 2. installs the bare wheel (no extras) into a fresh venv with the versions of requirements/ci.txt and
 #    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
 #    job, its JSON checked: the README's example, widths above the counting bound) work, and slth selftest and slth figures refuse in one line naming the extra they need;
-# 3. installs the wheel with the extras figures, theorems and numba into a second venv, while the main job
-#    runs from the first (the two use the machine's two cores); in the same folder: slth run toy/weight_error,
-#    slth figures --scale toy --only fig2 (one figure drawn from the wheel; every figure at toy scale is
-#    drawn by the test command's tests/test_figures.py, and here every figure's shipped specs are found
-#    in the installed package at every scale), slth selftest (subset sum, a pool of one case per property: every
-#    property reported, all holding; the full suite over every construction runs in the test command,
-#    from tests/theorems/), and a call of the compiled subset-sum kernels;
+# 3. installs the wheel with the extras figures, theorems and numba into a second venv, in the background
+#    from the start (with the bare install, then beside the main job: the machine's two cores), and there runs
+#    slth selftest (subset sum, a pool of one case per property: every property reported, all holding; the
+#    full suite over every construction runs in the test command, from tests/theorems/) and a call of the
+#    compiled subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of
+#    its own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
+#    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every figure's
+#    shipped specs are found in the installed package at every scale);
 # 4. fails listing every file created or changed after each install in the checkout, the installed
 #    packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache aside), .config
-#    and .local. The commands run with HOME an empty folder in WORK (one per venv), where slth's
+#    and .local. The commands run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
 #    compilation caches and matplotlib's font cache go; files new in /tmp are listed, not judged (other
 #    processes write there).
 # Each step prints its wall time.
-set -euo pipefail
+set -Eeuo pipefail
 trap 'echo "FAIL: tools/wheel_check.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 
 REPO=$(cd "${1:-.}" && pwd)
@@ -30,9 +31,10 @@ WORK=${2:-$(mktemp -d)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 SRC=$WORK/src WHEELS=$WORK/wheel VENV=$WORK/venv EMPTY=$WORK/empty FAKE_HOME=$WORK/home STAMP=$WORK/stamp
-VENV2=$WORK/venv-extras HOME2=$WORK/home-extras STAMP2=$WORK/stamp-extras
-rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2"
-mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2"
+VENV2=$WORK/venv-extras HOME2=$WORK/home-extras STAMP2=$WORK/stamp-extras READY2=$WORK/ready-extras
+HOME3=$WORK/home-figures
+rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3"
+mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
 REAL_HOME=$HOME
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 unset JAX_COMPILATION_CACHE_DIR NUMBA_CACHE_DIR MPLBACKEND MPLCONFIGDIR PYTHONDONTWRITEBYTECODE XDG_CACHE_HOME \
@@ -69,6 +71,27 @@ step "make a fresh venv" python3 -m venv "$VENV"
 step "build the wheel" env PIP_CONSTRAINT="$REPO/requirements/ci.txt" "$VENV/bin/pip" wheel -q --no-deps \
     -w "$WHEELS" "$SRC"
 WHEEL=$(ls "$WHEELS"/slth-*.whl)
+# the extras' venv is made in the background from here on and runs slth selftest (the longest step, one core)
+# while the bare install is checked and runs the main job on the other core
+extras() {
+  step "a second venv: the wheel with figures,theorems,numba" bash -c "python3 -m venv '$VENV2' &&
+      '$VENV2/bin/pip' install -q -c '$REPO/requirements/ci.txt' '$WHEEL[figures,theorems,numba]'"
+  touch "$STAMP2"
+  sleep 1
+  touch "$READY2"
+  export RUN_HOME=$HOME2
+  step "slth selftest (subset sum)" in_empty env SLTH_THEOREM_POOL=1 \
+      SLTH_THEOREM_CONSTRUCTIONS=subset-sum "$VENV2/bin/slth" selftest > "$WORK/selftest.txt"
+  grep -q "all properties hold" "$WORK/selftest.txt"
+  grep -q "vs <= 0.2" "$WORK/selftest.txt"       # a probabilistic property, with its rate and interval
+  for prop in 5.1 5.2 5.3 5.4 5.5 5.6 5.7 5.8; do grep -q "§$prop" "$WORK/selftest.txt"; done
+  test ! -e "$EMPTY/.pytest_cache"             # pytest ran isolated from the folder it was started in
+  step "the compiled kernels (numba)" in_empty "$VENV2/bin/python" -c "import numpy as np
+from slth.subset_sum import solve
+solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel='numba')"
+}
+extras &
+EXTRAS=$!
 step "install the bare wheel" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" "$WHEEL"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2
@@ -78,16 +101,14 @@ sleep 1        # find -newer compares modification times, at the filesystem's re
 step "slth --version" in_empty "$VENV/bin/slth" --version
 step "slth selftest refuses without [theorems]" refuses theorems selftest
 step "slth figures refuses without [figures]" refuses figures figures --scale toy
-# the main job from the bare install, in the background while the extras' venv is made and used (its own HOME,
-# so the two processes never share a compilation cache)
-step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check --json > "$WORK/check.json" &
-MAIN=$!
-step "a second venv: the wheel with figures,theorems,numba" bash -c "python3 -m venv '$VENV2' &&
-    '$VENV2/bin/pip' install -q -c '$REPO/requirements/ci.txt' '$WHEEL[figures,theorems,numba]'"
+step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check --json > "$WORK/check.json"
+# then the extras' other commands, on this core, with a HOME of their own (never sharing caches with the selftest)
+while [ ! -e "$READY2" ]; do
+  kill -0 "$EXTRAS" 2>/dev/null || { wait "$EXTRAS"; echo "FAIL: the extras' venv was not made" >&2; exit 1; }
+  sleep 0.5
+done
 SITE2=$("$VENV2/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-touch "$STAMP2"
-sleep 1
-export RUN_HOME=$HOME2
+export RUN_HOME=$HOME3
 step "slth run toy/weight_error" in_empty "$VENV2/bin/slth" run toy/weight_error > /dev/null
 step "slth figures --scale toy --only fig2" in_empty "$VENV2/bin/slth" figures --scale toy --only fig2 > /dev/null
 step "every figure's specs are package data" in_empty "$VENV2/bin/python" -c "from slth import figures
@@ -96,17 +117,8 @@ for scale in figures.SCALES:
     for f in figures.scripts():
         for sweep in f.sweeps:
             assert shipped.path(scale, sweep).is_file(), (scale, f.name, sweep)"
-step "slth selftest (subset sum)" in_empty env SLTH_THEOREM_POOL=1 \
-    SLTH_THEOREM_CONSTRUCTIONS=subset-sum "$VENV2/bin/slth" selftest > "$WORK/selftest.txt"
-grep -q "all properties hold" "$WORK/selftest.txt"
-grep -q "vs <= 0.2" "$WORK/selftest.txt"       # a probabilistic property, with its rate and interval
-for prop in 5.1 5.2 5.3 5.4 5.5 5.6 5.7 5.8; do grep -q "§$prop" "$WORK/selftest.txt"; done
-test ! -e "$EMPTY/.pytest_cache"             # pytest ran isolated from the folder it was started in
-step "the compiled kernels (numba)" in_empty "$VENV2/bin/python" -c "import numpy as np
-from slth.subset_sum import solve
-solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel='numba')"
 unset RUN_HOME
-wait "$MAIN"
+wait "$EXTRAS"
 # the main job is the README's example (subset sum, 16-16-16, ε = 0.01, δ = 0.1, 20 trials), its certified
 # width respects the counting bound and Pensia's constant is reported (tests/test_experiments.py runs the
 # same checks on a two-trial check; this is the one full run of the main job in CI)
@@ -130,7 +142,7 @@ outside=$( (scan "$REPO" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "
            find "$SITE2/slth" -newer "$STAMP2" -print) | sort)
 echo "== new in /tmp (listed, not judged): $(find /tmp -path "$WORK" -prune -o -newer "$STAMP" -print 2>/dev/null \
       | wc -l) entries" >&2
-for h in "$FAKE_HOME" "$HOME2"; do
+for h in "$FAKE_HOME" "$HOME2" "$HOME3"; do
   echo "== HOME $(basename "$h") (caches) holds: $(cd "$h" && find . -mindepth 1 -maxdepth 3 -type d | sort | tr '\n' ' ')" >&2
 done
 if [ -n "$outside" ]; then

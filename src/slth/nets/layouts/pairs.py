@@ -103,10 +103,16 @@ LAYOUT = Pairs()
 #: computed at their own shapes (no memory spent on padding, one compile per network anyway).
 BUCKET_ENTRIES = 2 ** 22
 
+#: Smallest bucketed unit count and row length: every draw of a small network (at most 1,024 units, inputs and
+#: outputs at most 32) is one program per law, dtype and sign rule, whatever its widths. The padding costs
+#: at most 1,024 × 64 hashed entries, well under a millisecond; compiling a new shape costs 0.2-0.6 s
+#: (the test suite compiled 371 draw programs before these floors).
+MIN_UNITS, MIN_LENGTH = 1024, 32
 
-def _bucket(n: int) -> int:
-    """The smallest power of two >= n."""
-    return 1 << max(0, (n - 1).bit_length())
+
+def _bucket(n: int, floor: int = 1) -> int:
+    """The smallest power of two >= n and >= floor."""
+    return max(floor, 1 << max(0, (n - 1).bit_length()))
 
 
 def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
@@ -117,7 +123,7 @@ def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
     ``tests/test_layouts.py`` pins the bits), so computing extra units and longer rows at a bucketed
     shape and cutting them off gives the same bits as the exact shape."""
     n = d_in * units
-    shape = (_bucket(n), _bucket(d_in), _bucket(d_out))
+    shape = (_bucket(n, MIN_UNITS), _bucket(d_in, MIN_LENGTH), _bucket(d_out, MIN_LENGTH))
     if shape[0] * (shape[1] + shape[2]) > BUCKET_ENTRIES:
         shape = (n, d_in, d_out)
     js, rs = np.zeros(shape[0], np.int32), np.zeros(shape[0], np.int32)   # padding units: copies of unit (0, 0)
