@@ -153,23 +153,27 @@ def test_layout_checks():
 
 
 def test_nearby_widths_share_one_compiled_draw_and_every_unit_is_its_own_stream():
-    """pair_layers computes at power-of-two shapes and cuts (one compiled program for nearby widths, the
-    suite's and a small job's largest compile); each unit's row and column are still the draws of its own
-    key, split(fold_in(fold_in(fold_in(root, i), j), r)), at their own lengths."""
+    """pair_layers computes at power-of-two shapes, at least MIN_UNITS units and MIN_LENGTH entries a row and
+    column, and cuts (one compiled program for every small network and for nearby widths, the suite's and a
+    small job's largest compile); each unit's row and column are still the draws of its own key,
+    split(fold_in(fold_in(fold_in(root, i), j), r)), at their own lengths."""
     import jax
     import jax.numpy as jnp
     from slth.nets.laws import DISTRIBUTIONS
     from slth.nets.layouts import pairs
 
-    root, i, d_in, d_out = jax.random.key(4), 2, 3, 5
-    pairs.pair_layers(root, i, d_in, d_out, 6, "gaussian", jnp.float64, True)        # 18 units: the bucket of 32
+    root, i = jax.random.key(4), 2
+    pairs.pair_layers(root, i, 3, 5, 6, "gaussian", jnp.float64, True)
     before = pairs._unit_draws._cache_size()
-    for units in (7, 8, 9, 10):                                                        # 21-30 units: the same bucket
+    # 1 to 1,020 units, inputs and outputs from 1 to 32: all in the floors' bucket
+    for d_in, d_out, units in ((3, 5, 7), (1, 1, 1), (8, 2, 30), (30, 32, 34), (32, 17, 32)):
         first, second = pairs.pair_layers(root, i, d_in, d_out, units, "gaussian", jnp.float64, True)
         assert first.shape == (d_in * units, d_in) and second.shape == (d_out, d_in * units)
-        for j in range(d_in):
-            for r in (0, units - 1):
+        for j in sorted({0, d_in - 1}):
+            for r in sorted({0, units - 1}):
                 k_in, k_out = jax.random.split(jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(root, i), j), r))
                 np.testing.assert_array_equal(first[j * units + r], jnp.abs(DISTRIBUTIONS["gaussian"](k_in, (d_in,), jnp.float64)))
                 np.testing.assert_array_equal(second[:, j * units + r], DISTRIBUTIONS["gaussian"](k_out, (d_out,), jnp.float64))
     assert pairs._unit_draws._cache_size() == before
+    pairs.pair_layers(root, i, 33, 5, 6, "gaussian", jnp.float64, True)      # 33 inputs: the next bucket
+    assert pairs._unit_draws._cache_size() == before + 1

@@ -56,7 +56,7 @@ import numpy as np
 
 from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
-from slth.nets.layouts.pairs import MIN_LENGTH, MIN_UNITS, Pairs, _bucket
+from slth.nets.layouts.pairs import MIN_LENGTH, Pairs, _bucket, _units
 
 
 class Conv(Pairs):
@@ -300,12 +300,13 @@ def _draws(root, i, c_in, units, out_shape, distribution, dtype):
     Computed for a power-of-two number of units with v flattened to a power-of-two length, then cut
     (:func:`slth.nets.layouts.pairs.pair_layers`: a draw is a prefix of any longer draw from its key, and
     a draw of a shape is the draw of its flattened length, reshaped), so nearby geometries share one
-    compiled program and get the same bits as at their own shapes; small ones share the floors
-    ``MIN_UNITS`` and ``MIN_LENGTH`` of that module."""
+    compiled program and get the same bits as at their own shapes; small ones share that module's
+    floors (:func:`slth.nets.layouts.pairs._units`)."""
     n, size = c_in * units, int(np.prod(out_shape, dtype=np.int64))
-    cs, rs = np.zeros(_bucket(n, MIN_UNITS), np.int32), np.zeros(_bucket(n, MIN_UNITS), np.int32)
+    length = _bucket(size, MIN_LENGTH)
+    cs, rs = np.zeros(_units(n, length + 1), np.int32), np.zeros(_units(n, length + 1), np.int32)
     cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
-    u, v = _unit_draws(root, i, cs, rs, _bucket(size, MIN_LENGTH), distribution, dtype)
+    u, v = _unit_draws(root, i, cs, rs, length, distribution, dtype)
     u, v = np.asarray(u)[:n], np.asarray(v)[:n, :size]
     return u.reshape(c_in, units), v.reshape(c_in, units, *out_shape)
 

@@ -43,7 +43,7 @@ import numpy as np
 from slth.errors import InputError
 from slth.nets.laws import DISTRIBUTIONS
 from slth.nets.layouts.conv import LAYOUT as CONV, Conv, _same_bits
-from slth.nets.layouts.pairs import MIN_LENGTH, MIN_UNITS, _bucket
+from slth.nets.layouts.pairs import MIN_LENGTH, _bucket, _units
 
 #: fold_in word of the hidden channels' biases and of the pair's output biases (no channel index reaches it).
 BIAS_WORD = 2 ** 31
@@ -241,12 +241,13 @@ def _bias_draws(root, i, c_in, units, outs, distribution, dtype):
     (outs, U), the pair's output biases (outs,); keyed as the module docstring says. Computed at
     power-of-two sizes and cut, as :func:`slth.nets.layouts.conv._draws` (the same bits)."""
     n = c_in * units
-    cs, rs = np.zeros(_bucket(n, MIN_UNITS), np.int32), np.zeros(_bucket(n, MIN_UNITS), np.int32)
+    length = _bucket(outs, MIN_LENGTH)
+    cs, rs = np.zeros(_units(n, 1), np.int32), np.zeros(_units(n, 1), np.int32)
     cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
-    rows = np.zeros(_bucket(units, MIN_UNITS), np.int32)
+    rows = np.zeros(_units(units, length + 1), np.int32)
     rows[:units] = np.arange(units)
     hidden_bias, block_bias, block_out, out_bias = (np.asarray(a) for a in _padded_bias_draws(
-        root, i, c_in, cs, rs, rows, _bucket(outs, MIN_LENGTH), distribution, dtype))
+        root, i, c_in, cs, rs, rows, length, distribution, dtype))
     return (hidden_bias[:n].reshape(c_in, units), block_bias[:units], block_out[:units, :outs].T,
             out_bias[:outs])
 

@@ -103,16 +103,24 @@ LAYOUT = Pairs()
 #: computed at their own shapes (no memory spent on padding, one compile per network anyway).
 BUCKET_ENTRIES = 2 ** 22
 
-#: Smallest bucketed unit count and row length: every draw of a small network (at most 1,024 units, inputs and
-#: outputs at most 32) is one program per law, dtype and sign rule, whatever its widths. The padding costs
-#: at most 1,024 × 64 hashed entries, well under a millisecond; compiling a new shape costs 0.2-0.6 s
-#: (the test suite compiled 371 draw programs before these floors).
-MIN_UNITS, MIN_LENGTH = 1024, 32
+#: Floors of the bucketed shapes: rows and columns of at least MIN_LENGTH entries, and at least MIN_UNITS units
+#: where the padded draw stays within FLOOR_ENTRIES entries (:func:`_units`). Every draw of a small network
+#: (at most 1,024 units, inputs and outputs at most 32) is then one program per law, dtype and sign rule,
+#: whatever its widths, for at most 2^16 hashed entries (under a millisecond); compiling a new shape costs
+#: 0.2-0.6 s (the test suite compiled 371 draw programs before these floors, 59 after).
+MIN_UNITS, MIN_LENGTH, FLOOR_ENTRIES = 1024, 32, 2 ** 16
 
 
 def _bucket(n: int, floor: int = 1) -> int:
     """The smallest power of two >= n and >= floor."""
     return max(floor, 1 << max(0, (n - 1).bit_length()))
+
+
+def _units(n: int, entries_per_unit: int) -> int:
+    """Bucketed count of ``n`` units that draw ``entries_per_unit`` entries each: the power of two >= n,
+    raised toward MIN_UNITS as far as FLOOR_ENTRIES entries in all allow (never above what n needs)."""
+    room = max(1, FLOOR_ENTRIES // max(1, entries_per_unit))
+    return _bucket(n, min(MIN_UNITS, 1 << (room.bit_length() - 1)))
 
 
 def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
@@ -123,7 +131,8 @@ def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
     ``tests/test_layouts.py`` pins the bits), so computing extra units and longer rows at a bucketed
     shape and cutting them off gives the same bits as the exact shape."""
     n = d_in * units
-    shape = (_bucket(n, MIN_UNITS), _bucket(d_in, MIN_LENGTH), _bucket(d_out, MIN_LENGTH))
+    length_in, length_out = _bucket(d_in, MIN_LENGTH), _bucket(d_out, MIN_LENGTH)
+    shape = (_units(n, length_in + length_out), length_in, length_out)
     if shape[0] * (shape[1] + shape[2]) > BUCKET_ENTRIES:
         shape = (n, d_in, d_out)
     js, rs = np.zeros(shape[0], np.int32), np.zeros(shape[0], np.int32)   # padding units: copies of unit (0, 0)
