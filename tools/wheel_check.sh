@@ -92,6 +92,7 @@ solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel=
 }
 extras &
 EXTRAS=$!
+trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT     # a failure here stops the extras' steps too
 step "install the bare wheel" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" "$WHEEL"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2

@@ -105,10 +105,12 @@ BUCKET_ENTRIES = 2 ** 22
 
 #: Floors of the bucketed shapes: rows and columns of at least MIN_LENGTH entries, and at least MIN_UNITS units
 #: where the padded draw stays within FLOOR_ENTRIES entries (:func:`_units`). Every draw of a small network
-#: (at most 1,024 units, inputs and outputs at most 32) is then one program per law, dtype and sign rule,
-#: whatever its widths, for at most 2^16 hashed entries (under a millisecond); compiling a new shape costs
-#: 0.2-0.6 s (the test suite compiled 371 draw programs before these floors, 59 after).
-MIN_UNITS, MIN_LENGTH, FLOOR_ENTRIES = 1024, 32, 2 ** 16
+#: (at most 256 units, inputs and outputs at most 16) is then one program per law, dtype and sign rule,
+#: whatever its widths. Compiling a new shape costs 0.2-0.6 s (the test suite compiled 371 draw programs
+#: before the floors); a padded entry costs a few nanoseconds, and floors of 1,024 units and 32 entries
+#: (2^16 entries) made every small draw about 1 ms slower, which the suite's tens of thousands of small
+#: networks paid back: these floors add about 0.1 ms.
+MIN_UNITS, MIN_LENGTH, FLOOR_ENTRIES = 256, 16, 2 ** 13
 
 
 def _bucket(n: int, floor: int = 1) -> int:
