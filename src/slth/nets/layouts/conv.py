@@ -304,7 +304,7 @@ def _draws(root, i, c_in, units, out_shape, distribution, dtype):
     floors (:func:`slth.nets.layouts.pairs._units`)."""
     n, size = c_in * units, int(np.prod(out_shape, dtype=np.int64))
     length = _bucket(size, MIN_LENGTH)
-    cs, rs = np.zeros(_units(n, length + 1), np.int32), np.zeros(_units(n, length + 1), np.int32)
+    cs, rs = np.zeros((2, _units(n, length + 1)), np.int32)
     cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
     u, v = _unit_draws(root, i, cs, rs, length, distribution, dtype)
     u, v = np.asarray(u)[:n], np.asarray(v)[:n, :size]

@@ -242,7 +242,7 @@ def _bias_draws(root, i, c_in, units, outs, distribution, dtype):
     power-of-two sizes and cut, as :func:`slth.nets.layouts.conv._draws` (the same bits)."""
     n = c_in * units
     length = _bucket(outs, MIN_LENGTH)
-    cs, rs = np.zeros(_units(n, 1), np.int32), np.zeros(_units(n, 1), np.int32)
+    cs, rs = np.zeros((2, _units(n, 1)), np.int32)
     cs[:n], rs[:n] = np.repeat(np.arange(c_in), units), np.tile(np.arange(units), c_in)
     rows = np.zeros(_units(units, length + 1), np.int32)
     rows[:units] = np.arange(units)
