@@ -197,8 +197,9 @@ def test_the_estimate_bounds_the_measured_peak(monkeypatch):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import memory
 
-    flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
-             if not f.startswith(("--xla_backend_optimization_level", "--xla_cpu_use_fusion_emitters"))]
+    from conftest import FAST_XLA_FLAGS
+
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if f not in FAST_XLA_FLAGS]
     monkeypatch.setenv("XLA_FLAGS", " ".join(flags))
 
     jobs = [
