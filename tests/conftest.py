@@ -16,6 +16,12 @@ Set ``JAX_COMPILATION_CACHE_DIR`` yourself to move the cache; ``SLTH_TEST_JAX_CA
 A program read back from the cache holds one memory map per kernel, and a worker that kept them all
 reached Linux's limit on maps and segfaulted; the theorem plugin therefore drops a worker's compiled
 programs after any test that leaves it near that limit (:mod:`slth.compiled`).
+
+The suite writes nothing into the user's home folder: slth's other caches (numba's kernels,
+:mod:`slth.caches`) and matplotlib's font cache and configuration go to a folder of the run in the
+temporary directory (``XDG_CACHE_HOME`` and ``MPLCONFIGDIR`` set here, for the workers and their
+subprocesses alike). So CI can run the wheel check (tools/wheel_check.sh), which fails on any file new
+in the real home's caches, beside the tests.
 """
 
 import os
@@ -31,6 +37,10 @@ if os.environ.get("SLTH_TEST_JAX_CACHE", "1") != "0":
                           os.path.join(tempfile.gettempdir(), f"slth-tests-jax-cache-{os.getuid()}"))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *CACHE_WARNINGS]))
+
+_RUN_CACHES = os.path.join(tempfile.gettempdir(), f"slth-tests-caches-{os.getuid()}")
+os.environ["XDG_CACHE_HOME"] = _RUN_CACHES
+os.environ["MPLCONFIGDIR"] = os.path.join(_RUN_CACHES, "matplotlib")
 
 # XLA's CPU back end compiles the suite's programs with LLVM at optimisation level 1 instead of 2: 15-20%
 # less compiling on a cold cache (most of a fresh run's time; tests/test_measure.py cold, 36 s against

@@ -17,9 +17,11 @@
 #    its own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
 #    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every figure's
 #    shipped specs are found in the installed package at every scale);
-# 4. fails listing every file created or changed after each install in the checkout, the installed
-#    packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache aside), .config
-#    and .local. The commands run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
+# 4. fails listing every file created or changed after each install in the checkout (what the test
+#    command writes there, running beside this check in .ci/run, aside) or the copy the wheel was built from,
+#    the installed packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache
+#    aside), .config and .local (the test suite writes nothing in HOME: tests/conftest.py). The commands
+#    run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
 #    compilation caches and matplotlib's font cache go; files new in /tmp are listed, not judged (other
 #    processes write there).
 # Each step prints its wall time.
@@ -137,9 +139,14 @@ echo "== written in the empty folder:" >&2
 test -f "$EMPTY/results/toy/weight_error/results.csv"
 test -f "$EMPTY/figures/toy/fig2_weight_error.png"
 
-# pip's own cache (the installs reuse the test command's downloads) is pip's, not slth's
+# pip's own cache (the installs share the test command's downloads) is pip's, not slth's; in the checkout,
+# what the test command writes there as it runs beside this check (.ci/run) is set aside: its venv and
+# egg-info, pytest's and hypothesis's folders, bytecode (slth, installed from the wheel, cannot know the
+# checkout's path; the copy the wheel was built from is scanned whole)
 scan() { find "$@" -path "$REAL_HOME/.cache/pip" -prune -o -newer "$STAMP" -print 2>/dev/null || true; }
-outside=$( (scan "$REPO" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local"
+outside=$( (scan "$SRC" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local"
+           find "$REPO" \( -path "$REPO/.venv" -o -path "$REPO/.pytest_cache" -o -path "$REPO/.hypothesis" \
+                -o -name __pycache__ -o -name '*.egg-info' \) -prune -o -newer "$STAMP" -print 2>/dev/null || true
            find "$SITE2/slth" -newer "$STAMP2" -print) | sort)
 echo "== new in /tmp (listed, not judged): $(find /tmp -path "$WORK" -prune -o -newer "$STAMP" -print 2>/dev/null \
       | wc -l) entries" >&2
