@@ -20,8 +20,7 @@ programs after any test that leaves it near that limit (:mod:`slth.compiled`).
 The suite writes nothing into the user's home folder: slth's other caches (numba's kernels,
 :mod:`slth.caches`) and matplotlib's font cache and configuration go to a folder of the run in the
 temporary directory (``XDG_CACHE_HOME`` and ``MPLCONFIGDIR`` set here, for the workers and their
-subprocesses alike). So CI can run the wheel check (tools/wheel_check.sh), which fails on any file new
-in the real home's caches, beside the tests.
+subprocesses alike), and a test run leaves the home folder as it found it.
 """
 
 import os
@@ -51,7 +50,7 @@ os.environ["MPLCONFIGDIR"] = os.path.join(_RUN_CACHES, "matplotlib")
 # compares two runs under the same flags: a subprocess inherits them through XLA_FLAGS (add to them,
 # never replace them). Level 0 compiles faster still but fuses nothing: its Gaussian draws differ, so it
 # would test other networks than a user's, and is not used. The wheel check (tools/wheel_check.sh) runs
-# the main job and ``slth selftest`` at XLA's default, as a user does. ``SLTH_TEST_XLA_OPT=default`` (or
+# the main job, a sweep and a figure at XLA's default, as a user does (its slth selftest uses these flags). ``SLTH_TEST_XLA_OPT=default`` (or
 # a level of your own in XLA_FLAGS) keeps the default here.
 # XLA's older (non-MLIR) fusion emitters compile a further 25-35% faster (the adversarial search's program:
 # 1.2 s against 1.6 s; the random network's draw 0.44 s against 0.60 s) and keep the same pinned streams.
@@ -63,9 +62,9 @@ os.environ["MPLCONFIGDIR"] = os.path.join(_RUN_CACHES, "matplotlib")
 # certificates (both) and max weight errors of 18 tickets (every construction, 2 seeds) are the same bits at
 # XLA's default, at level 1 and with these options; the lower bound moves in its last bit and the witness by
 # round-off, as level 1 already did. All of them are turned on and off with the level (FAST_XLA_FLAGS).
-FAST_XLA_FLAGS = ("--xla_backend_optimization_level=1", "--xla_cpu_use_fusion_emitters=false",
-                  "--xla_cpu_parallel_codegen_split_count=1",
-                  "--xla_backend_extra_options=xla_cpu_optimize_for_size,xla_cpu_disable_loop_unrolling")
+# The flags are listed in fast_xla_flags.txt beside this file (the wheel check reads them too).
+with open(os.path.join(os.path.dirname(__file__), "fast_xla_flags.txt")) as _flags:
+    FAST_XLA_FLAGS = tuple(line.strip() for line in _flags if line.strip() and not line.startswith("#"))
 if (os.environ.get("SLTH_TEST_XLA_OPT", "0") != "default"
         and "--xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", "")):
     os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS"), *FAST_XLA_FLAGS]))

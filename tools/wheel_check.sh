@@ -12,16 +12,15 @@
 # 3. installs the wheel with the extras figures, theorems and numba into a second venv, in the background
 #    from the start (with the bare install, then beside the main job: the machine's two cores), and there runs
 #    slth selftest (subset sum, a pool of one case per property: every property reported, all holding; the
-#    full suite over every construction runs in the test command, from tests/theorems/) and a call of the
-#    compiled subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of
+#    full suite over every construction runs in the test command, from tests/theorems/; compiled with the
+#    test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s, the critical path of this check,
+#    and the same tickets and certificates as XLA's default) and a call of the compiled subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of
 #    its own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
 #    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every figure's
 #    shipped specs are found in the installed package at every scale);
-# 4. fails listing every file created or changed after each install in the checkout (what the test
-#    command writes there, running beside this check in .ci/run, aside) or the copy the wheel was built from,
-#    the installed packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache
-#    aside), .config and .local (the test suite writes nothing in HOME: tests/conftest.py). The commands
-#    run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
+# 4. fails listing every file created or changed after each install in the checkout, the installed
+#    packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache aside), .config
+#    and .local. The commands run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
 #    compilation caches and matplotlib's font cache go; files new in /tmp are listed, not judged (other
 #    processes write there).
 # Each step prints its wall time.
@@ -39,7 +38,7 @@ rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2"
 mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
 REAL_HOME=$HOME
 export PIP_DISABLE_PIP_VERSION_CHECK=1
-unset JAX_COMPILATION_CACHE_DIR NUMBA_CACHE_DIR MPLBACKEND MPLCONFIGDIR PYTHONDONTWRITEBYTECODE XDG_CACHE_HOME \
+unset XLA_FLAGS JAX_COMPILATION_CACHE_DIR NUMBA_CACHE_DIR MPLBACKEND MPLCONFIGDIR PYTHONDONTWRITEBYTECODE XDG_CACHE_HOME \
       XDG_CONFIG_HOME SLTH_JAX_CACHE
 
 step() {   # step NAME COMMAND...: run it and print its wall time; a failure ends the script
@@ -48,6 +47,12 @@ step() {   # step NAME COMMAND...: run it and print its wall time; a failure end
   start=$EPOCHREALTIME
   "$@"
   awk -v a="$start" -v b="$EPOCHREALTIME" -v n="$name" 'BEGIN { printf "== %-44s %6.1f s\n", n, b - a }' >&2
+}
+install() {   # install VENV SPEC: pip without byte-compiling the dependencies (about 20 s of CPU for the extras;
+  # Python compiles what a command imports, once per venv, into their own folders), then slth's own modules
+  # compiled as pip does, so that a command writes nothing in the installed package
+  "$1/bin/pip" install -q --no-compile -c "$REPO/requirements/ci.txt" "$2"
+  "$1/bin/python" -m compileall -q "$("$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/slth"
 }
 copy() {
   tar -C "$REPO" --exclude=./build --exclude=./dist --exclude=./.venv --exclude=./results \
@@ -76,14 +81,15 @@ WHEEL=$(ls "$WHEELS"/slth-*.whl)
 # the extras' venv is made in the background from here on and runs slth selftest (the longest step, one core)
 # while the bare install is checked and runs the main job on the other core
 extras() {
-  step "a second venv: the wheel with figures,theorems,numba" bash -c "python3 -m venv '$VENV2' &&
-      '$VENV2/bin/pip' install -q -c '$REPO/requirements/ci.txt' '$WHEEL[figures,theorems,numba]'"
+  step "a second venv: the wheel with figures,theorems,numba" python3 -m venv "$VENV2"
+  step "install the wheel with figures,theorems,numba" install "$VENV2" "$WHEEL[figures,theorems,numba]"
   touch "$STAMP2"
   sleep 1
   touch "$READY2"
   export RUN_HOME=$HOME2
-  step "slth selftest (subset sum)" in_empty env SLTH_THEOREM_POOL=1 \
-      SLTH_THEOREM_CONSTRUCTIONS=subset-sum "$VENV2/bin/slth" selftest > "$WORK/selftest.txt"
+  step "slth selftest (subset sum)" in_empty env SLTH_THEOREM_POOL=1 SLTH_THEOREM_CONSTRUCTIONS=subset-sum \
+      XLA_FLAGS="$(grep -v '^#' "$REPO/tests/fast_xla_flags.txt" | tr '\n' ' ')" "$VENV2/bin/slth" selftest \
+      > "$WORK/selftest.txt"
   grep -q "all properties hold" "$WORK/selftest.txt"
   grep -q "vs <= 0.2" "$WORK/selftest.txt"       # a probabilistic property, with its rate and interval
   for prop in 5.1 5.2 5.3 5.4 5.5 5.6 5.7 5.8; do grep -q "§$prop" "$WORK/selftest.txt"; done
@@ -95,7 +101,7 @@ solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel=
 extras &
 EXTRAS=$!
 trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT     # a failure here stops the extras' steps too
-step "install the bare wheel" "$VENV/bin/pip" install -q -c "$REPO/requirements/ci.txt" "$WHEEL"
+step "install the bare wheel" install "$VENV" "$WHEEL"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2
 
@@ -139,14 +145,9 @@ echo "== written in the empty folder:" >&2
 test -f "$EMPTY/results/toy/weight_error/results.csv"
 test -f "$EMPTY/figures/toy/fig2_weight_error.png"
 
-# pip's own cache (the installs share the test command's downloads) is pip's, not slth's; in the checkout,
-# what the test command writes there as it runs beside this check (.ci/run) is set aside: its venv and
-# egg-info, pytest's and hypothesis's folders, bytecode (slth, installed from the wheel, cannot know the
-# checkout's path; the copy the wheel was built from is scanned whole)
+# pip's own cache (the installs reuse the test command's downloads) is pip's, not slth's
 scan() { find "$@" -path "$REAL_HOME/.cache/pip" -prune -o -newer "$STAMP" -print 2>/dev/null || true; }
-outside=$( (scan "$SRC" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local"
-           find "$REPO" \( -path "$REPO/.venv" -o -path "$REPO/.pytest_cache" -o -path "$REPO/.hypothesis" \
-                -o -name __pycache__ -o -name '*.egg-info' \) -prune -o -newer "$STAMP" -print 2>/dev/null || true
+outside=$( (scan "$REPO" "$SITE/slth" "$REAL_HOME/.cache" "$REAL_HOME/.config" "$REAL_HOME/.local"
            find "$SITE2/slth" -newer "$STAMP2" -print) | sort)
 echo "== new in /tmp (listed, not judged): $(find /tmp -path "$WORK" -prune -o -newer "$STAMP" -print 2>/dev/null \
       | wc -l) entries" >&2
