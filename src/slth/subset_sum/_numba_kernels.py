@@ -426,6 +426,16 @@ def _blocks(rows: int) -> int:
     return min(rows, max(threads, min(4 * threads, rows // 16)))
 
 
+def _readonly(a: np.ndarray, dtype) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype`` seen through a read-only view (no copy where it already is
+    one). numba compiles a kernel once per signature, and writability is part of it: NumPy views of JAX
+    arrays are read-only, fresh arrays are not, and every mix cost a compilation of `_solve_rows` (about 15 s
+    on 2 cores, each the first time on a machine). Read-only everywhere, one signature serves both drivers."""
+    view = np.ascontiguousarray(a, dtype=dtype).view()
+    view.flags.writeable = False
+    return view
+
+
 def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Subset indices (R,) int64 for rows x (R, n) float64 and targets t (R,): see the module docstring.
 
@@ -438,10 +448,9 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     rows, n = x.shape
     if rows == 0:
         return np.empty(0, dtype=np.int64)
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    t = np.ascontiguousarray(t, dtype=np.float64)
+    x, t = _readonly(x, np.float64), _readonly(t, np.float64)
     with _numba_runtime.one_call():
-        return _solve_rows(x, np.ones(x.shape, dtype=np.bool_), t, _blocks(rows), n)[0]
+        return _solve_rows(x, _readonly(np.ones(x.shape, dtype=np.bool_), np.bool_), t, _blocks(rows), n)[0]
 
 
 def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -459,9 +468,7 @@ def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.
         raise ValueError(f"solve_valid takes at most {MAX_SLOTS} slots per row; got {c}")
     if rows == 0:
         return np.zeros((0, c), dtype=bool), np.empty(0)
-    cand = np.ascontiguousarray(cand, dtype=np.float64)
-    valid = np.ascontiguousarray(valid, dtype=np.bool_)
-    t = np.ascontiguousarray(t, dtype=np.float64)
+    cand, valid, t = _readonly(cand, np.float64), _readonly(valid, np.bool_), _readonly(t, np.float64)
     n_max = int(valid.sum(axis=1).max())
     with _numba_runtime.one_call():
         _, mask, error = _solve_rows(cand, valid, t, _blocks(rows), n_max)
