@@ -7,17 +7,20 @@
 # 1. builds the wheel from a clean copy of the checkout (tracked and untracked files and .git, for the
 #    version; no build/, .venv, results or egg-info whose stale files could leak into the wheel);
 # 2. installs the bare wheel (no extras) into a fresh venv with the versions of requirements/ci.txt and
-#    reports the size of its site-packages; in an empty folder: slth --version and slth check (the main
-#    job, its JSON checked: the README's example, widths above the counting bound) work, and slth selftest and slth figures refuse in one line naming the extra they need;
+#    reports the size of its site-packages (the dependencies not byte-compiled: install()); in an empty
+#    folder: slth --version and slth check (the main job at XLA's default, its JSON checked: the README's
+#    example, widths above the counting bound) work, and slth selftest and slth figures refuse in one line
+#    naming the extra they need;
 # 3. installs the wheel with the extras figures, theorems and numba into a second venv, in the background
-#    from the start (with the bare install, then beside the main job: the machine's two cores), and there runs
-#    slth selftest (subset sum, a pool of one case per property: every property reported, all holding; the
-#    full suite over every construction runs in the test command, from tests/theorems/; compiled with the
-#    test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s, the critical path of this check,
-#    and the same tickets and certificates as XLA's default) and a call of the compiled subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of
-#    its own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
-#    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every figure's
-#    shipped specs are found in the installed package at every scale);
+#    from the start (with the bare install, then beside the main job: the machine's two cores), and there
+#    runs slth selftest (subset sum, a pool of one case per property: every property reported, all holding;
+#    the full suite over every construction runs in the test command, from tests/theorems/; compiled with
+#    the test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s alone, the critical path of
+#    this check, and the same tickets and certificates as XLA's default) and a call of the compiled
+#    subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of its
+#    own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
+#    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every
+#    figure's shipped specs are found in the installed package at every scale);
 # 4. fails listing every file created or changed after each install in the checkout, the installed
 #    packages (site-packages/slth of both venvs) or the real HOME's .cache (pip's own cache aside), .config
 #    and .local. The commands run with HOME an empty folder in WORK (one per process that runs beside another), where slth's
