@@ -37,6 +37,17 @@ if os.environ.get("SLTH_TEST_JAX_CACHE", "1") != "0":
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *CACHE_WARNINGS]))
 
+# One BLAS thread and one numba thread per process: the suite's workers already keep every core busy, and
+# OpenBLAS's and numba's own threads (one per core in each worker and subprocess) only contend with them.
+# Measured on 2 workers: tests/test_propagate.py, tests/test_residual.py and the sandwich theorems, user CPU
+# 130 s against 149 s with one BLAS thread (wall 74 s against 83 s); the subset-sum and construction tests,
+# 35 s against 42-44 s with one numba thread (wall 21 s against 25 s). Both libraries read the variables
+# when they load, and pytest's plugins import NumPy before this file, so they take effect in the workers and
+# subprocesses (started after this), not in this process. The numba kernel on several threads keeps its own
+# test (tests/test_subset_sum_numba.py runs it in a subprocess on two threads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
 _RUN_CACHES = os.path.join(tempfile.gettempdir(), f"slth-tests-caches-{os.getuid()}")
 os.environ["XDG_CACHE_HOME"] = _RUN_CACHES
 os.environ["MPLCONFIGDIR"] = os.path.join(_RUN_CACHES, "matplotlib")

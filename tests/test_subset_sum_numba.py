@@ -178,13 +178,41 @@ def test_numba_kernel_matches_brute_force_optimum_exactly_on_small_rows():
         np.testing.assert_allclose(error, best, rtol=0, atol=ROUND_OFF)
 
 
+def _threads_case():
+    """Both drivers on fixed rows (meet in the middle; counts 0 to 42 per row in the one pass): (blocks of
+    the one pass, the indices as hex, a digest of the masks and errors)."""
+    import hashlib
+
+    rng = np.random.default_rng(4)
+    x, t = rng.uniform(-1, 1, (3000, 15)), rng.uniform(-1, 1, 3000)
+    cand, valid = rng.uniform(-1, 1, (9000, 42)), rng.random((9000, 42)) < 0.5
+    mask, error = _numba_kernels.solve_valid(cand, valid, rng.uniform(-1, 1, 9000))
+    return (_numba_kernels._blocks(9000), _numba_kernels.solve_indices(x, t).tobytes().hex(),
+            hashlib.sha256(mask.tobytes() + error.tobytes()).hexdigest())
+
+
 def test_numba_kernel_is_independent_of_threads_and_row_order():
-    """Rows are solved one at a time: a permuted batch gives the permuted answers."""
+    """Rows are solved one at a time: a permuted batch gives the permuted answers, and the kernels on two
+    threads (a subprocess: the suite runs numba on one, tests/conftest.py) give the answers of one."""
+    import os
+    import subprocess
+    import sys
+
+    import numba
+
     rng = np.random.default_rng(4)
     x, t = rng.uniform(-1, 1, (3000, 15)), rng.uniform(-1, 1, 3000)
     perm = rng.permutation(3000)
     np.testing.assert_array_equal(_numba_kernels.solve_indices(x, t)[perm],
                                   _numba_kernels.solve_indices(x[perm], t[perm]))
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import numba, test_subset_sum_numba as m; "
+             "print(numba.get_num_threads(), *m._threads_case())")
+    out = subprocess.run([sys.executable, "-c", child, os.path.dirname(__file__)],
+                         env={**os.environ, "NUMBA_NUM_THREADS": "2"}, capture_output=True, text=True, timeout=300,
+                         check=True).stdout.split()
+    here = _threads_case()
+    assert out[:2] == ["2", "8"] and here[0] == 4 * numba.get_num_threads()   # the blocks really ran on two threads
+    assert tuple(out[2:]) == here[1:]
 
 
 def test_pairwise_sum_is_numpys_bit_for_bit():
