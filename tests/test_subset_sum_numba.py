@@ -279,6 +279,58 @@ def test_compiled_kernels_are_cached_in_slths_cache_folder_not_beside_the_module
     assert str(caches.folder("numba")) in locator.get_cache_path()
 
 
+_TINY_KERNEL = """
+import numba
+from slth.subset_sum import _numba_runtime
+
+_numba_runtime.cache_in_slth_folder(__file__)
+
+
+@numba.njit(cache=True)
+def double(x):
+    return 2.0 * x
+"""
+
+
+def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, monkeypatch):
+    """`_numba_runtime.compiled` compiles under a lock file in the kernel's cache folder: a caller that finds
+    it held waits, and a process that comes later reads the kernel from disk instead of compiling it."""
+    import fcntl
+    import importlib
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from slth.subset_sum import _numba_runtime
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "caches"))
+    (tmp_path / "tiny_kernel.py").write_text(_TINY_KERNEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tiny_kernel", raising=False)    # and dropped again after the test
+    module = importlib.import_module("tiny_kernel")
+    folder = module.double._cache._cache_path
+    assert folder.startswith(str(tmp_path / "caches" / "slth" / "numba"))
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "compile.lock"), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)                  # another process compiling
+        waiter = threading.Thread(target=_numba_runtime.compiled, args=(module.double, 1.5))
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive() and not module.double.overloads
+    waiter.join(timeout=120)
+    assert not waiter.is_alive() and module.double(1.5) == 3.0 and len(module.double.overloads) == 1
+    assert any(name.endswith(".nbi") for name in os.listdir(folder))
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import tiny_kernel as m; "
+             "from slth.subset_sum import _numba_runtime as r; r.compiled(m.double, 1.5); "
+             "print(sum(m.double.stats.cache_hits.values()), sum(m.double.stats.cache_misses.values()))")
+    proc = subprocess.run([sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "caches")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["1", "0"]              # read from disk, not compiled
+
+
 def test_ctrl_c_during_a_kernel_call_is_raised_when_it_returns():
     """A SIGINT inside a kernel call (numba calls back into Python, where a KeyboardInterrupt raised
     mid-call crashed the process) is held until the call ends, then delivered as usual."""

@@ -448,9 +448,11 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     rows, n = x.shape
     if rows == 0:
         return np.empty(0, dtype=np.int64)
-    x, t = _readonly(x, np.float64), _readonly(t, np.float64)
+    args = (_readonly(x, np.float64), _readonly(np.ones(x.shape, dtype=np.bool_), np.bool_),
+            _readonly(t, np.float64), _blocks(rows), n)
     with _numba_runtime.one_call():
-        return _solve_rows(x, _readonly(np.ones(x.shape, dtype=np.bool_), np.bool_), t, _blocks(rows), n)[0]
+        _numba_runtime.compiled(_solve_rows, *args)
+        return _solve_rows(*args)[0]
 
 
 def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -470,8 +472,10 @@ def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.
         return np.zeros((0, c), dtype=bool), np.empty(0)
     cand, valid, t = _readonly(cand, np.float64), _readonly(valid, np.bool_), _readonly(t, np.float64)
     n_max = int(valid.sum(axis=1).max())
+    args = (cand, valid, t, _blocks(rows), n_max)
     with _numba_runtime.one_call():
-        _, mask, error = _solve_rows(cand, valid, t, _blocks(rows), n_max)
+        _numba_runtime.compiled(_solve_rows, *args)
+        _, mask, error = _solve_rows(*args)
     return mask, error
 
 

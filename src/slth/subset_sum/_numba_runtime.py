@@ -1,10 +1,14 @@
-"""numba's process plumbing for slth's compiled kernels: where they are cached, and one call at a time.
+"""numba's process plumbing for slth's compiled kernels: where they are cached, compiled once, one call at a time.
 
 - Cache: numba's ``cache=True`` writes ``__pycache__`` beside the module wherever that folder is
   writable, which in a virtual environment is the installed package. :func:`cache_in_slth_folder` puts
   the registered modules' cache in slth's user cache folder (:func:`slth.caches.folder`,
   ``~/.cache/slth/numba``) instead; with NUMBA_CACHE_DIR set, or a folder it cannot write, numba's own
   locators decide as usual. Other numba code in the process is not affected.
+- Compilation: :func:`compiled` compiles a kernel for the arguments at hand under a lock file in its
+  cache folder, so that processes starting together on a machine whose cache is empty (a sweep's
+  jax.distributed processes, parallel jobs, a test suite's workers) compile it once: the others wait, then
+  read what the first wrote, instead of each spending the same 15 s of CPU.
 - Calls: :func:`one_call` lets one parallel kernel run at a time and defers Ctrl-C until it returns.
 """
 
@@ -15,6 +19,7 @@ import os
 import signal
 import threading
 
+import numba
 from numba.core import caching as _numba_caching
 
 from slth import caches
@@ -48,6 +53,33 @@ def cache_in_slth_folder(source_file: str) -> None:
     locators = getattr(_numba_caching.CacheImpl, "_locator_classes", None)
     if isinstance(locators, list) and _SlthCacheLocator not in locators:
         locators.insert(0, _SlthCacheLocator)
+
+
+def compiled(dispatcher, *args) -> None:
+    """Make sure ``dispatcher`` holds a compilation for ``args``' types: read from numba's on-disk cache,
+    or compiled there while holding a lock file beside the cache (another process compiling the same
+    kernel holds it; this one waits, then reads its result). Without a usable cache folder, or where
+    ``fcntl`` is missing, numba compiles as it would on the first call."""
+    signature = tuple(numba.typeof(a) for a in args)
+    if signature in dispatcher.overloads:
+        return
+    folder = getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
+    handle = None
+    try:
+        import fcntl
+
+        os.makedirs(folder, exist_ok=True)
+        handle = open(os.path.join(folder, "compile.lock"), "a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except (ImportError, OSError, TypeError):      # no fcntl, no folder, or one it cannot write: no lock
+        if handle is not None:
+            handle.close()
+        handle = None
+    try:
+        dispatcher.compile(signature)     # numba reads its cache first: another process's result, if there
+    finally:
+        if handle is not None:
+            handle.close()                # closing the file releases the lock
 
 
 # numba's default threading layer (workqueue) aborts the process when two threads launch parallel
