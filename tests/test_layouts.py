@@ -124,6 +124,27 @@ def test_regeneration_is_bit_for_bit_and_pinned(kwargs, expected):
     assert digest(nets.random_network(s)) == digest(nets.random_network(nets.spec_from_json(s.to_json()))) == expected
 
 
+def test_the_pinned_networks_are_drawn_at_xlas_default_too():
+    """The draw programs compile with options of their own (slth.nets.laws.CPU_DRAW_OPTIONS, on top of the
+    process's): in a process at XLA's default, without the suite's options (tests/conftest.py), every pinned
+    network keeps its digest."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import FAST_XLA_FLAGS
+
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if f not in FAST_XLA_FLAGS]
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import jax; jax.config.update('jax_enable_x64', True); "
+             "import test_layouts as t; from slth import nets; "
+             "print(*[t.digest(nets.random_network(nets.RandomSpec(**k))) for k, _ in t.GOLDEN])")
+    env = {**os.environ, "XLA_FLAGS": " ".join(flags)}
+    proc = subprocess.run([sys.executable, "-c", child, os.path.dirname(__file__)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == [expected for _, expected in GOLDEN]
+
+
 @settings(max_examples=10, deadline=None)
 @given(name=st.sampled_from(NAMES), seed=st.integers(0, 2**63 - 1), c=st.integers(1, 3), extra=st.integers(1, 2))
 def test_same_seed_same_bits_and_wider_extends_narrower(name, seed, c, extra):
@@ -164,7 +185,7 @@ def test_nearby_widths_share_one_compiled_draw_and_every_unit_is_its_own_stream(
 
     root, i = jax.random.key(4), 2
     pairs.pair_layers(root, i, 3, 5, 6, "gaussian", jnp.float64, True)
-    before = pairs._unit_draws._cache_size()
+    before = pairs._unit_draws.on_cpu._cache_size()
     # 1 to 256 units, inputs and outputs from 1 to 16: all in the floors' bucket
     for d_in, d_out, units in ((3, 5, 7), (1, 1, 1), (8, 2, 30), (16, 16, 16), (16, 9, 11)):
         first, second = pairs.pair_layers(root, i, d_in, d_out, units, "gaussian", jnp.float64, True)
@@ -174,6 +195,6 @@ def test_nearby_widths_share_one_compiled_draw_and_every_unit_is_its_own_stream(
                 k_in, k_out = jax.random.split(jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(root, i), j), r))
                 np.testing.assert_array_equal(first[j * units + r], jnp.abs(DISTRIBUTIONS["gaussian"](k_in, (d_in,), jnp.float64)))
                 np.testing.assert_array_equal(second[:, j * units + r], DISTRIBUTIONS["gaussian"](k_out, (d_out,), jnp.float64))
-    assert pairs._unit_draws._cache_size() == before
+    assert pairs._unit_draws.on_cpu._cache_size() == before
     pairs.pair_layers(root, i, 17, 5, 6, "gaussian", jnp.float64, True)      # 17 inputs: the next bucket
-    assert pairs._unit_draws._cache_size() == before + 1
+    assert pairs._unit_draws.on_cpu._cache_size() == before + 1

@@ -48,14 +48,13 @@ both ends (:meth:`Conv.check`), with the ``pairs`` layout's edges between the ex
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from slth.errors import InputError
-from slth.nets.laws import DISTRIBUTIONS
+from slth.nets.laws import DISTRIBUTIONS, draw_program
 from slth.nets.layouts.pairs import MIN_LENGTH, Pairs, _bucket, _units
 
 
@@ -311,7 +310,7 @@ def _draws(root, i, c_in, units, out_shape, distribution, dtype):
     return u.reshape(c_in, units), v.reshape(c_in, units, *out_shape)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+@draw_program(static_argnums=(4, 5, 6))
 def _unit_draws(root, i, cs, rs, size, distribution, dtype):
     """u (len(cs),) and v (len(cs), size): unit (cs[k], rs[k]) of pair i, v flattened."""
     law = DISTRIBUTIONS[distribution]

@@ -22,7 +22,7 @@ import numpy as np
 
 from slth.errors import InputError
 from slth.nets import residual
-from slth.nets.laws import DISTRIBUTIONS
+from slth.nets.laws import DISTRIBUTIONS, draw_program
 
 
 class Pairs:
@@ -144,7 +144,7 @@ def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
     return _cut(rows, cols, n, d_in, d_out)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+@draw_program(static_argnums=(4, 5, 6, 7, 8))
 def _unit_draws(root, i, js, rs, d_in, d_out, distribution, dtype, positive):
     """Rows (len(js), d_in) and columns (len(js), d_out) of the units (js[k], rs[k]) of pair i."""
     law = DISTRIBUTIONS[distribution]
