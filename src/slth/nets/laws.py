@@ -1,4 +1,4 @@
-"""Weight laws: the named i.i.d. entry laws of random networks and random targets, and their checks."""
+"""Weight laws: the named i.i.d. entry laws of random networks and targets, their checks, how draws compile."""
 
 from __future__ import annotations
 
