@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import xlogy
 
 from slth.bounds.width import (Width, ceil_count, check_dims, check_open_unit, width_from_candidates)
 from slth.errors import InputError
@@ -44,6 +43,8 @@ def product_cdf_from_zero(t):
     >>> float(product_cdf_from_zero(1.0)), float(product_cdf_from_zero(0.0))
     (0.5, 0.0)
     """
+    from scipy.special import xlogy     # here, not at import: scipy.special takes 0.1 s to load
+
     t = np.clip(np.asarray(t, np.float64), -1.0, 1.0)
     return 0.5 * (t - np.sign(t) * xlogy(np.abs(t), np.abs(t)))
 
@@ -53,6 +54,8 @@ def _tail(x):
 
         ½ (x + (1 − x) ln(1 − x)) = ½ Σ_{k>=2} x^k / (k (k − 1)) = x²/4 + x³/12 + ...
     """
+    from scipy.special import xlogy
+
     x = np.asarray(x, np.float64)
     small = np.minimum(x, _SERIES_BELOW)
     k = np.arange(2, _SERIES_TERMS + 2, dtype=np.float64)

@@ -12,7 +12,6 @@ import math
 from collections.abc import Sequence
 
 import jax
-import scipy.stats
 
 from slth import constructions, nets, precision
 from slth import checks
@@ -20,6 +19,17 @@ from slth.measure.deep import ticket_certificate, ticket_lower_bound, ticket_map
 
 #: Confidence level of the Clopper-Pearson interval reported for the success fraction.
 CONFIDENCE = 0.95
+
+
+def fraction_interval(k: int, n: int) -> tuple[float, float]:
+    """The Clopper-Pearson interval (level :data:`CONFIDENCE`) of a success fraction k / n.
+
+    scipy.stats is imported here, not with this module: it takes about 0.4 s, which every command that
+    imports the measurement but reports no fraction (``slth prune``, ``verify``, most sweeps) would pay."""
+    import scipy.stats
+
+    ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,9 +284,9 @@ def min_width(construction: str, dims, eps: float, delta: float, *, trials: int,
             progress(t + 1, trials)
     certified, k = quantile_width([r.certified for r in results], delta)
     optimistic, _ = quantile_width([r.optimistic for r in results], delta)
-    ci = scipy.stats.binomtest(k, trials).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+    ci = fraction_interval(k, trials)
     params = None if certified is None else network_spec(construction, nets.RandomSpec(
         dims=dims, candidates=certified, seed=seed, drop_negative=drop_negative, skips=skips)).random_params()
     exact_c = None if exact is None else quantile_width([r.exact for r in results], delta)[0]
     return MinWidth(construction, dims, float(eps), float(delta), seed, c_max, certified, optimistic,
-                    k / trials, (float(ci.low), float(ci.high)), params, tuple(results), exact_c, skips)
+                    k / trials, ci, params, tuple(results), exact_c, skips)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from slth.subset_sum import _common
 from slth.subset_sum._common import SubsetSumResult
@@ -52,6 +51,8 @@ def milp_masks(cand: np.ndarray, tgt: np.ndarray, valid: np.ndarray) -> np.ndarr
     a.x + s >= w, x binary, s >= 0. HiGHS treats binaries within a feasibility tolerance (~1e-6), so x is
     rounded at 1/2 and the caller recomputes the error from the rounded mask.
     """
+    from scipy.optimize import Bounds, LinearConstraint, milp   # here: 0.2 s to load, for this method only
+
     mask = np.zeros(cand.shape, dtype=bool)
     for b in range(cand.shape[0]):
         cols = np.flatnonzero(valid[b])

@@ -41,14 +41,13 @@ from __future__ import annotations
 import itertools
 import time
 
-import scipy.stats
 
 from slth import bounds, budget, constructions, nets
 from slth.bounds import da_cunha
 from slth.errors import InputError
 from slth.experiments.kinds import _shared as shared
 from slth.measure import fit as fits
-from slth.measure.width import CONFIDENCE, network_spec, quantile_width, trial_width
+from slth.measure.width import fraction_interval, network_spec, quantile_width, trial_width
 
 NAME = "conv_width"
 SHAPE = ("image", "channels", "kernel", "strides", "classes")
@@ -259,15 +258,15 @@ def summary(spec, rows: list[dict]) -> tuple[list[dict], dict, str]:
         g, eps, delta, t = _geometry_of(r0), float(r0["eps"]), float(r0["delta"]), len(cell_rows)
         certified, k = quantile_width([r["certified"] for r in cell_rows], delta)
         optimistic, _ = quantile_width([r["optimistic"] for r in cell_rows], delta)
-        ci = scipy.stats.binomtest(k, t).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+        low, high = fraction_interval(k, t)
         x = bounds.da_cunha_log_term(g, eps, delta)
         net = None if certified is None else network(r0["construction"], g.text(), certified)
         table.append({
             "cell": key, "construction": r0["construction"], "geometry": g.text(),
             "channels": ",".join(map(str, g.channels)), "kernel": g.kernel, "eps": eps, "delta": delta, "trials": t,
             "reached": sum(r["certified"] is not None for r in cell_rows), "certified": certified,
-            "optimistic": optimistic, "fraction": k / t, "fraction_low": float(ci.low),
-            "fraction_high": float(ci.high), "log_term": x,
+            "optimistic": optimistic, "fraction": k / t, "fraction_low": low,
+            "fraction_high": high, "log_term": x,
             "da_cunha_c_at_C1": bounds.da_cunha_width(g, eps, delta).candidates,
             "da_cunha_C_needed": None if certified is None else certified / x,
             "random_params": None if net is None else net.random_params(),

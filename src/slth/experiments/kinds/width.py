@@ -39,7 +39,6 @@ from __future__ import annotations
 import time
 
 import jax
-import scipy.stats
 
 from slth import budget, checks, constructions, extras, nets
 from slth import bounds
@@ -47,7 +46,7 @@ from slth.errors import InputError
 from slth.experiments.kinds import _shared as shared
 from slth.measure import fit as fits
 from slth.measure import exact as exact_mod
-from slth.measure.width import CONFIDENCE, network_spec, quantile_width, trial_width
+from slth.measure.width import fraction_interval, network_spec, quantile_width, trial_width
 
 NAME = "width"
 GRID = ("construction", "dims", "d", "l", "eps", "delta")
@@ -228,7 +227,7 @@ def width_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
         t = len(cell_rows)
         certified, k = quantile_width([r["certified"] for r in cell_rows], delta)
         optimistic, _ = quantile_width([r["optimistic"] for r in cell_rows], delta)
-        ci = scipy.stats.binomtest(k, t).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+        low, high = fraction_interval(k, t)
         line = {column: _candidates(bounds.bound(name).at(dims, eps, delta))
                 for column, name in BOUND_COLUMNS.items()}
         counting = line["counting_lower_c"]
@@ -236,7 +235,7 @@ def width_summary(rows: list[dict]) -> tuple[list[dict], dict, str]:
             "cell": key, "construction": r0["construction"], "dims": ",".join(map(str, dims)), "eps": eps,
             "delta": delta, "trials": t, "reached": sum(r["certified"] is not None for r in cell_rows),
             "certified": certified, "optimistic": optimistic, "fraction": k / t,
-            "fraction_low": float(ci.low), "fraction_high": float(ci.high),
+            "fraction_low": low, "fraction_high": high,
             "pensia_C_needed": None if certified is None else certified / bounds.LOG_BOUND.log_term(dims, eps, delta),
             "at_or_above_counting": None if counting is None or certified is None else certified >= counting,
         })

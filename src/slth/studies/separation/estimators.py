@@ -6,7 +6,6 @@ import dataclasses
 import math
 
 import numpy as np
-import scipy.stats
 
 from slth import checks
 from slth.errors import InputError
@@ -43,6 +42,8 @@ def l2_error(residuals, *, confidence: float = CONFIDENCE) -> L2Estimate:
         raise InputError(f"l2_error needs at least 2 finite residuals; got {r.size} values, "
                          f"{int(r.size - np.isfinite(r).sum())} not finite")
     checks.open_unit("confidence", confidence)
+    import scipy.stats      # here, not at import: it takes 0.4 s to load
+
     sq = r * r
     mse = float(sq.mean())
     half = float(scipy.stats.norm.ppf(0.5 + confidence / 2) * sq.std(ddof=1) / math.sqrt(sq.size))
