@@ -215,6 +215,27 @@ def test_numba_kernel_is_independent_of_threads_and_row_order():
     assert tuple(out[2:]) == here[1:]
 
 
+def test_rows_the_hashing_pass_leaves_are_settled_by_numpys_kernel():
+    """Rows whose subset sums overflow are left unsettled by the compiled pass (index -1) and solved by
+    `_numpy_kernels.mitm_indices` itself (`_numba_kernels._settle`): the same indices, masks and errors."""
+    rng = np.random.default_rng(7)
+    x, t = rng.uniform(-1, 1, (40, 24)), rng.uniform(-1, 1, 40)
+    x[20:, :8] *= 1.5e308                    # rows 20..39: some sums are +-inf, some differences NaN
+    ro = _numba_kernels._readonly
+    valid = np.ones(x.shape, dtype=bool)
+    index, mask, error = np.zeros(40, dtype=np.int64), np.zeros(x.shape, dtype=bool), np.empty(40)
+    _numba_kernels._solve_block(ro(x, np.float64), ro(valid, np.bool_), ro(t, np.float64), 0, 1, 24, index, mask,
+                                error)
+    assert (index[20:] == -1).all() and (index[:20] >= 0).all()
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = _numpy_kernels.mitm_indices(x, t)
+        want_error = _common.subset_error(x, t, _common.bits_to_mask(want, 24))
+    np.testing.assert_array_equal(_numba_kernels.solve_indices(x, t), want)
+    got_mask, got_error = _numba_kernels.solve_valid(x, valid, t)
+    np.testing.assert_array_equal(got_mask, _common.bits_to_mask(want, 24))
+    np.testing.assert_array_equal(got_error.view(np.int64), want_error.view(np.int64))
+
+
 def test_pairwise_sum_is_numpys_bit_for_bit():
     """The one-pass path recomputes each row's error itself: NumPy's float64 row sums, every length."""
     rng = np.random.default_rng(11)
@@ -272,7 +293,7 @@ def test_compiled_kernels_are_cached_in_slths_cache_folder_not_beside_the_module
 
     from slth.subset_sum import _numba_runtime
 
-    locator = _numba_kernels._solve_rows._cache._impl._locator
+    locator = _numba_kernels._solve_block._cache._impl._locator
     if _numba_runtime._numba_caching.config.CACHE_DIR:
         pytest.skip("NUMBA_CACHE_DIR is set: numba's own locator decides")
     assert isinstance(locator, _numba_runtime._SlthCacheLocator)

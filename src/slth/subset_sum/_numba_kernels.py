@@ -2,7 +2,8 @@
 
 `solve_indices` returns, for every row of ``x`` float64 (R, n) and ``t`` float64 (R,), the same int64
 subset index as `_numpy_kernels.brute_force_indices` (n <= `BRUTE_FORCE_MAX_COUNT`) or
-`_numpy_kernels.mitm_indices` (larger n), in parallel over rows (numba ``prange``).
+`_numpy_kernels.mitm_indices` (larger n), in parallel over rows (blocks of rows on Python threads; the
+kernels release the GIL).
 
 Meet in the middle, as NumPy defines it: the labelled values ``q' = t - a`` (lowest mantissa bit 1) and
 ``b'`` (lowest bit 0), with a, b NumPy's subset sums of the two halves (`_numpy_kernels.all_sums`, the
@@ -25,27 +26,30 @@ those two values. This kernel finds that pair without a sort:
   smaller v), so NumPy's pair is v and the largest value of u's label below v that pairs with v at D.
   The smallest indices holding those two values are among the pairs met too.
 - Rows the pass cannot settle cheaply (non-finite sums, many pairs tied at the minimum, long hash
-  chains from repeated values, overlapping sets with no close pair) take `_sorted_row`, NumPy's sort,
-  adjacent differences and first-index recovery transcribed; sets that do not overlap are settled
-  directly (their only adjacent pair is at the boundary).
+  chains from repeated values, overlapping sets with no close pair) are returned unsettled and solved by
+  `_numpy_kernels.mitm_indices` itself (`_settle`), in chunks no larger than the blocks' buffers; sets that
+  do not overlap are settled directly (their only adjacent pair is at the boundary). Leaving the sort to
+  NumPy keeps numba's compilation of the kernel (once per machine) 1.7 s shorter.
 - Brute force: the first smallest ``|s_m - t|`` in index order, as NumPy's ``argmin``.
 
 Two drivers run rows in parallel: `solve_indices` (rows of one count, the engine's buckets) and
 `solve_valid` (a whole batch of any counts in one pass, each row's valid slots gathered, its mask set and
 its error computed as `_common.subset_error` does, with NumPy's pairwise sum transcribed).
 
-One job: the compiled exact solve. The hashing pass, its fallbacks and the two drivers share the row
-buffers and one tie rule, which is why they are one module.
+One job: the compiled exact solve. The hashing pass, its fallback and the two drivers share the row
+buffers and one tie rule, which is why they are one module. The kernels are compiled without numba's
+``parallel=True`` (3 s more to compile, for the same rows on the same threads).
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-from slth.subset_sum import _numba_runtime
+from slth.subset_sum import _common, _numba_runtime, _numpy_kernels
 from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT, exact_bytes
 
 # Compiled functions are cached on disk (numba's cache=True), so only the first process after an
@@ -127,32 +131,6 @@ def _first_equal(values, count, v):
         if values[i] == v:
             return i
     return 0
-
-
-@numba.njit(**_JIT)
-def _sorted_row(q, na, b, nb, keys):
-    """`_numpy_kernels.mitm_indices` on one row of labelled values, step by step (sort and scan)."""
-    keys[:na] = q[:na]
-    keys[na : na + nb] = b[:nb]
-    merged = np.sort(keys[: na + nb])
-    bits = merged.view(np.int64)
-    # NumPy's argmin over gap + penalty: the first smallest, or the first NaN.
-    best_k = 0
-    best = np.inf
-    for k in range(na + nb - 1):
-        gap = merged[k + 1] - merged[k] + (0.0 if (bits[k + 1] ^ bits[k]) & 1 else np.inf)
-        if np.isnan(gap):
-            best_k = k
-            break
-        if k == 0 or gap < best:
-            best = gap
-            best_k = k
-    left = merged[best_k]
-    right = merged[best_k + 1]
-    left_is_q = bits[best_k] & 1 == 1
-    qv = left if left_is_q else right
-    bv = right if left_is_q else left
-    return _first_equal(q, na, qv), _first_equal(b, nb, bv)
 
 
 @numba.njit(**_JIT)
@@ -275,8 +253,9 @@ def _label(values, count, set_bit, ext):
 
 
 @numba.njit(**_JIT)
-def _mitm_row(x, t, q, b, lo, hi, ext, keys, work):
-    """NumPy's (first-half index, second-half index) for one row: hashing pass, else the sort."""
+def _mitm_row(x, t, q, b, lo, hi, ext, work):
+    """NumPy's (first-half index, second-half index) for one row by the hashing pass; (-1, -1) for a row it
+    leaves unsettled (NumPy's kernel then solves it, `_settle`)."""
     n = x.shape[0]
     h = n // 2
     na = 1 << h
@@ -294,7 +273,7 @@ def _mitm_row(x, t, q, b, lo, hi, ext, keys, work):
     low = min(q_min, b_min)
     span = max(q_max, b_max) - low
     if not np.isfinite(span):
-        return _sorted_row(q, na, b, nb, keys)
+        return -1, -1
     # Disjoint sets: the only adjacent (q', b') pair sits at the boundary.
     if q_min > b_max:
         return _first_equal(q, na, q_min), _first_equal(b, nb, b_max)
@@ -323,7 +302,7 @@ def _mitm_row(x, t, q, b, lo, hi, ext, keys, work):
         if best * inv_w <= _CAPTURE:
             return _resolve(q, b, work[6], work[7], count)
         inv_w *= 1.0 / 16.0
-    return _sorted_row(q, na, b, nb, keys)
+    return -1, -1
 
 
 #: Most slots per row `solve_valid` takes: NumPy's pairwise sum is one block up to 128 values.
@@ -359,66 +338,114 @@ def _pairwise_sum(a, n):
     return res
 
 
-@numba.njit(parallel=True, **_JIT)
-def _solve_rows(cand, valid, t, blocks, n_max):
-    """Per row: the index over its valid slots (in slot order), the mask over all slots, the error."""
+@numba.njit(**_JIT)
+def _solve_block(cand, valid, t, block, blocks, n_max, index, mask, error):
+    """Rows block, block + blocks, ... of the batch: index over each row's valid slots (in slot order; -1
+    for a row left unsettled, whose mask and error stay unset), mask over all slots, and the error."""
     rows, c = cand.shape
-    index = np.zeros(rows, dtype=np.int64)
-    mask = np.zeros((rows, c), dtype=np.bool_)
-    error = np.empty(rows)
     h_max = n_max // 2
     na_max = 1 << h_max
     nb_max = 1 << (n_max - h_max)
     tab = 1 << ((n_max + 1) // 2)
     bits_max = min(na_max * _BITS_PER_Q, 1 << 31)
-    for block in numba.prange(blocks):
-        x = np.empty(c)
-        cols = np.empty(c, dtype=np.int64)
-        picked = np.zeros(c)
-        lo = np.empty(tab)
-        hi = np.empty(tab)
-        q = np.empty(na_max)
-        b = np.empty(nb_max)
-        ext = np.empty(2)
-        keys = np.empty(na_max + nb_max)
-        bitmap = np.empty(bits_max // 64 + 1, dtype=np.int64)  # occupancy bits and a spare word
-        head = np.empty(na_max * _SLOTS_PER_Q, dtype=np.int32)  # chain heads
-        link = np.empty(na_max, dtype=np.int32)  # chain links
-        q_bucket = np.empty(na_max, dtype=np.int32)  # buckets of q'
-        b_bucket = np.empty(nb_max, dtype=np.int32)  # buckets of b'
-        b_met = np.empty(nb_max, dtype=np.int32)  # b' that met a marked bucket
-        tied_q = np.empty(_TIED, dtype=np.int32)  # tied pairs: q' index
-        tied_b = np.empty(_TIED, dtype=np.int32)  # tied pairs: b' index
-        for r in range(block, rows, blocks):
-            n = 0
-            for j in range(c):
-                if valid[r, j]:
-                    x[n] = cand[r, j]
-                    cols[n] = j
-                    n += 1
-            m = np.int64(0)
-            if n == 0:
-                m = 0
-            elif n <= BRUTE_FORCE_MAX_COUNT:
-                m = _brute_force_row(x[:n], t[r], lo, hi)
-            else:
-                h = n // 2
-                na = 1 << h
-                nb = 1 << (n - h)
-                bits = min(na * _BITS_PER_Q, 1 << 31)
-                work = (bitmap[: bits // 64 + 1], head[: na * _SLOTS_PER_Q], link[:na], q_bucket[:na],
-                        b_bucket[:nb], b_met[:nb], tied_q, tied_b)
-                ia, ib = _mitm_row(x[:n], t[r], q[:na], b[:nb], lo, hi, ext, keys[: na + nb], work)
-                m = ia | (ib << h)
-            index[r] = m
-            for k in range(n):
-                if (m >> k) & 1:
-                    mask[r, cols[k]] = True
-                    picked[cols[k]] = cand[r, cols[k]]
-            error[r] = abs((0.0 + _pairwise_sum(picked, c)) - t[r])
-            for k in range(n):
-                picked[cols[k]] = 0.0
+    x = np.empty(c)
+    cols = np.empty(c, dtype=np.int64)
+    picked = np.zeros(c)
+    lo = np.empty(tab)
+    hi = np.empty(tab)
+    q = np.empty(na_max)
+    b = np.empty(nb_max)
+    ext = np.empty(2)
+    bitmap = np.empty(bits_max // 64 + 1, dtype=np.int64)  # occupancy bits and a spare word
+    head = np.empty(na_max * _SLOTS_PER_Q, dtype=np.int32)  # chain heads
+    link = np.empty(na_max, dtype=np.int32)  # chain links
+    q_bucket = np.empty(na_max, dtype=np.int32)  # buckets of q'
+    b_bucket = np.empty(nb_max, dtype=np.int32)  # buckets of b'
+    b_met = np.empty(nb_max, dtype=np.int32)  # b' that met a marked bucket
+    tied_q = np.empty(_TIED, dtype=np.int32)  # tied pairs: q' index
+    tied_b = np.empty(_TIED, dtype=np.int32)  # tied pairs: b' index
+    for r in range(block, rows, blocks):
+        n = 0
+        for j in range(c):
+            if valid[r, j]:
+                x[n] = cand[r, j]
+                cols[n] = j
+                n += 1
+        m = np.int64(0)
+        if n == 0:
+            m = 0
+        elif n <= BRUTE_FORCE_MAX_COUNT:
+            m = _brute_force_row(x[:n], t[r], lo, hi)
+        else:
+            h = n // 2
+            na = 1 << h
+            nb = 1 << (n - h)
+            bits = min(na * _BITS_PER_Q, 1 << 31)
+            work = (bitmap[: bits // 64 + 1], head[: na * _SLOTS_PER_Q], link[:na], q_bucket[:na],
+                    b_bucket[:nb], b_met[:nb], tied_q, tied_b)
+            ia, ib = _mitm_row(x[:n], t[r], q[:na], b[:nb], lo, hi, ext, work)
+            if ia < 0:
+                index[r] = -1
+                continue
+            m = ia | (ib << h)
+        index[r] = m
+        for k in range(n):
+            if (m >> k) & 1:
+                mask[r, cols[k]] = True
+                picked[cols[k]] = cand[r, cols[k]]
+        error[r] = abs((0.0 + _pairwise_sum(picked, c)) - t[r])
+        for k in range(n):
+            picked[cols[k]] = 0.0
+
+
+def _solve_rows(cand, valid, t, blocks, n_max):
+    """`_solve_block` for every block, the blocks dealt to numba's number of threads (Python threads: the
+    kernel releases the GIL), then the unsettled rows by NumPy's kernel (`_settle`): (index, mask, error)."""
+    rows, c = cand.shape
+    index = np.zeros(rows, dtype=np.int64)
+    mask = np.zeros((rows, c), dtype=np.bool_)
+    error = np.empty(rows)
+    args = (cand, valid, t)
+    threads = min(blocks, numba.get_num_threads())
+    with _numba_runtime.one_call():
+        _numba_runtime.compiled(_solve_block, *args, 0, blocks, n_max, index, mask, error)
+
+        def run(first: int) -> None:
+            for block in range(first, blocks, threads):
+                _solve_block(*args, block, blocks, n_max, index, mask, error)
+
+        if threads <= 1:
+            run(0)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(run, range(threads)))
+    _settle(cand, valid, t, index, mask, error, blocks, n_max)
     return index, mask, error
+
+
+def _settle(cand, valid, t, index, mask, error, blocks, n_max) -> None:
+    """Solve the rows `_solve_block` left unsettled (index -1) with `_numpy_kernels.mitm_indices`, the
+    definition the kernel follows, and set their index, mask and error (`_common.subset_error`, which the
+    kernel's error transcribes), in chunks whose workspace is at most the blocks' buffers."""
+    todo = np.flatnonzero(index < 0)
+    if todo.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):   # sums that overflow, as in the kernel: no warning
+        _settle_rows(cand, valid, t, index, mask, error, todo, blocks * exact_bytes(n_max))
+
+
+def _settle_rows(cand, valid, t, index, mask, error, todo, budget) -> None:
+    """`_settle` for the rows ``todo``, their workspace within ``budget`` bytes."""
+    for n, rows, cols in _common.buckets(np.asarray(valid)[todo]):
+        rows = todo[rows]
+        x = np.take_along_axis(np.asarray(cand)[rows], cols, axis=1)
+        chunk = _common.chunk_rows(_common.sums_per_instance(n), budget)
+        work = _numpy_kernels.MitmWorkspace(min(chunk, rows.size), n)
+        for start in range(0, rows.size, chunk):
+            part = slice(start, start + chunk)
+            index[rows[part]] = _numpy_kernels.mitm_indices(x[part], np.asarray(t)[rows[part]], work)
+        mask[rows[:, None], cols] = _common.bits_to_mask(index[rows], n)
+    error[todo] = _common.subset_error(np.asarray(cand)[todo], np.asarray(t)[todo], mask[todo])
 
 
 def _blocks(rows: int) -> int:
@@ -429,7 +456,7 @@ def _blocks(rows: int) -> int:
 def _readonly(a: np.ndarray, dtype) -> np.ndarray:
     """``a`` as a C-contiguous array of ``dtype`` seen through a read-only view (no copy where it already is
     one). numba compiles a kernel once per signature, and writability is part of it: NumPy views of JAX
-    arrays are read-only, fresh arrays are not, and every mix cost a compilation of `_solve_rows` (about 15 s
+    arrays are read-only, fresh arrays are not, and every mix cost a compilation of `_solve_block` (about 10 s
     on 2 cores, each the first time on a machine). Read-only everywhere, one signature serves both drivers."""
     view = np.ascontiguousarray(a, dtype=dtype).view()
     view.flags.writeable = False
@@ -440,8 +467,8 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Subset indices (R,) int64 for rows x (R, n) float64 and targets t (R,): see the module docstring.
 
     Rows are dealt to blocks, one to four per thread; each block reuses one set of buffers (about 40
-    bytes per subset sum of one row, 48 while a row takes the sort: the engine's figure,
-    `_common.exact_bytes`), so memory grows with the threads, not with R. A block gets at least 16 rows
+    bytes per subset sum of one row, within the engine's figure `_common.exact_bytes`; the rows NumPy
+    settles take chunks of at most the blocks' total), so memory grows with the threads, not with R. A block gets at least 16 rows
     where there are enough: fresh buffers cost page faults, which measured several times the work of a
     row at n = 31 when every row had its own block.
     """
@@ -450,9 +477,7 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     args = (_readonly(x, np.float64), _readonly(np.ones(x.shape, dtype=np.bool_), np.bool_),
             _readonly(t, np.float64), _blocks(rows), n)
-    with _numba_runtime.one_call():
-        _numba_runtime.compiled(_solve_rows, *args)
-        return _solve_rows(*args)[0]
+    return _solve_rows(*args)[0]
 
 
 def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -473,9 +498,7 @@ def solve_valid(cand: np.ndarray, valid: np.ndarray, t: np.ndarray) -> tuple[np.
     cand, valid, t = _readonly(cand, np.float64), _readonly(valid, np.bool_), _readonly(t, np.float64)
     n_max = int(valid.sum(axis=1).max())
     args = (cand, valid, t, _blocks(rows), n_max)
-    with _numba_runtime.one_call():
-        _numba_runtime.compiled(_solve_rows, *args)
-        _, mask, error = _solve_rows(*args)
+    _, mask, error = _solve_rows(*args)
     return mask, error
 
 

@@ -9,7 +9,7 @@
   cache folder, so that processes starting together on a machine whose cache is empty (a sweep's
   jax.distributed processes, parallel jobs, a test suite's workers) compile it once: the others wait, then
   read what the first wrote, instead of each spending the same 15 s of CPU.
-- Calls: :func:`one_call` lets one parallel kernel run at a time and defers Ctrl-C until it returns.
+- Calls: :func:`one_call` lets one kernel call (all its threads) run at a time and defers Ctrl-C until it returns.
 """
 
 from __future__ import annotations
@@ -82,14 +82,14 @@ def compiled(dispatcher, *args) -> None:
             handle.close()                # closing the file releases the lock
 
 
-# numba's default threading layer (workqueue) aborts the process when two threads launch parallel
-# kernels at once; calls from several Python threads therefore take turns.
+# A call spreads its blocks over every thread numba is allowed and holds buffers for all of them (the memory
+# its caller checked against the budget); calls from several Python threads therefore take turns.
 _ONE_CALL = threading.Lock()
 
 
 @contextlib.contextmanager
 def one_call():
-    """One parallel kernel at a time (`_ONE_CALL`), with Ctrl-C deferred until it returns.
+    """One kernel call at a time (`_ONE_CALL`), with Ctrl-C deferred until it returns.
 
     A KeyboardInterrupt raised while numba runs (its dispatcher and cache loading call back into
     Python, where the interpreter raises a pending SIGINT) measured a segmentation fault or a
