@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The wheel alone does what a checkout does, and slth writes nothing outside the folder it runs in.
 #
-#   tools/wheel_check.sh [CHECKOUT [WORK]]   CHECKOUT: the slth checkout (default: .); WORK: a scratch
-#                                            folder (default: a new temporary one). Needs python3 >= 3.11.
+#   tools/wheel_check.sh [CHECKOUT [WORK [PHASE]]]   CHECKOUT: the slth checkout (default: .); WORK: a
+#       scratch folder (default: a new temporary one); PHASE: all (default), prepare (steps 1 to 3's
+#       building and installing, then exit) or commands (the rest, in a WORK that prepare made). .ci/run
+#       prepares while the test command installs (both mostly one core) and runs the commands after the
+#       tests. Needs python3 >= 3.11.
 #
 # 1. builds the wheel from a clean copy of the checkout (tracked and untracked files and .git, for the
 #    version; no build/, .venv, results or egg-info whose stale files could leak into the wheel);
@@ -15,9 +18,9 @@
 #    from the start (with the bare install, then beside the main job: the machine's two cores), and there
 #    runs slth selftest (subset sum, a pool of one case per property: every property reported, all holding;
 #    the full suite over every construction runs in the test command, from tests/theorems/; compiled with
-#    the test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s alone, the critical path of
-#    this check, and the same tickets and certificates as XLA's default) and a call of the compiled
-#    subset-sum kernels; once the main job is done, the same venv in the same folder, with a HOME of its
+#    the test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s alone, and the same tickets
+#    and certificates as XLA's default), a call of the compiled subset-sum kernels and then the bare
+#    install's two refusals; once the main job is done, the same venv in the same folder, with a HOME of its
 #    own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
 #    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every
 #    figure's shipped specs are found in the installed package at every scale);
@@ -32,13 +35,20 @@ trap 'echo "FAIL: tools/wheel_check.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 
 REPO=$(cd "${1:-.}" && pwd)
 WORK=${2:-$(mktemp -d)}
+PHASE=${3:-all}
+case $PHASE in all | prepare | commands) ;; *) echo "FAIL: PHASE must be all, prepare or commands; got '$PHASE'" >&2; exit 2 ;; esac
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 SRC=$WORK/src WHEELS=$WORK/wheel VENV=$WORK/venv EMPTY=$WORK/empty FAKE_HOME=$WORK/home STAMP=$WORK/stamp
 VENV2=$WORK/venv-extras HOME2=$WORK/home-extras STAMP2=$WORK/stamp-extras READY2=$WORK/ready-extras
-HOME3=$WORK/home-figures
-rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3"
-mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
+HOME3=$WORK/home-figures PREPARED=$WORK/prepared
+if [ "$PHASE" = commands ]; then
+  [ -e "$PREPARED" ] || { echo "FAIL: $WORK was not prepared (tools/wheel_check.sh CHECKOUT WORK prepare)" >&2; exit 2; }
+else
+  rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3" \
+         "$PREPARED"
+  mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
+fi
 REAL_HOME=$HOME
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 unset XLA_FLAGS JAX_COMPILATION_CACHE_DIR NUMBA_CACHE_DIR MPLBACKEND MPLCONFIGDIR PYTHONDONTWRITEBYTECODE XDG_CACHE_HOME \
@@ -75,20 +85,18 @@ refuses() {    # refuses EXTRA COMMAND...: exit status 2 and one line naming the
   [ "$(wc -l <<<"$err")" -eq 1 ] || { echo "FAIL: more than one line: $err" >&2; exit 1; }
 }
 
-step "clean copy of the checkout" copy
-step "make a fresh venv" python3 -m venv "$VENV"
-# PIP_CONSTRAINT reaches pip's isolated build environment (setuptools-scm's pinned version)
-step "build the wheel" env PIP_CONSTRAINT="$REPO/requirements/ci.txt" "$VENV/bin/pip" wheel -q --no-deps \
-    -w "$WHEELS" "$SRC"
-WHEEL=$(ls "$WHEELS"/slth-*.whl)
-# the extras' venv is made in the background from here on and runs slth selftest (the longest step, one core)
-# while the bare install is checked and runs the main job on the other core
-extras() {
+# the extras' venv (the wheel with figures, theorems and numba): made in the background beside the bare install
+extras_install() {
   step "a second venv: the wheel with figures,theorems,numba" python3 -m venv "$VENV2"
   step "install the wheel with figures,theorems,numba" install "$VENV2" "$WHEEL[figures,theorems,numba]"
   touch "$STAMP2"
   sleep 1
   touch "$READY2"
+}
+# the extras' slth selftest (the longest step but the main job, one core) and the compiled kernels, then the bare
+# install's refusals: beside the main job, on the machine's other core
+extras_commands() {
+  (
   export RUN_HOME=$HOME2
   step "slth selftest (subset sum)" in_empty env SLTH_THEOREM_POOL=1 SLTH_THEOREM_CONSTRUCTIONS=subset-sum \
       XLA_FLAGS="$(grep -v '^#' "$REPO/tests/fast_xla_flags.txt" | tr '\n' ' ')" "$VENV2/bin/slth" selftest \
@@ -100,19 +108,46 @@ extras() {
   step "the compiled kernels (numba)" in_empty "$VENV2/bin/python" -c "import numpy as np
 from slth.subset_sum import solve
 solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel='numba')"
+  while [ ! -e "$STAMP" ]; do sleep 0.5; done    # the bare install is done
+  step "slth selftest refuses without [theorems]" refuses theorems selftest
+  step "slth figures refuses without [figures]" refuses figures figures --scale toy
+  )
 }
-extras &
-EXTRAS=$!
-trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT     # a failure here stops the extras' steps too
-step "install the bare wheel" install "$VENV" "$WHEEL"
+
+if [ "$PHASE" != commands ]; then
+  step "clean copy of the checkout" copy
+  step "make a fresh venv" python3 -m venv "$VENV"
+  # PIP_CONSTRAINT reaches pip's isolated build environment (setuptools-scm's pinned version)
+  step "build the wheel" env PIP_CONSTRAINT="$REPO/requirements/ci.txt" "$VENV/bin/pip" wheel -q --no-deps \
+      -w "$WHEELS" "$SRC"
+fi
+WHEEL=$(ls "$WHEELS"/slth-*.whl)
+if [ "$PHASE" = prepare ]; then
+  extras_install &
+  EXTRAS=$!
+  trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT
+  step "install the bare wheel" install "$VENV" "$WHEEL"
+  wait "$EXTRAS"
+  touch "$PREPARED"
+  echo "== prepared in $WORK: the bare install and the extras' ($PHASE)" >&2
+  exit 0
+elif [ "$PHASE" = all ]; then
+  (extras_install && extras_commands) &
+  EXTRAS=$!
+  trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT     # a failure here stops the extras' steps too
+  step "install the bare wheel" install "$VENV" "$WHEEL"
+fi
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "== site-packages of the bare install: $(du -sm "$SITE" | cut -f1) MB" >&2
 
 touch "$STAMP"
 sleep 1        # find -newer compares modification times, at the filesystem's resolution
+if [ "$PHASE" = commands ]; then
+  extras_commands &
+  EXTRAS=$!
+  trap 'kill "$EXTRAS" 2>/dev/null || true' EXIT
+fi
 step "slth --version" in_empty "$VENV/bin/slth" --version
-step "slth selftest refuses without [theorems]" refuses theorems selftest
-step "slth figures refuses without [figures]" refuses figures figures --scale toy
 step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check --json > "$WORK/check.json"
 # then the extras' other commands, on this core, with a HOME of their own (never sharing caches with the selftest)
 while [ ! -e "$READY2" ]; do
