@@ -3,6 +3,7 @@ the two commands."""
 
 import json
 
+import numpy as np
 import pytest
 
 from slth import budget, checks, cli
@@ -279,3 +280,33 @@ def test_a_new_kind_is_one_module(tmp_path, monkeypatch):
     monkeypatch.setenv(budget.LIMIT_VARIABLE, "1M")
     with pytest.raises(budget.BudgetError, match="cell 'x=2'.*lower its x in the spec"):
         budget.check_spec(spec)
+
+
+#: sha256 (first 16 hex digits) of the coverage candidate lists of seeds 0, 3, ..., 117 at c = 9, drawn one seed
+#: at a time by slth 4e5c5df (before the lists were drawn in one batch), per law and values.
+COVERAGE_DIGESTS = {
+    ("uniform", "products"): "fa3f8f8c2df0f594", ("uniform", "samples"): "2f7a74a59e9bb43b",
+    ("gaussian", "products"): "981d8309d9e1fd3e", ("gaussian", "samples"): "fb2a077bf3db7b52",
+    ("binary", "products"): "d77d76ae8124e792", ("binary", "samples"): "d77d76ae8124e792",
+    ("binary-scaled", "products"): "fd41099eaa65656a", ("binary-scaled", "samples"): "92e330f93a7663b2",
+    ("hyperbolic", "products"): "9a05b4fd20251f4c", ("hyperbolic", "samples"): "e83f313552d134b8",
+}
+
+
+def test_coverage_lists_drawn_in_one_batch_are_the_lists_drawn_one_by_one():
+    """A coverage cell draws all its trials' candidate lists in one batch (the dispatching per trial was most
+    of a large sweep's time): every law's lists are the bits slth drew one seed at a time, and a list drawn
+    alone is its row of the batch."""
+    import hashlib
+
+    from slth import nets, precision
+    from slth.experiments.kinds import coverage
+
+    seeds = list(range(0, 120, 3))
+    for (law, values), digest in COVERAGE_DIGESTS.items():
+        lists = precision.run(coverage.candidate_lists, seeds, 9, law, values)
+        assert hashlib.sha256(lists.tobytes()).hexdigest()[:16] == digest, (law, values)
+    assert set(law for law, _ in COVERAGE_DIGESTS) == set(nets.DISTRIBUTIONS)
+    alone = precision.run(coverage.candidates, 42, 9, "hyperbolic")
+    lists = precision.run(coverage.candidate_lists, [41, 42, 43], 9, "hyperbolic")
+    np.testing.assert_array_equal(alone.view(np.int64), lists[1].view(np.int64))

@@ -86,23 +86,32 @@ def candidates(seed: int, c: int, distribution: str, values: str = "products") -
     ``distribution`` (the law of a candidate in the block structure, docs/theory.md §2), or with
     ``values="samples"`` the plain draws v_r (Lueker's setting); candidate r is drawn from
     ``split(fold_in(key(seed), r))``, so the lists are nested prefixes in c and the samples are the
-    v factors of the products."""
+    v factors of the products. (:func:`candidate_lists` for one seed.)"""
+    return candidate_lists([seed], c, distribution, values)[0]
+
+
+def candidate_lists(seeds, c: int, distribution: str, values: str = "products") -> np.ndarray:
+    """:func:`candidates` of every seed, (len(seeds), c): one batched draw, op by op as JAX runs it eagerly,
+    so each list is the same bits as drawn alone (tests/test_sweep_kinds.py) for every law, where compiling
+    the draw would fuse operations and change the hyperbolic law's last bits; a draw per trial cost 3-7 ms
+    of JAX's dispatching, most of a large coverage sweep's time."""
     law = nets.DISTRIBUTIONS[distribution]
     products = values == "products"
 
-    def one(r):
+    def one(seed, r):
         k_u, k_v = jax.random.split(jax.random.fold_in(jax.random.key(seed), r))
         v = law(k_v, (), jnp.float64)
         return v * jnp.abs(law(k_u, (), jnp.float64)) if products else v
 
-    return np.asarray(jax.vmap(one)(jnp.arange(c)))
+    draws = jax.vmap(lambda seed: jax.vmap(lambda r: one(seed, r))(jnp.arange(c)))
+    return np.asarray(draws(jnp.asarray(seeds, dtype=jnp.int64)))
 
 
 def rows(spec, cell, trials: list[int], meta: dict) -> list[dict]:
     """The rows of ``trials`` of the cell: η* of each trial's candidate list, certified in one batch."""
     c, dist, values = cell.params["c"], cell.params["distribution"], cell.params["values"]
     start = time.perf_counter()
-    cands = np.stack([candidates(spec.seed + t, c, dist, values) for t in trials])
+    cands = candidate_lists([spec.seed + t for t in trials], c, dist, values)
     eta = subset_sum.coverage(cands)
     wall = (time.perf_counter() - start) / len(trials)
     return [{**shared.base_row(spec, cell, t), "c": c, "distribution": dist, "values": values, "eta": float(e),
