@@ -36,14 +36,18 @@ trap 'echo "FAIL: tools/wheel_check.sh line $LINENO: $BASH_COMMAND" >&2' ERR
 REPO=$(cd "${1:-.}" && pwd)
 WORK=${2:-$(mktemp -d)}
 PHASE=${3:-all}
-case $PHASE in all | prepare | commands) ;; *) echo "FAIL: PHASE must be all, prepare or commands; got '$PHASE'" >&2; exit 2 ;; esac
+case $PHASE in
+  all | prepare | commands) ;;
+  *) echo "FAIL: PHASE must be all, prepare or commands; got '$PHASE'" >&2; exit 2 ;;
+esac
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 SRC=$WORK/src WHEELS=$WORK/wheel VENV=$WORK/venv EMPTY=$WORK/empty FAKE_HOME=$WORK/home STAMP=$WORK/stamp
 VENV2=$WORK/venv-extras HOME2=$WORK/home-extras STAMP2=$WORK/stamp-extras READY2=$WORK/ready-extras
 HOME3=$WORK/home-figures PREPARED=$WORK/prepared
 if [ "$PHASE" = commands ]; then
-  [ -e "$PREPARED" ] || { echo "FAIL: $WORK was not prepared (tools/wheel_check.sh CHECKOUT WORK prepare)" >&2; exit 2; }
+  [ -e "$PREPARED" ] || { echo "FAIL: $WORK was not prepared (tools/wheel_check.sh CHECKOUT WORK prepare)" >&2
+                          exit 2; }
 else
   rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3" \
          "$PREPARED"

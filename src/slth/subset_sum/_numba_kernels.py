@@ -456,7 +456,7 @@ def _blocks(rows: int) -> int:
 def _readonly(a: np.ndarray, dtype) -> np.ndarray:
     """``a`` as a C-contiguous array of ``dtype`` seen through a read-only view (no copy where it already is
     one). numba compiles a kernel once per signature, and writability is part of it: NumPy views of JAX
-    arrays are read-only, fresh arrays are not, and every mix cost a compilation of `_solve_block` (about 10 s
+    arrays are read-only, fresh arrays are not, and every mix cost a compilation of `_solve_block` (about 6 s
     on 2 cores, each the first time on a machine). Read-only everywhere, one signature serves both drivers."""
     view = np.ascontiguousarray(a, dtype=dtype).view()
     view.flags.writeable = False
@@ -468,9 +468,9 @@ def solve_indices(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 
     Rows are dealt to blocks, one to four per thread; each block reuses one set of buffers (about 40
     bytes per subset sum of one row, within the engine's figure `_common.exact_bytes`; the rows NumPy
-    settles take chunks of at most the blocks' total), so memory grows with the threads, not with R. A block gets at least 16 rows
-    where there are enough: fresh buffers cost page faults, which measured several times the work of a
-    row at n = 31 when every row had its own block.
+    settles take chunks of at most the blocks' total), so memory grows with the threads, not with R. A
+    block gets at least 16 rows where there are enough: fresh buffers cost page faults, which measured
+    several times the work of a row at n = 31 when every row had its own block.
     """
     rows, n = x.shape
     if rows == 0:
