@@ -20,8 +20,8 @@
 #    the full suite over every construction runs in the test command, from tests/theorems/; compiled with
 #    the test suite's XLA flags, tests/fast_xla_flags.txt: 49 s against 78 s alone, and the same tickets
 #    and certificates as XLA's default), a call of the compiled subset-sum kernels and then the bare
-#    install's two refusals; once the main job is done, the same venv in the same folder, with a HOME of its
-#    own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
+#    install's two refusals; then (PHASE commands; PHASE all: once the main job is done, on its side) the
+#    same venv in the same folder, with a HOME of its own: slth run toy/weight_error, slth figures --scale toy --only fig2 (one figure drawn from the wheel;
 #    every figure at toy scale is drawn by the test command's tests/test_figures.py, and here every
 #    figure's shipped specs are found in the installed package at every scale);
 # 4. fails listing every file created or changed after each install in the checkout, the installed
@@ -44,13 +44,13 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 SRC=$WORK/src WHEELS=$WORK/wheel VENV=$WORK/venv EMPTY=$WORK/empty FAKE_HOME=$WORK/home STAMP=$WORK/stamp
 VENV2=$WORK/venv-extras HOME2=$WORK/home-extras STAMP2=$WORK/stamp-extras READY2=$WORK/ready-extras
-HOME3=$WORK/home-figures PREPARED=$WORK/prepared
+HOME3=$WORK/home-figures PREPARED=$WORK/prepared COPIED=$WORK/copied
 if [ "$PHASE" = commands ]; then
   [ -e "$PREPARED" ] || { echo "FAIL: $WORK was not prepared (tools/wheel_check.sh CHECKOUT WORK prepare)" >&2
                           exit 2; }
 else
   rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3" \
-         "$PREPARED"
+         "$PREPARED" "$COPIED"
   mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
 fi
 REAL_HOME=$HOME
@@ -116,10 +116,25 @@ solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel=
   step "slth selftest refuses without [theorems]" refuses theorems selftest
   step "slth figures refuses without [figures]" refuses figures figures --scale toy
   )
+  # with the venvs made beforehand (PHASE commands) this side is the shorter: the figures' commands too
+  [ "$PHASE" = all ] || figure_commands
 }
+# a sweep and a figure from the extras' venv, with a HOME of their own (never sharing caches with the selftest)
+figure_commands() (
+  export RUN_HOME=$HOME3
+  step "slth run toy/weight_error" in_empty "$VENV2/bin/slth" run toy/weight_error > /dev/null
+  step "slth figures --scale toy --only fig2" in_empty "$VENV2/bin/slth" figures --scale toy --only fig2 > /dev/null
+  step "every figure's specs are package data" in_empty "$VENV2/bin/python" -c "from slth import figures
+from slth.experiments import shipped
+for scale in figures.SCALES:
+    for f in figures.scripts():
+        for sweep in f.sweeps:
+            assert shipped.path(scale, sweep).is_file(), (scale, f.name, sweep)"
+)
 
 if [ "$PHASE" != commands ]; then
   step "clean copy of the checkout" copy
+  touch "$COPIED"      # .ci/run starts the test command's install (which writes .venv in the checkout) after this
   step "make a fresh venv" python3 -m venv "$VENV"
   # PIP_CONSTRAINT reaches pip's isolated build environment (setuptools-scm's pinned version)
   step "build the wheel" env PIP_CONSTRAINT="$REPO/requirements/ci.txt" "$VENV/bin/pip" wheel -q --no-deps \
@@ -153,22 +168,13 @@ if [ "$PHASE" = commands ]; then
 fi
 step "slth --version" in_empty "$VENV/bin/slth" --version
 step "slth check (the main job, bare install)" in_empty "$VENV/bin/slth" check --json > "$WORK/check.json"
-# then the extras' other commands, on this core, with a HOME of their own (never sharing caches with the selftest)
+# then (PHASE all) the figures' commands on this core, once the extras' venv is made
 while [ ! -e "$READY2" ]; do
   kill -0 "$EXTRAS" 2>/dev/null || { wait "$EXTRAS"; echo "FAIL: the extras' venv was not made" >&2; exit 1; }
   sleep 0.5
 done
 SITE2=$("$VENV2/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-export RUN_HOME=$HOME3
-step "slth run toy/weight_error" in_empty "$VENV2/bin/slth" run toy/weight_error > /dev/null
-step "slth figures --scale toy --only fig2" in_empty "$VENV2/bin/slth" figures --scale toy --only fig2 > /dev/null
-step "every figure's specs are package data" in_empty "$VENV2/bin/python" -c "from slth import figures
-from slth.experiments import shipped
-for scale in figures.SCALES:
-    for f in figures.scripts():
-        for sweep in f.sweeps:
-            assert shipped.path(scale, sweep).is_file(), (scale, f.name, sweep)"
-unset RUN_HOME
+[ "$PHASE" != all ] || figure_commands
 wait "$EXTRAS"
 # the main job is the README's example (subset sum, 16-16-16, ε = 0.01, δ = 0.1, 20 trials), its certified
 # width respects the counting bound and Pensia's constant is reported (tests/test_experiments.py runs the
