@@ -48,9 +48,10 @@ HOME3=$WORK/home-figures PREPARED=$WORK/prepared COPIED=$WORK/copied
 if [ "$PHASE" = commands ]; then
   [ -e "$PREPARED" ] || { echo "FAIL: $WORK was not prepared (tools/wheel_check.sh CHECKOUT WORK prepare)" >&2
                           exit 2; }
+  rm -f "$WORK/swept"
 else
   rm -rf "$SRC" "$WHEELS" "$VENV" "$EMPTY" "$FAKE_HOME" "$STAMP" "$VENV2" "$HOME2" "$STAMP2" "$READY2" "$HOME3" \
-         "$PREPARED" "$COPIED"
+         "$PREPARED" "$COPIED" "$WORK/swept"
   mkdir -p "$SRC" "$WHEELS" "$EMPTY" "$FAKE_HOME" "$HOME2" "$HOME3"
 fi
 REAL_HOME=$HOME
@@ -116,20 +117,25 @@ solve(np.random.default_rng(0).uniform(-1, 1, (4, 20)), np.zeros(4), cpu_kernel=
   step "slth selftest refuses without [theorems]" refuses theorems selftest
   step "slth figures refuses without [figures]" refuses figures figures --scale toy
   )
-  # with the venvs made beforehand (PHASE commands) this side is the shorter: the figures' commands too
-  [ "$PHASE" = all ] || figure_commands
+  # with the venvs made beforehand (PHASE commands) this side is the shorter: the sweep and the specs too
+  [ "$PHASE" = all ] || sweep_commands
 }
-# a sweep and a figure from the extras' venv, with a HOME of their own (never sharing caches with the selftest)
-figure_commands() (
+# a sweep from the extras' venv and its specs, then (figure_command) a figure drawn from that sweep's rows, with a
+# HOME of their own (never sharing caches with the selftest)
+sweep_commands() (
   export RUN_HOME=$HOME3
   step "slth run toy/weight_error" in_empty "$VENV2/bin/slth" run toy/weight_error > /dev/null
-  step "slth figures --scale toy --only fig2" in_empty "$VENV2/bin/slth" figures --scale toy --only fig2 > /dev/null
+  touch "$WORK/swept"
   step "every figure's specs are package data" in_empty "$VENV2/bin/python" -c "from slth import figures
 from slth.experiments import shipped
 for scale in figures.SCALES:
     for f in figures.scripts():
         for sweep in f.sweeps:
             assert shipped.path(scale, sweep).is_file(), (scale, f.name, sweep)"
+)
+figure_command() (
+  export RUN_HOME=$HOME3
+  step "slth figures --scale toy --only fig2" in_empty "$VENV2/bin/slth" figures --scale toy --only fig2 > /dev/null
 )
 
 if [ "$PHASE" != commands ]; then
@@ -174,7 +180,15 @@ while [ ! -e "$READY2" ]; do
   sleep 0.5
 done
 SITE2=$("$VENV2/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-[ "$PHASE" != all ] || figure_commands
+if [ "$PHASE" = all ]; then
+  sweep_commands
+else              # the figure reads the sweep's rows, which the extras' side writes
+  while [ ! -e "$WORK/swept" ]; do
+    kill -0 "$EXTRAS" 2>/dev/null || { wait "$EXTRAS"; echo "FAIL: the extras' side ended before the sweep" >&2; exit 1; }
+    sleep 0.5
+  done
+fi
+figure_command
 wait "$EXTRAS"
 # the main job is the README's example (subset sum, 16-16-16, ε = 0.01, δ = 0.1, 20 trials), its certified
 # width respects the counting bound and Pensia's constant is reported (tests/test_experiments.py runs the
