@@ -27,9 +27,8 @@ those two values. This kernel finds that pair without a sort:
   The smallest indices holding those two values are among the pairs met too.
 - Rows the pass cannot settle cheaply (non-finite sums, many pairs tied at the minimum, long hash
   chains from repeated values, overlapping sets with no close pair) are returned unsettled and solved by
-  `_numpy_kernels.mitm_indices` itself (`_settle`), in chunks no larger than the blocks' buffers; sets that
-  do not overlap are settled directly (their only adjacent pair is at the boundary). Leaving the sort to
-  NumPy keeps numba's compilation of the kernel (once per machine) 1.7 s shorter.
+  `_numpy_kernels.mitm_indices` itself (`_settle`; a sort here cost 1.7 s of numba's compiling); sets that
+  do not overlap are settled directly (their only adjacent pair is at the boundary).
 - Brute force: the first smallest ``|s_m - t|`` in index order, as NumPy's ``argmin``.
 
 Two drivers run rows in parallel: `solve_indices` (rows of one count, the engine's buckets) and
@@ -37,8 +36,7 @@ Two drivers run rows in parallel: `solve_indices` (rows of one count, the engine
 its error computed as `_common.subset_error` does, with NumPy's pairwise sum transcribed).
 
 One job: the compiled exact solve. The hashing pass, its fallback and the two drivers share the row
-buffers and one tie rule, which is why they are one module. The kernels are compiled without numba's
-``parallel=True`` (3 s more to compile, for the same rows on the same threads).
+buffers and one tie rule, which is why they are one module. No ``parallel=True``: 3 s more to compile.
 """
 
 from __future__ import annotations
@@ -426,26 +424,21 @@ def _solve_rows(cand, valid, t, blocks, n_max):
 def _settle(cand, valid, t, index, mask, error, blocks, n_max) -> None:
     """Solve the rows `_solve_block` left unsettled (index -1) with `_numpy_kernels.mitm_indices`, the
     definition the kernel follows, and set their index, mask and error (`_common.subset_error`, which the
-    kernel's error transcribes), in chunks whose workspace is at most the blocks' buffers."""
+    kernel's error transcribes), in chunks whose workspace is at most the blocks' buffers. Sums that
+    overflow give no warning, as in the kernel."""
     todo = np.flatnonzero(index < 0)
-    if todo.size == 0:
-        return
-    with np.errstate(over="ignore", invalid="ignore"):   # sums that overflow, as in the kernel: no warning
-        _settle_rows(cand, valid, t, index, mask, error, todo, blocks * exact_bytes(n_max))
-
-
-def _settle_rows(cand, valid, t, index, mask, error, todo, budget) -> None:
-    """`_settle` for the rows ``todo``, their workspace within ``budget`` bytes."""
-    for n, rows, cols in _common.buckets(np.asarray(valid)[todo]):
-        rows = todo[rows]
-        x = np.take_along_axis(np.asarray(cand)[rows], cols, axis=1)
-        chunk = _common.chunk_rows(_common.sums_per_instance(n), budget)
-        work = _numpy_kernels.MitmWorkspace(min(chunk, rows.size), n)
-        for start in range(0, rows.size, chunk):
-            part = slice(start, start + chunk)
-            index[rows[part]] = _numpy_kernels.mitm_indices(x[part], np.asarray(t)[rows[part]], work)
-        mask[rows[:, None], cols] = _common.bits_to_mask(index[rows], n)
-    error[todo] = _common.subset_error(np.asarray(cand)[todo], np.asarray(t)[todo], mask[todo])
+    cand, valid, t = np.asarray(cand), np.asarray(valid), np.asarray(t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n, rows, cols in _common.buckets(valid[todo]):
+            rows = todo[rows]
+            x = np.take_along_axis(cand[rows], cols, axis=1)
+            chunk = _common.chunk_rows(_common.sums_per_instance(n), blocks * exact_bytes(n_max))
+            work = _numpy_kernels.MitmWorkspace(min(chunk, rows.size), n)
+            for start in range(0, rows.size, chunk):
+                part = rows[start:start + chunk]
+                index[part] = _numpy_kernels.mitm_indices(x[start:start + chunk], t[part], work)
+            mask[rows[:, None], cols] = _common.bits_to_mask(index[rows], n)
+        error[todo] = _common.subset_error(cand[todo], t[todo], mask[todo])
 
 
 def _blocks(rows: int) -> int:
