@@ -24,12 +24,15 @@ import dataclasses
 
 import scipy.stats
 
+from slth.measure import width
+
 #: Probability that a probabilistic theorem test fails although the construction satisfies the
 #: theorem (per test): the test fails only if the observed count has a p-value below this.
 FALSE_ALARM = 1e-6
 
-#: Confidence of the Clopper-Pearson interval reported beside an observed rate.
-CONFIDENCE = 0.95
+#: Confidence of the Clopper-Pearson interval reported beside an observed rate (the measurement's,
+#: :func:`slth.measure.width.fraction_interval`).
+CONFIDENCE = width.CONFIDENCE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +70,7 @@ def binomial_verdict(k: int, n: int, p: float, *, alternative: str = "greater") 
         raise ValueError(f"alternative {alternative!r} must be 'greater' or 'two-sided'")
     test = scipy.stats.binomtest(k, n, p, alternative=alternative)
     # the two-sided interval describes the observed rate whatever the test's alternative
-    ci = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="exact")
-    return Verdict(k, n, float(p), alternative, float(test.pvalue), (float(ci.low), float(ci.high)),
+    return Verdict(k, n, float(p), alternative, float(test.pvalue), width.fraction_interval(k, n),
                    bool(test.pvalue >= FALSE_ALARM))
 
 
