@@ -26,6 +26,7 @@ import time
 import numba
 import numpy as np
 
+from slth import checks
 from slth.subset_sum import _common, _numba_kernels, _numpy_kernels
 
 import _machine  # noqa: E402  (benchmarks/, the script's folder)
@@ -272,18 +273,28 @@ def _rows_for(n: int, scale: float) -> int:
     return max(8, int(scale * 40000 / 2 ** max(0, (n - 12) / 2)))
 
 
+def _sizes(limit: int):
+    """argparse type: comma-separated counts in [1, limit], or none at all for ''."""
+    counts = checks.arg(checks.counts, high=limit)
+    return lambda text: () if not text.strip() else counts(text)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--sizes", default="12,16,21,24,28", help="candidate counts n of uniform rows")
-    parser.add_argument("--binomial", default="16,21,24", help="c of Binomial(2c, 1/2) rows")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the rows per size")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    limit = _common.max_exact_count(_common.DEFAULT_MEMORY_BUDGET)
+    parser.add_argument("--sizes", default="12,16,21,24,28", type=_sizes(limit),
+                        help=f"candidate counts n of uniform rows (at most {limit}; '' for none)")
+    parser.add_argument("--binomial", default="16,21,24", type=_sizes(limit),
+                        help=f"c of Binomial(2c, 1/2) rows (at most {limit}; '' for none)")
+    parser.add_argument("--scale", type=checks.arg(checks.positive), default=1.0,
+                        help="multiplies the rows per size")
+    parser.add_argument("--repeats", type=checks.arg(checks.count), default=3)
+    parser.add_argument("--seed", type=checks.arg(checks.seed), default=0)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.binomial, args.scale, args.repeats = "8,12", "8", 0.01, 1
+        args.sizes, args.binomial, args.scale, args.repeats = (8, 12), (8,), 0.01, 1
     numba.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
     env = environment()
@@ -291,8 +302,7 @@ def main(argv=None) -> dict:
     print(f"{'rows':>18s} {'count':>6s} {'numpy':>11s} {'numba-old':>11s} {'numba-new':>11s} "
           f"{'new/numpy':>9s} {'new/old':>8s}   (instances/s, one thread)")
     table = []
-    cases = [("uniform", int(n)) for n in args.sizes.split(",") if n]
-    cases += [("binomial", int(c)) for c in args.binomial.split(",") if c]
+    cases = [("uniform", n) for n in args.sizes] + [("binomial", c) for c in args.binomial]
     for kind, size in cases:
         if kind == "uniform":
             buckets = uniform_rows(rng, _rows_for(size, args.scale), size)

@@ -1,4 +1,4 @@
-"""Benchmark of the subset-sum engine: instances/s per method and size, exact vs MILP, exactness check.
+"""Benchmark of the subset-sum engine: instances/s per method and size, exact vs MILP, exactness checks.
 
     python benchmarks/subset_sum.py --sizes 12,16,21,24,28,32 --batch 20000 --milp-instances 3 \\
         --out benchmarks/out/subset_sum.json
@@ -24,6 +24,10 @@ first with an empty JAX compilation cache, the second reading it, see `pensia_sc
 construction for a random 784-500-10 target (397,000 weights, c = 21 candidates per block and sign, as in
 Pensia et al.'s MNIST experiment that took about 21.5 hours with Gurobi on 36 cores), end to end: random
 target, random network, every (k, j, sign) subset, the ticket's invariant and its certificate.
+
+Exactness last: every back end (NumPy, numba, JAX) against brute force on the same 10,000 problems with
+c <= 18, and the compiled path against NumPy's bit for bit (masks and error bits) on 100,000 problems at
+c = 21 and 100,000 Binomial(42, 1/2) rows.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 
-from slth import constructions, measure, nets  # noqa: E402
+from slth import checks, constructions, measure, nets  # noqa: E402
 from slth import subset_sum as ss  # noqa: E402
 from slth.subset_sum.engine import HAVE_NUMBA  # noqa: E402
 from slth.ticket import check_invariant  # noqa: E402
@@ -217,25 +221,62 @@ def milp_versus_exact(instances, seed):
     return result
 
 
+def _backends() -> dict:
+    """The exact solve's back ends as `solve` arguments: NumPy, numba (where installed), JAX/XLA."""
+    out = {"numpy": {"sharded": False, "cpu_kernel": "numpy"}}
+    if HAVE_NUMBA:
+        out["numba"] = {"sharded": False, "cpu_kernel": "numba"}
+    out["jax"] = {"sharded": True}
+    return out
+
+
 def exactness(problems, seed):
-    """Compare exact with brute force on random problems with c <= 18 and random valid masks."""
+    """Compare every back end with brute force on the same random problems with c <= 18 and random valid
+    masks; ``mismatches`` counts them all (issue 19: 0 for every back end)."""
     rng = np.random.default_rng(seed + 2)
     counts = rng.integers(1, 19, problems)
-    mismatches = 0
-    worst = 0.0
+    backends = _backends()
+    per = {name: {"mismatches": 0, "max_abs_diff": 0.0} for name in backends}
     for c in np.unique(counts):
         b = int(np.sum(counts == c))
         cand, targets = _problems(rng, b, int(c))
         valid = rng.random((b, int(c))) < 0.9
-        got = ss.solve(cand, targets, valid=valid)
         ref = ss.brute_force(cand, targets, valid=valid)
-        diff = np.abs(got.error - ref.error)
-        mismatches += int(np.sum(diff > EXACTNESS_TOL)) + int(np.sum(got.mask & ~valid))
-        worst = max(worst, float(diff.max()))
-    print(f"exactness: {problems} problems, c <= 18: {mismatches} mismatches "
-          f"(max |error - brute force| = {worst:.1e})", flush=True)
-    return {"problems": problems, "mismatches": mismatches, "max_abs_diff": worst,
-            "tolerance": EXACTNESS_TOL}
+        for name, kwargs in backends.items():
+            got = ss.solve(cand, targets, valid=valid, **kwargs)
+            diff = np.abs(got.error - ref.error)
+            per[name]["mismatches"] += int(np.sum(diff > EXACTNESS_TOL)) + int(np.sum(got.mask & ~valid))
+            per[name]["max_abs_diff"] = max(per[name]["max_abs_diff"], float(diff.max()))
+    for name, r in per.items():
+        print(f"exactness ({name}): {problems} problems, c <= 18: {r['mismatches']} mismatches "
+              f"(max |error - brute force| = {r['max_abs_diff']:.1e})", flush=True)
+    return {"problems": problems, "mismatches": sum(r["mismatches"] for r in per.values()),
+            "max_abs_diff": max(r["max_abs_diff"] for r in per.values()), "tolerance": EXACTNESS_TOL,
+            "backends": per}
+
+
+def compiled_versus_numpy(rows, c, seed):
+    """The compiled (numba) path against NumPy's, bit for bit, on ``rows`` problems of c candidates and on
+    ``rows`` Binomial(2c, 1/2) rows of 2c slots (the construction's workload, one pass): masks equal and
+    errors equal to the last bit (issue 19: 0 mismatches on 100,000 problems at c = 21)."""
+    if not HAVE_NUMBA:
+        print("compiled vs NumPy: numba is not installed, nothing to compare", flush=True)
+        return None
+    rng = np.random.default_rng(seed + 3)
+    out = {"rows": rows, "c": c}
+    cand, targets = _problems(rng, rows, c)
+    wide = rng.uniform(-1.0, 1.0, (rows, 2 * c))
+    valid = rng.random((rows, 2 * c)) < 0.5
+    valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
+    for kind, args, kwargs in (("uniform", (cand, targets), {}), ("binomial", (wide, targets), {"valid": valid})):
+        got = ss.solve(*args, **kwargs, sharded=False, cpu_kernel="numba")
+        want = ss.solve(*args, **kwargs, sharded=False, cpu_kernel="numpy")
+        rows_differ = np.any(got.mask != want.mask, axis=1) | (got.error.view(np.int64) != want.error.view(np.int64))
+        out[kind] = {"mismatched_rows": int(np.sum(rows_differ))}
+        print(f"compiled vs NumPy ({kind}, c = {c}): {rows:,} problems, {out[kind]['mismatched_rows']} rows "
+              f"differ in mask or error bits", flush=True)
+    out["mismatched_rows"] = out["uniform"]["mismatched_rows"] + out["binomial"]["mismatched_rows"]
+    return out
 
 
 def _numba_version():
@@ -261,13 +302,18 @@ def environment():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--sizes", default="12,16,21,24,28,32", help="comma-separated candidate counts c")
-    parser.add_argument("--batch", type=int, default=20000, help="instances per timing at c <= 21")
-    parser.add_argument("--milp-instances", type=int, default=3, help="MILP rows timed at c = 21")
-    parser.add_argument("--exactness-problems", type=int, default=10000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pensia-dims", default="784,500,10", help="target widths of the Pensia-scale job")
-    parser.add_argument("--pensia-candidates", type=int, default=21)
+    count = checks.arg(checks.count)
+    parser.add_argument("--sizes", default="12,16,21,24,28,32", help="comma-separated candidate counts c",
+                        type=checks.arg(checks.counts, high=ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET)))
+    parser.add_argument("--batch", type=count, default=20000, help="instances per timing at c <= 21")
+    parser.add_argument("--milp-instances", type=count, default=3, help="MILP rows timed at c = 21")
+    parser.add_argument("--exactness-problems", type=count, default=10000)
+    parser.add_argument("--bit-for-bit-rows", type=count, default=100000,
+                        help="rows of c = 21 (and as many Binomial rows) compared numba against NumPy")
+    parser.add_argument("--seed", type=checks.arg(checks.seed), default=0)
+    parser.add_argument("--pensia-dims", default=(784, 500, 10), type=checks.arg(checks.dims),
+                        help="target widths of the Pensia-scale job")
+    parser.add_argument("--pensia-candidates", type=count, default=21)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--pensia-job", action="store_true",
                         help="run only the Pensia-scale job in this process and print its JSON (pensia_scale "
@@ -275,21 +321,22 @@ def main(argv=None):
     parser.add_argument("--out", type=pathlib.Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.batch, args.milp_instances, args.exactness_problems = "8,12", 200, 1, 300
-        args.pensia_dims, args.pensia_candidates = "12,6,3", 8
+        args.sizes, args.batch, args.milp_instances, args.exactness_problems = (8, 12), 200, 1, 300
+        args.bit_for_bit_rows = 500
+        args.pensia_dims, args.pensia_candidates = (12, 6, 3), 8
     if args.pensia_job:
-        print(json.dumps(pensia_job(nets.parse_dims(args.pensia_dims), args.pensia_candidates, args.seed)))
+        print(json.dumps(pensia_job(args.pensia_dims, args.pensia_candidates, args.seed)))
         return None
-    sizes = [int(s) for s in args.sizes.split(",")]
     env = environment()
     print(json.dumps(env), flush=True)
     results = {
         "environment": env,
         "command": "python benchmarks/subset_sum.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "pensia_scale": pensia_scale(nets.parse_dims(args.pensia_dims), args.pensia_candidates, args.seed),
-        "throughput": throughput(sizes, args.batch, args.seed),
+        "pensia_scale": pensia_scale(args.pensia_dims, args.pensia_candidates, args.seed),
+        "throughput": throughput(args.sizes, args.batch, args.seed),
         "milp_vs_exact": milp_versus_exact(args.milp_instances, args.seed),
         "exactness": exactness(args.exactness_problems, args.seed),
+        "compiled_vs_numpy": compiled_versus_numpy(args.bit_for_bit_rows, MILP_SIZE, args.seed),
     }
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,30 @@ def test_subset_sum_benchmark_smoke(tmp_path):
                    check=True, capture_output=True, text=True, timeout=300)
     result = json.loads(out.read_text())
     assert result["exactness"]["mismatches"] == 0
+    assert {"numpy", "jax"} <= set(result["exactness"]["backends"])       # every back end against brute force
+    if result["compiled_vs_numpy"] is not None:                          # numba installed
+        assert "numba" in result["exactness"]["backends"]
+        assert result["compiled_vs_numpy"]["rows"] == 500 and result["compiled_vs_numpy"]["mismatched_rows"] == 0
     assert result["milp_vs_exact"]["milp_minus_exact_error_max"] >= -1e-9
     cold, warm = result["pensia_scale"]["cold"], result["pensia_scale"]["warm"]
     assert cold["kept_params"] > 0 and cold["certificate"] == warm["certificate"]
     assert warm["compile_s"] < cold["compile_s"]        # the second process read the programs back
     assert {row["method"] for row in result["throughput"]} >= {"exact-numpy", "first-within", "exact-jax"}
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("subset_sum.py", ["--sizes", "12,0"], "argument --sizes: '12,0' must be comma-separated integers in [1, "),
+    ("subset_sum.py", ["--bit-for-bit-rows", "-1"], "argument --bit-for-bit-rows: -1 must be a positive integer"),
+    ("kernel_race.py", ["--binomial", "0"], "argument --binomial: '0' must be comma-separated integers in [1, "),
+    ("kernel_race.py", ["--repeats", "0"], "argument --repeats: 0 must be a positive integer"),
+])
+def test_benchmarks_refuse_bad_values_in_one_line(script, args, message):
+    """A value a benchmark cannot use stops it before any work, with argparse's one-line error (a zero
+    count once ended kernel_race.py in a ZeroDivisionError traceback after a minute of work)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert message in proc.stderr.strip().splitlines()[-1]
 
 
 def test_pensia_job_smoke(tmp_path):

@@ -45,6 +45,20 @@ def count(name: str, value) -> int:
     return int(value)
 
 
+def counts(name: str, value, *, high: int | None = None) -> tuple[int, ...]:
+    """Positive integers (at most ``high``) from ``"12,16,21"`` or a sequence: at least one."""
+    parts = value.split(",") if isinstance(value, str) else value
+    try:
+        out = tuple(integer(name, int(p) if isinstance(p, str) else p, low=1, high=high) for p in parts)
+    except (InputError, TypeError, ValueError):
+        raise InputError(f"{name} {value!r} must be comma-separated integers in [1, {high}] such as 12,16"
+                         if high is not None else
+                         f"{name} {value!r} must be comma-separated positive integers such as 12,16") from None
+    if not out:
+        raise InputError(f"{name} {value!r} must name at least one integer")
+    return out
+
+
 def seed(name: str, value) -> int:
     """A JAX seed: an integer in [0, 2**63)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= MAX_SEED:
@@ -133,15 +147,16 @@ def arg(check: Callable, *args, **kwargs) -> Callable[[str], object]:
     """``check`` as an argparse ``type``: the text is read as an int (or a float, for the real-valued
     checks), then checked; a failure is argparse's one-line usage error."""
     real_valued = check in (real, open_unit, positive, nonnegative)
+    textual = check in (counts, dims)
 
     def parse(text: str):
         try:
-            value = float(text) if real_valued else int(text)
+            value = text if textual else float(text) if real_valued else int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {'a number' if real_valued else 'an integer'}") \
                 from None
         try:
-            return check("", value, *args, **kwargs)
+            return check(value, *args, name="", **kwargs) if check is dims else check("", value, *args, **kwargs)
         except InputError as e:
             raise argparse.ArgumentTypeError(str(e).strip()) from None
 

@@ -11,9 +11,9 @@ same additions in the same order here), are merged in ascending order; the first
 with the smallest difference ``fl(larger - smaller)`` wins, then the smallest half indices holding
 those two values. This kernel finds that pair without a sort:
 
-- Closeness test by hashing. With a bucket width W, every q' goes into bucket ``floor((q' - m) / W)``
-  (m: the smallest value) and marks that bucket and the next in a bit table indexed by bucket number
-  modulo its size; every b' tests the one bucket ``floor((b' - m) / W + 1/2)`` and, on a hit (rare),
+- Closeness test by hashing. With a bucket width W, every q' goes into bucket ``round((q' - m) / W)``
+  (m: the smallest value; ties to even) and marks that bucket and the next in a bit table indexed by bucket
+  number modulo its size; every b' tests the one bucket ``round((b' - m) / W + 1/2)`` and, on a hit (rare),
   walks the hash chains of that bucket and the one before. Every pair with ``|q' - b'| <= 0.45 W`` is
   met (the bucket arithmetic is monotone, and its rounding stays below 2^-11 of a bucket because bucket
   numbers stay below 2^40), plus some farther ones. W comes from the normal approximation of the two
@@ -72,7 +72,8 @@ _TIED = 64
 _MAX_BUCKETS = float(1 << 40)
 _CAPTURE = 0.45
 _RETRIES = 3
-
+# Added to a bucket position in [0, 2^40] to round it to an integer held in the low mantissa bits.
+_ROUND = float(1 << 52)
 
 
 @numba.njit(**_JIT)
@@ -143,15 +144,18 @@ def _closest_pairs(q, na, b, nb, low, inv_w, work):
     slot_mask = head.shape[0] - 1
     bitmap[:] = 0
     head[:] = -1
-    # Bucket numbers are kept modulo the bit table's size (a multiple of the hash table's), in int32.
+    # Bucket numbers rounded by adding 2^52 (positions are below 2^40: the sum's last place is 1), read
+    # modulo the bit table's size (a multiple of the hash table's) from the sum's low bits: no float to
+    # integer conversion, which does not vectorize without AVX-512 (15% of a row there).
     for i in range(na):
-        fq[i] = np.int64((q[i] - low) * inv_w) & bit_mask
+        fq[i] = (q[i] - low) * inv_w + _ROUND
     for j in range(nb):
-        fb[j] = np.int64((b[j] - low) * inv_w + 0.5) & bit_mask
-    # q' in bucket f marks f and f + 1; b' looks at floor(g + 0.5), which is one of them for every q'
-    # within half a bucket of it.
+        fb[j] = ((b[j] - low) * inv_w + 0.5) + _ROUND
+    kq, kb = fq.view(np.int64), fb.view(np.int64)
+    # q' in bucket f = round(g) marks f and f + 1; b' looks at round(g + 0.5), which is one of them for
+    # every q' within 0.45 of a bucket of it.
     for i in range(na):
-        s = np.int64(fq[i])
+        s = kq[i] & bit_mask
         shift = s & 63
         bitmap[s >> 6] |= np.int64(3) << shift
         if shift == 63:  # bit f + 1 starts the next word (the spare last word stands for word 0)
@@ -162,7 +166,7 @@ def _closest_pairs(q, na, b, nb, low, inv_w, work):
     bitmap[0] |= bitmap[bitmap.shape[0] - 1]
     count = 0
     for j in range(nb):
-        s = np.int64(fb[j])
+        s = kb[j] & bit_mask
         hits[count] = j
         count += (bitmap[s >> 6] >> (s & 63)) & 1
     best = np.inf
@@ -171,7 +175,7 @@ def _closest_pairs(q, na, b, nb, low, inv_w, work):
     for k in range(count):
         j = hits[k]
         bj = b[j]
-        f = np.int64(fb[j])
+        f = kb[j] & bit_mask
         for slot in ((f - 1) & slot_mask, f & slot_mask):
             i = head[slot]
             while i >= 0:
@@ -263,11 +267,9 @@ def _mitm_row(x, t, q, b, lo, hi, ext, work):
     for i in range(na):
         q[i] = t - q[i]
     _label(q, na, 1, ext)
-    q_min = ext[0]
-    q_max = ext[1]
+    q_min, q_max = ext[0], ext[1]
     _label(b, nb, 0, ext)
-    b_min = ext[0]
-    b_max = ext[1]
+    b_min, b_max = ext[0], ext[1]
     low = min(q_min, b_min)
     span = max(q_max, b_max) - low
     if not np.isfinite(span):
@@ -357,8 +359,8 @@ def _solve_block(cand, valid, t, block, blocks, n_max, index, mask, error):
     bitmap = np.empty(bits_max // 64 + 1, dtype=np.int64)  # occupancy bits and a spare word
     head = np.empty(na_max * _SLOTS_PER_Q, dtype=np.int32)  # chain heads
     link = np.empty(na_max, dtype=np.int32)  # chain links
-    q_bucket = np.empty(na_max, dtype=np.int32)  # buckets of q'
-    b_bucket = np.empty(nb_max, dtype=np.int32)  # buckets of b'
+    q_bucket = np.empty(na_max)  # buckets of q' (+ 2^52)
+    b_bucket = np.empty(nb_max)  # buckets of b' (+ 2^52)
     b_met = np.empty(nb_max, dtype=np.int32)  # b' that met a marked bucket
     tied_q = np.empty(_TIED, dtype=np.int32)  # tied pairs: q' index
     tied_b = np.empty(_TIED, dtype=np.int32)  # tied pairs: b' index
@@ -370,11 +372,9 @@ def _solve_block(cand, valid, t, block, blocks, n_max, index, mask, error):
                 cols[n] = j
                 n += 1
         m = np.int64(0)
-        if n == 0:
-            m = 0
-        elif n <= BRUTE_FORCE_MAX_COUNT:
+        if 0 < n <= BRUTE_FORCE_MAX_COUNT:
             m = _brute_force_row(x[:n], t[r], lo, hi)
-        else:
+        elif n > BRUTE_FORCE_MAX_COUNT:
             h = n // 2
             na = 1 << h
             nb = 1 << (n - h)
