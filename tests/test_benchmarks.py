@@ -17,9 +17,10 @@ def test_subset_sum_benchmark_smoke(tmp_path):
     result = json.loads(out.read_text())
     assert result["exactness"]["mismatches"] == 0
     assert {"numpy", "jax"} <= set(result["exactness"]["backends"])       # every back end against brute force
-    if result["compiled_vs_numpy"] is not None:                          # numba installed
-        assert "numba" in result["exactness"]["backends"]
-        assert result["compiled_vs_numpy"]["rows"] == 500 and result["compiled_vs_numpy"]["mismatched_rows"] == 0
+    versus = result["versus_numpy"]
+    assert versus["rows"] == 500 and versus["mismatched_rows"] == 0
+    if "numba" in versus["paths"]:                                        # numba installed
+        assert "numba" in result["exactness"]["backends"] and set(versus["paths"]["numba"]) == {"uniform", "binomial"}
     assert result["milp_vs_exact"]["milp_minus_exact_error_max"] >= -1e-9
     cold, warm = result["pensia_scale"]["cold"], result["pensia_scale"]["warm"]
     assert cold["kept_params"] > 0 and cold["certificate"] == warm["certificate"]
