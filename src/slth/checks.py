@@ -144,8 +144,8 @@ def _whole(d) -> int:
 
 
 def arg(check: Callable, *args, **kwargs) -> Callable[[str], object]:
-    """``check`` as an argparse ``type``: the text is read as an int (or a float, for the real-valued
-    checks), then checked; a failure is argparse's one-line usage error."""
+    """``check`` as an argparse ``type``: the text is read as an int (a float for the real-valued checks;
+    kept as text for `counts` and `dims`), then checked; a failure is argparse's one-line usage error."""
     real_valued = check in (real, open_unit, positive, nonnegative)
     textual = check in (counts, dims)
 
