@@ -65,6 +65,15 @@ def _problems(rng, batch, c):
     return rng.uniform(-1.0, 1.0, (batch, c)), rng.uniform(-1.0, 1.0, batch)
 
 
+def _binomial_problems(rng, batch, c):
+    """Rows of 2c uniform slots, each valid with probability 1/2 (the construction's workload), and the
+    validity; Binomial tails beyond the exact limit would raise, so the count is capped at that limit."""
+    wide = rng.uniform(-1.0, 1.0, (batch, 2 * c))
+    valid = rng.random((batch, 2 * c)) < 0.5
+    valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
+    return wide, valid
+
+
 def _rate(fn, batch, repeats=2):
     """Instances per second: best of `repeats` timed calls after one warm-up call (compilation)."""
     fn()
@@ -115,10 +124,7 @@ def throughput(sizes, batch, seed):
             small,
             lambda: ss.solve(cand[:small], targets[:small], sharded=True),
         )
-        wide = rng.uniform(-1.0, 1.0, (b, 2 * c))
-        valid = rng.random((b, 2 * c)) < 0.5
-        # Binomial tails beyond the exact limit would raise: cap the count at that limit.
-        valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
+        wide, valid = _binomial_problems(rng, b, c)
         timings["exact-binomial"] = (
             b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numpy"))
         if HAVE_NUMBA:
@@ -261,16 +267,11 @@ def versus_numpy(rows, c, seed):
     numba where installed (issue 19: 0 mismatches on 100,000 problems at c = 21), and JAX where the default
     device is an accelerator (the GPU's check against the CPU path; on the CPU, XLA runs the same algorithm
     20-50x slower than NumPy, and `exactness` checks it there against brute force)."""
-    paths = {}
-    if HAVE_NUMBA:
-        paths["numba"] = {"sharded": False, "cpu_kernel": "numba"}
-    if jax.default_backend() != "cpu":
-        paths["jax"] = {"sharded": True}
+    accelerator = jax.default_backend() != "cpu"
+    paths = {name: kwargs for name, kwargs in _backends().items() if name == "numba" or (name == "jax" and accelerator)}
     rng = np.random.default_rng(seed + 3)
     cand, targets = _problems(rng, rows, c)
-    wide = rng.uniform(-1.0, 1.0, (rows, 2 * c))
-    valid = rng.random((rows, 2 * c)) < 0.5
-    valid &= np.cumsum(valid, axis=1) <= min(2 * c, ss.max_exact_count(ss.DEFAULT_MEMORY_BUDGET))
+    wide, valid = _binomial_problems(rng, rows, c)
     cases = {"uniform": ((cand, targets), {}), "binomial": ((wide, targets), {"valid": valid})}
     out = {"rows": rows, "c": c, "paths": {name: {} for name in paths}}
     for kind, (args, kwargs) in cases.items():
