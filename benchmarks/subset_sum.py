@@ -6,7 +6,7 @@
 
 Methods timed on the current JAX device:
 - ``exact-numpy``: `solve(method="exact", sharded=False, cpu_kernel="numpy")` on CPU (NumPy, threads over
-  chunks);
+  chunks; on an accelerator machine with JAX's 64-bit mode off, where `solve` keeps this path: `_cpu`);
 - ``exact-numba``: the same call with ``cpu_kernel="numba"`` (compiled meet in the middle that finds the
   closest pair by hashing bucketed half sums, no sort; rows over threads; same masks bit for bit), when
   numba is installed, timed next to exact-numpy in the same run;
@@ -110,9 +110,9 @@ def throughput(sizes, batch, seed):
         b = _batch_for(c, batch)
         cand, targets = _problems(rng, b, c)
         timings = {
-            "exact-numpy": (b, lambda: ss.solve(cand, targets, sharded=False, cpu_kernel="numpy")),
+            "exact-numpy": (b, lambda: _cpu("numpy")(cand, targets)),
             # numba right after numpy, on the same rows, so that the two share the machine's state.
-            **({"exact-numba": (b, lambda: ss.solve(cand, targets, sharded=False, cpu_kernel="numba"))}
+            **({"exact-numba": (b, lambda: _cpu("numba")(cand, targets))}
                if HAVE_NUMBA else {}),
             "first-within": (
                 b,
@@ -122,19 +122,18 @@ def throughput(sizes, batch, seed):
         small = max(16, b // 8)
         timings["exact-jax"] = (
             small,
-            lambda: ss.solve(cand[:small], targets[:small], sharded=True),
+            lambda: _jax(cand[:small], targets[:small]),
         )
         wide, valid = _binomial_problems(rng, b, c)
         timings["exact-binomial"] = (
-            b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numpy"))
+            b, lambda: _cpu("numpy")(wide, targets, valid=valid))
         if HAVE_NUMBA:
             timings["exact-binomial-numba"] = (
-                b, lambda: ss.solve(wide, targets, valid=valid, sharded=False, cpu_kernel="numba"))
+                b, lambda: _cpu("numba")(wide, targets, valid=valid))
             # the same call on the engine's buckets (rows grouped by count in NumPy, one numba call per
             # count, errors recomputed in NumPy), as before the one-pass path: FUSED_FROM_ROWS out of reach
             timings["exact-binomial-numba-buckets"] = (
-                b, lambda: _without_one_pass(lambda: ss.solve(wide, targets, valid=valid, sharded=False,
-                                                              cpu_kernel="numba")))
+                b, lambda: _without_one_pass(lambda: _cpu("numba")(wide, targets, valid=valid)))
         for method, (n, fn) in timings.items():
             rate = _rate(fn, n)
             rows.append({"method": method, "c": c, "batch": n, "instances_per_s": rate})
@@ -208,8 +207,8 @@ def milp_versus_exact(instances, seed):
     milp = ss.solve(cand, targets, method="milp")
     milp_s = (time.perf_counter() - start) / instances
     big_cand, big_targets = _problems(rng, 20000, MILP_SIZE)
-    exact_rate = _rate(lambda: ss.solve(big_cand, big_targets, sharded=False), 20000)
-    exact = ss.solve(cand, targets)
+    exact_rate = _rate(lambda: _cpu(None)(big_cand, big_targets), 20000)
+    exact = _cpu(None)(cand, targets)
     result = {
         "c": MILP_SIZE,
         "instances": instances,
@@ -227,12 +226,29 @@ def milp_versus_exact(instances, seed):
     return result
 
 
+def _cpu(kernel):
+    """`solve` on the CPU path with ``kernel`` (None: the default). With JAX's 64-bit mode on, `solve` takes
+    JAX's path on an accelerator even with sharded=False; with it off it keeps NumPy's float64 path (its
+    docstring, back ends), so the call runs with the mode off. The same call as before on a CPU machine."""
+
+    def call(*args, **kwargs):
+        with jax.enable_x64(False):
+            return ss.solve(*args, **kwargs, sharded=False, cpu_kernel=kernel)
+
+    return call
+
+
+def _jax(*args, **kwargs):
+    """`solve` through JAX/XLA on the default device(s), the accelerators' path."""
+    return ss.solve(*args, **kwargs, sharded=True)
+
+
 def _backends() -> dict:
-    """The exact solve's back ends as `solve` arguments: NumPy, numba (where installed), JAX/XLA."""
-    out = {"numpy": {"sharded": False, "cpu_kernel": "numpy"}}
+    """The exact solve's back ends as calls: NumPy and numba (where installed) on the CPU, and JAX."""
+    out = {"numpy": _cpu("numpy")}
     if HAVE_NUMBA:
-        out["numba"] = {"sharded": False, "cpu_kernel": "numba"}
-    out["jax"] = {"sharded": True}
+        out["numba"] = _cpu("numba")
+    out["jax"] = _jax
     return out
 
 
@@ -248,8 +264,8 @@ def exactness(problems, seed):
         cand, targets = _problems(rng, b, int(c))
         valid = rng.random((b, int(c))) < 0.9
         ref = ss.brute_force(cand, targets, valid=valid)
-        for name, kwargs in backends.items():
-            got = ss.solve(cand, targets, valid=valid, **kwargs)
+        for name, solve in backends.items():
+            got = solve(cand, targets, valid=valid)
             diff = np.abs(got.error - ref.error)
             per[name]["mismatches"] += int(np.sum(diff > EXACTNESS_TOL)) + int(np.sum(got.mask & ~valid))
             per[name]["max_abs_diff"] = max(per[name]["max_abs_diff"], float(diff.max()))
@@ -268,16 +284,16 @@ def versus_numpy(rows, c, seed):
     device is an accelerator (the GPU's check against the CPU path; on the CPU, XLA runs the same algorithm
     20-50x slower than NumPy, and `exactness` checks it there against brute force)."""
     accelerator = jax.default_backend() != "cpu"
-    paths = {name: kwargs for name, kwargs in _backends().items() if name == "numba" or (name == "jax" and accelerator)}
+    paths = {name: solve for name, solve in _backends().items() if name == "numba" or (name == "jax" and accelerator)}
     rng = np.random.default_rng(seed + 3)
     cand, targets = _problems(rng, rows, c)
     wide, valid = _binomial_problems(rng, rows, c)
     cases = {"uniform": ((cand, targets), {}), "binomial": ((wide, targets), {"valid": valid})}
     out = {"rows": rows, "c": c, "paths": {name: {} for name in paths}}
     for kind, (args, kwargs) in cases.items():
-        want = ss.solve(*args, **kwargs, sharded=False, cpu_kernel="numpy")
+        want = _cpu("numpy")(*args, **kwargs)
         for name, path in paths.items():
-            got = ss.solve(*args, **kwargs, **path)
+            got = path(*args, **kwargs)
             differ = np.any(got.mask != want.mask, axis=1) | (got.error.view(np.int64) != want.error.view(np.int64))
             out["paths"][name][kind] = int(np.sum(differ))
             print(f"{name} vs NumPy ({kind}, c = {c}): {rows:,} problems, {int(np.sum(differ))} rows differ in "
