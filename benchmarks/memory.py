@@ -38,6 +38,9 @@ import sys
 import tempfile
 import time
 
+from slth import checks            # light: no JAX, NumPy or SciPy (slth imports its modules lazily)
+from slth.errors import InputError
+
 
 # --------------------------------------------------------------------------- the child: one job
 
@@ -107,6 +110,29 @@ def _sweep(job: dict) -> dict:
 
 JOBS = {"engine": _engine, "prune": _prune, "target": _target, "check": _check, "coverage": _sweep,
         "weight_error": _sweep, "separation": _sweep, "digits": _sweep}
+#: The keys each kind of job reads (the library checks their values when the job starts).
+KEYS = {"engine": ("n", "rows"), "prune": ("construction", "dims", "c"), "target": ("dims",),
+        "check": ("construction", "dims", "c"), **{k: ("grid", "trials") for k in JOBS if JOBS[k] is _sweep}}
+
+
+def _job(text: str) -> dict:
+    """argparse type of ``--job``: a JSON object of a kind in `JOBS` with the keys it reads; the engine's
+    counts checked here (the library checks everything else where it enters)."""
+    try:
+        job = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({e.msg} at character {e.pos})") from None
+    if not isinstance(job, dict) or job.get("kind") not in JOBS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a JSON object whose kind is one of {sorted(JOBS)}")
+    missing = [k for k in KEYS[job["kind"]] if k not in job]
+    if missing:
+        raise argparse.ArgumentTypeError(f"a {job['kind']} job needs {', '.join(missing)}; got {text!r}")
+    try:
+        if job["kind"] == "engine":
+            checks.count("n", job["n"]), checks.count("rows", job["rows"])
+    except InputError as e:
+        raise argparse.ArgumentTypeError(f"{e} (job {text!r})") from None
+    return job
 
 
 def peak_rss() -> int:
@@ -291,12 +317,15 @@ def _describe(job: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--job", help="run one job (JSON) in this process and print its peak RSS")
+    parser.add_argument("--job", type=_job, help="run one job (JSON) in this process and print its peak RSS")
     parser.add_argument("--out", default=None, help="write the table and the fits as JSON here")
     parser.add_argument("--smoke", action="store_true", help="two tiny jobs (a smoke test; no fit)")
     args = parser.parse_args(argv)
     if args.job:
-        child(json.loads(args.job))
+        try:
+            child(args.job)
+        except InputError as e:               # a value the library refused when the job started
+            parser.error(f"--job: {e}")
         return 0
     import jax
 

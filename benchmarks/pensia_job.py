@@ -32,7 +32,7 @@ jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 
-from slth import constructions, liveness, measure, nets, pipeline, ticket  # noqa: E402
+from slth import checks, constructions, liveness, measure, nets, pipeline, ticket  # noqa: E402
 from slth.constructions import _blocks  # noqa: E402
 from slth.constructions import subset_sum as ss_construction  # noqa: E402
 from slth.experiments import provenance  # noqa: E402
@@ -142,15 +142,17 @@ def _digest(a) -> str:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--dims", default="784,500,10", help="target widths d_0,...,d_l")
-    parser.add_argument("--candidates", type=int, default=21, help="c, candidates per block and sign")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dims", default=(784, 500, 10), type=checks.arg(checks.dims),
+                        help="target widths d_0,...,d_l")
+    parser.add_argument("--candidates", default=21, help="c, candidates per block and sign",
+                        type=checks.arg(checks.integer, low=1, high=ss_construction.MAX_CANDIDATES))
+    parser.add_argument("--seed", type=checks.arg(checks.seed), default=0)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI (12-6-3, c = 6)")
     parser.add_argument("--out", type=pathlib.Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.dims, args.candidates = "12,6,3", 6
-    dims = nets.parse_dims(args.dims)
+        args.dims, args.candidates = (12, 6, 3), 6
+    dims = args.dims
     with tempfile.TemporaryDirectory() as folder:
         out = run_job(dims, args.candidates, args.seed, pathlib.Path(folder))
     out = {"dims": list(dims), "candidates": args.candidates, "seed": args.seed,

@@ -34,7 +34,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from slth import constructions, measure, nets, provenance  # noqa: E402
+from slth import checks, constructions, measure, nets, provenance  # noqa: E402
 from slth.experiments import check as check_mod  # noqa: E402
 from slth.experiments.store import read_table  # noqa: E402
 from slth.measure import exact as exact_mod  # noqa: E402
@@ -217,17 +217,23 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "sandwich.json"))
     ap.add_argument("--results", default=str(ROOT / "results" / "quick"),
                     help="results folder of the quick-scale sweeps (slth figures --scale quick)")
-    ap.add_argument("--seeds", type=int, default=4, help="targets per exact case (default: %(default)s)")
-    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--seeds", type=checks.arg(checks.count), default=4,
+                    help="targets per exact case (default: %(default)s)")
+    ap.add_argument("--time-limit", type=checks.arg(checks.positive), default=60.0,
+                    help="seconds of the exact solver per ticket (default: %(default)s)")
     ap.add_argument("--smoke", action="store_true", help="tiny cases, no sweeps, no default check")
     ap.add_argument("--table-from", metavar="JSON",
                     help="recompute the summaries and the table from the rows of an earlier run's JSON "
                          "(written back to --out), without running anything")
     args = ap.parse_args(argv)
     if args.table_from:
-        result = json.loads(pathlib.Path(args.table_from).read_text())
-        result["exact"] = summarise_exact(result["exact"]["rows"])
-        result["table"] = table(result)
+        try:
+            result = json.loads(pathlib.Path(args.table_from).read_text())
+            result["exact"] = summarise_exact(result["exact"]["rows"])
+            result["table"] = table(result)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            ap.error(f"--table-from {args.table_from!r} is not the JSON of an earlier run of this script "
+                     f"({type(e).__name__}: {e})")
         print(result["table"])
         pathlib.Path(args.out).write_text(json.dumps(result, indent=2, sort_keys=True, default=float))
         return 0

@@ -33,11 +33,19 @@ def test_subset_sum_benchmark_smoke(tmp_path):
     ("subset_sum.py", ["--bit-for-bit-rows", "-1"], "argument --bit-for-bit-rows: -1 must be a positive integer"),
     ("kernel_race.py", ["--binomial", "0"], "argument --binomial: '0' must be comma-separated integers in [1, "),
     ("kernel_race.py", ["--repeats", "0"], "argument --repeats: 0 must be a positive integer"),
+    ("pensia_job.py", ["--candidates", "33"], "argument --candidates: 33 must be an integer <= 32"),
+    ("sandwich.py", ["--seeds", "0"], "argument --seeds: 0 must be a positive integer"),
+    ("sandwich.py", ["--table-from", "README.md"], "--table-from 'README.md' is not the JSON of an earlier run"),
+    ("memory.py", ["--job", '{"kind": "nope"}'],
+     "argument --job: '{\"kind\": \"nope\"}' must be a JSON object whose kind"),
+    ("memory.py", ["--job", '{"kind": "prune", "construction": "nope", "dims": [4, 4], "c": 2}'],
+     "--job: unknown construction 'nope'"),
 ])
 def test_benchmarks_refuse_bad_values_in_one_line(script, args, message):
     """A value a benchmark cannot use stops it before any work, with argparse's one-line error (a zero
-    count once ended kernel_race.py in a ZeroDivisionError traceback after a minute of work)."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+    count once ended kernel_race.py in a ZeroDivisionError traceback after a minute of work, and a bad
+    job ended memory.py in a KeyError)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert message in proc.stderr.strip().splitlines()[-1]
