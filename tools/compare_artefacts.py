@@ -5,13 +5,17 @@
 CSV tables cell by cell (the volatile columns left out), JSON after dropping volatile keys, ticket
 files array by array (bytes, dtype, shape) and meta, every other file (PNG figures, spec.toml) byte for
 byte. PDFs (which embed a creation date), logs, journals and manifests (which hold timestamps) are
-skipped. Exit status 1 if anything differs or is missing.
+skipped. Exit status 1 if anything differs, is missing from NEW, is only in NEW, or cannot be read (a
+damaged file is reported as such, never a traceback); 2, with one line, if BASE or NEW is not a folder
+or BASE holds nothing to compare.
 """
 
+import argparse
 import csv
 import io
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -67,27 +71,51 @@ def _npz(a: Path, b: Path) -> str | None:
     return None
 
 
+def _compared(folder: Path) -> set[Path]:
+    """The files of ``folder`` that are compared, relative to it."""
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and not (
+        p.name.startswith(".") or p.suffix in (".pdf", ".log") or p.name == "manifest.json" or "journal" in p.name)}
+
+
+def _problem(a: Path, b: Path) -> str | None:
+    check = {".csv": _csv, ".json": _json, ".npz": _npz}.get(a.suffix)
+    try:
+        return check(a, b) if check else (None if a.read_bytes() == b.read_bytes() else "bytes differ")
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile, csv.Error) as e:
+        return f"cannot be read ({type(e).__name__}: {e})"
+
+
 def main(base: Path, new: Path) -> int:
+    theirs, ours = _compared(base), _compared(new)
     same, bad = 0, []
-    for a in sorted(p for p in base.rglob("*") if p.is_file()):
-        rel = a.relative_to(base)
-        if a.name.startswith(".") or a.suffix in (".pdf", ".log") or a.name == "manifest.json" or "journal" in a.name:
-            continue
-        b = new / rel
-        if not b.exists():
+    for rel in sorted(theirs):
+        if rel not in ours:
             bad.append(f"{rel}: missing")
             continue
-        check = {".csv": _csv, ".json": _json, ".npz": _npz}.get(a.suffix)
-        problem = check(a, b) if check else (None if a.read_bytes() == b.read_bytes() else "bytes differ")
+        problem = _problem(base / rel, new / rel)
         if problem:
             bad.append(f"{rel}: {problem}")
         else:
             same += 1
+    bad += [f"{rel}: only in NEW" for rel in sorted(ours - theirs)]
     print(f"{same} files identical (wall times, provenance and paths excepted), {len(bad)} differ")
     for line in bad:
         print("  " + line)
     return 1 if bad else 0
 
 
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder (name a folder written by tools/artefacts.sh)")
+    return path
+
+
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=_folder, help="the artefacts of the base revision")
+    parser.add_argument("new", type=_folder, help="the artefacts of the new revision")
+    args = parser.parse_args()
+    if not _compared(args.base):
+        parser.error(f"{str(args.base)!r} holds no artefact to compare")
+    sys.exit(main(args.base, args.new))
