@@ -40,6 +40,10 @@ def test_the_same_artefacts_pass_whatever_their_times_and_paths(tmp_path):
     (lambda b: (_artefacts(b), (b / "ticket.npz").write_bytes(b"PK\x03\x04 not a zip")), "ticket.npz: cannot be read"),
     (lambda b: (_artefacts(b), np.savez(b / "ticket.npz", masks=np.arange(6, dtype=np.int16), meta="{}")),
      "ticket.npz: array masks differs"),
+    (lambda b: (_artefacts(b), np.savez(b / "ticket.npz", masks=np.array([{}], dtype=object), meta="{}")),
+     "ticket.npz: cannot be read (ValueError"),
+    (lambda b: (_artefacts(b), (b / "sweep" / "rows.csv").write_bytes(b"c,error\n4,\xff\xfe\n")),
+     "sweep/rows.csv: cannot be read (UnicodeDecodeError"),
 ])
 def test_a_difference_a_gap_an_extra_or_a_damaged_file_fails_and_is_named(tmp_path, damage, expected):
     damage(tmp_path / "b")
