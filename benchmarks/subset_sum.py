@@ -252,11 +252,13 @@ def _backends() -> dict:
     return out
 
 
-def exactness(problems, seed):
-    """Compare every back end with brute force on the same random problems with c <= 18 and random valid
-    masks; ``mismatches`` counts them all (issue 19: 0 for every back end)."""
+def exactness(problems, seed, sizes=None):
+    """Compare every back end with brute force on the same random problems with c <= 18 (or c drawn from
+    ``sizes``: the smoke run takes one brute-force and one meet-in-the-middle size, since JAX compiles a
+    program per size) and random valid masks; ``mismatches`` counts them all (issue 19: 0 for every back
+    end)."""
     rng = np.random.default_rng(seed + 2)
-    counts = rng.integers(1, 19, problems)
+    counts = rng.integers(1, 19, problems) if sizes is None else rng.choice(np.asarray(sizes), problems)
     backends = _backends()
     per = {name: {"mismatches": 0, "max_abs_diff": 0.0} for name in backends}
     for c in np.unique(counts):
@@ -270,9 +272,11 @@ def exactness(problems, seed):
             per[name]["mismatches"] += int(np.sum(diff > EXACTNESS_TOL)) + int(np.sum(got.mask & ~valid))
             per[name]["max_abs_diff"] = max(per[name]["max_abs_diff"], float(diff.max()))
     for name, r in per.items():
-        print(f"exactness ({name}): {problems} problems, c <= 18: {r['mismatches']} mismatches "
+        print(f"exactness ({name}): {problems} problems, {'c <= 18' if sizes is None else f'c in {sizes}'}: "
+              f"{r['mismatches']} mismatches "
               f"(max |error - brute force| = {r['max_abs_diff']:.1e})", flush=True)
-    return {"problems": problems, "mismatches": sum(r["mismatches"] for r in per.values()),
+    return {"problems": problems, "sizes": list(range(1, 19)) if sizes is None else list(sizes),
+            "mismatches": sum(r["mismatches"] for r in per.values()),
             "max_abs_diff": max(r["max_abs_diff"] for r in per.values()), "tolerance": EXACTNESS_TOL,
             "backends": per}
 
@@ -361,7 +365,7 @@ def main(argv=None):
         "pensia_scale": pensia_scale(args.pensia_dims, args.pensia_candidates, args.seed),
         "throughput": throughput(args.sizes, args.batch, args.seed),
         "milp_vs_exact": milp_versus_exact(args.milp_instances, args.seed),
-        "exactness": exactness(args.exactness_problems, args.seed),
+        "exactness": exactness(args.exactness_problems, args.seed, sizes=(5, 9) if args.smoke else None),
         "versus_numpy": versus_numpy(args.bit_for_bit_rows, MILP_SIZE, args.seed),
     }
     if args.out is not None:
