@@ -108,11 +108,10 @@ def _sweep(job: dict) -> dict:
     return {"computed": result.computed, "csv_bytes": written}
 
 
-JOBS = {"engine": _engine, "prune": _prune, "target": _target, "check": _check, "coverage": _sweep,
-        "weight_error": _sweep, "separation": _sweep, "digits": _sweep}
-#: The keys each kind of job reads (the library checks their values when the job starts).
-KEYS = {"engine": ("n", "rows"), "prune": ("construction", "dims", "c"), "target": ("dims",),
-        "check": ("construction", "dims", "c"), **{k: ("grid", "trials") for k in JOBS if JOBS[k] is _sweep}}
+#: Each kind of job: what runs it and the keys it reads (the library checks their values when it starts).
+JOBS = {"engine": (_engine, ("n", "rows")), "prune": (_prune, ("construction", "dims", "c")),
+        "target": (_target, ("dims",)), "check": (_check, ("construction", "dims", "c")),
+        **{kind: (_sweep, ("grid", "trials")) for kind in ("coverage", "weight_error", "separation", "digits")}}
 
 
 def _job(text: str) -> dict:
@@ -124,7 +123,7 @@ def _job(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({e.msg} at character {e.pos})") from None
     if not isinstance(job, dict) or job.get("kind") not in JOBS:
         raise argparse.ArgumentTypeError(f"{text!r} must be a JSON object whose kind is one of {sorted(JOBS)}")
-    missing = [k for k in KEYS[job["kind"]] if k not in job]
+    missing = [k for k in JOBS[job["kind"]][1] if k not in job]
     if missing:
         raise argparse.ArgumentTypeError(f"a {job['kind']} job needs {', '.join(missing)}; got {text!r}")
     try:
@@ -159,7 +158,7 @@ def child(job: dict) -> None:
     jnp.ones(1).block_until_ready()
     base = peak_rss()
     start = time.perf_counter()
-    info = JOBS[job["kind"]](job)
+    info = JOBS[job["kind"]][0](job)
     wall = time.perf_counter() - start
     peak = peak_rss()
     print(json.dumps({"base_rss": base, "peak_rss": peak, "wall_s": wall, **info}))
