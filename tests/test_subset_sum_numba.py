@@ -239,13 +239,54 @@ def test_rows_the_hashing_pass_leaves_are_settled_by_numpys_kernel():
 def test_pairwise_sum_is_numpys_bit_for_bit():
     """The one-pass path recomputes each row's error itself: NumPy's float64 row sums, every length."""
     rng = np.random.default_rng(11)
+    from slth.subset_sum import _numba_arith
+
     for n in range(0, _numba_kernels.MAX_SLOTS + 1):
         a = rng.standard_normal((300, n)) * np.exp(rng.uniform(-30, 30, (300, n)))
         a[rng.random(a.shape) < 0.4] = 0.0
         a[rng.random(a.shape) < 0.05] *= -0.0
         want = np.where(a != 0, a, 0.0).sum(axis=1)
-        got = np.array([0.0 + _numba_kernels._pairwise_sum(row, n) for row in np.where(a != 0, a, 0.0)])
+        got = np.array([0.0 + _numba_arith.pairwise_sum(row, n) for row in np.where(a != 0, a, 0.0)])
         np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64), err_msg=f"n={n}")
+
+
+def test_half_sum_extremes_and_bit_casts_are_numpys():
+    """The kernel reads the extremes of a half's sums off its two quarters (`_numba_arith.halves`) and
+    labels values through bit casts: the same bits as NumPy's min and max of all the sums, and as
+    ``.view``, on every kind of value the rows can hold (zeros of both signs, denormals, infinities)."""
+    import numba
+
+    from slth.subset_sum import _numba_arith
+
+    @numba.njit
+    def casts(v):
+        out_bits = np.empty(v.shape[0], dtype=np.int64)
+        out_back = np.empty(v.shape[0])
+        for i in range(v.shape[0]):
+            out_bits[i] = _numba_arith.bits(v[i])
+            out_back[i] = _numba_arith.from_bits(out_bits[i] ^ 1)
+        return out_bits, out_back
+
+    rng = np.random.default_rng(12)
+    for trial in range(600):
+        k = int(rng.integers(1, 15))
+        x = rng.standard_normal(k) * np.exp(rng.uniform(-3, 3, k))
+        if trial % 4 == 0:                      # huge: sums overflow to +-inf, and inf + -inf is NaN
+            x = np.sign(x) * np.exp(rng.uniform(-745, 709.7, k) if trial % 8 else rng.uniform(707, 709.7, k))
+        x[rng.random(k) < 0.2] = 0.0
+        x[rng.random(k) < 0.1] = -0.0
+        tab = np.empty(1 << ((k + 1) // 2))
+        lo, hi = tab.copy(), tab.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            want = _numpy_kernels.all_sums(x[None])[0]
+            got = _numba_arith.halves(x, 0, k, lo, hi)
+        if np.isnan(want).any():            # inf + -inf: then an extreme is not finite, and the row unsettled
+            assert not np.isfinite(got).all(), (trial, x)
+        else:
+            assert (got[0], got[1]) == (want.min(), want.max()), (trial, x)
+        b, back = casts(want)
+        np.testing.assert_array_equal(b, want.view(np.int64))
+        np.testing.assert_array_equal(back.view(np.int64), want.view(np.int64) ^ 1)
 
 
 # the "overflow" rows: NumPy's threads warn (np.errstate does not reach them)
@@ -350,6 +391,47 @@ def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, mo
                           env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "caches")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["1", "0"]              # read from disk, not compiled
+
+
+_DEPENDENT_KERNEL = """
+import numba
+import tiny_factor
+from slth.subset_sum import _numba_runtime
+
+_numba_runtime.cache_in_slth_folder(__file__, reads=(tiny_factor.__file__,))
+FACTOR = tiny_factor.FACTOR
+
+
+@numba.njit(cache=True)
+def scale(x):
+    return FACTOR * x
+"""
+
+
+def test_a_cached_kernel_is_compiled_again_when_a_file_it_reads_changes(tmp_path):
+    """numba's cache checks only the kernel's own source file; a constant frozen from another module (as
+    `_numba_kernels` freezes `_common`'s and calls `_numba_arith`) would otherwise stay stale on disk."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "tiny_factor.py").write_text("FACTOR = 2.0\n")
+    (tmp_path / "dependent_kernel.py").write_text(_DEPENDENT_KERNEL)
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import dependent_kernel as m; "
+             "print(m.scale(1.5), sum(m.scale.stats.cache_hits.values()))")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "caches"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("NUMBA_CACHE_DIR", None)
+
+    def run():
+        proc = subprocess.run([sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True,
+                              timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout.split()
+
+    assert run() == ["3.0", "0"]                # compiled and cached
+    assert run() == ["3.0", "1"]                # read from the cache
+    (tmp_path / "tiny_factor.py").write_text("FACTOR = 30.0\n")
+    assert run() == ["45.0", "0"]               # the file it reads changed: compiled again, not the stale 3.0
 
 
 def test_ctrl_c_during_a_kernel_call_is_raised_when_it_returns():

@@ -4,7 +4,9 @@
   writable, which in a virtual environment is the installed package. :func:`cache_in_slth_folder` puts
   the registered modules' cache in slth's user cache folder (:func:`slth.caches.folder`,
   ``~/.cache/slth/numba``) instead; with NUMBA_CACHE_DIR set, or a folder it cannot write, numba's own
-  locators decide as usual. Other numba code in the process is not affected.
+  locators decide as usual. Other numba code in the process is not affected. numba recompiles a
+  function when its own source file changes; a registered file also names the files its compiled code
+  reads (functions it calls, constants it freezes), and a change to any of them recompiles it too.
 - Compilation: :func:`compiled` compiles a kernel for the arguments at hand under a lock file in its
   cache folder, so that processes starting together on a machine whose cache is empty (a sweep's
   jax.distributed processes, parallel jobs, a test suite's workers) compile it once: the others wait, then
@@ -15,6 +17,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import os
 import signal
 import threading
@@ -24,8 +28,15 @@ from numba.core import caching as _numba_caching
 
 from slth import caches
 
-#: Source files whose numba functions cache in slth's folder (:func:`cache_in_slth_folder`).
-_FILES: set[str] = set()
+#: Source files whose numba functions cache in slth's folder (:func:`cache_in_slth_folder`), each with
+#: the other files its compiled code reads.
+_FILES: dict[str, tuple[str, ...]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _digest(path: str, mtime: float, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).digest()
 
 
 class _SlthCacheLocator(_numba_caching.UserProvidedCacheLocator):
@@ -44,12 +55,22 @@ class _SlthCacheLocator(_numba_caching.UserProvidedCacheLocator):
         # writability probe are numba's
         return super(_numba_caching.UserProvidedCacheLocator, cls).from_function(py_func, py_file)
 
+    def get_source_stamp(self):
+        """numba's stamp of the source file, with the digests of the files it reads: a cached
+        compilation whose stamp differs is compiled again."""
+        stamp = super().get_source_stamp()
+        reads = _FILES.get(os.path.abspath(self._py_file), ())
+        if not reads:
+            return stamp
+        return (stamp, *(_digest(p, os.stat(p).st_mtime, os.stat(p).st_size) for p in reads))
 
-def cache_in_slth_folder(source_file: str) -> None:
-    """Cache the numba functions of ``source_file`` in slth's folder; call it before they are decorated
-    (numba looks the cache up then). numba consults ``CacheImpl``'s list of locators in order; the list
-    is numba's internal, and where it is missing (another numba) its default locators are used."""
-    _FILES.add(os.path.abspath(source_file))
+
+def cache_in_slth_folder(source_file: str, *, reads: tuple[str, ...] = ()) -> None:
+    """Cache the numba functions of ``source_file`` in slth's folder, valid while it and the files in
+    ``reads`` are unchanged; call it before they are decorated (numba looks the cache up then). numba
+    consults ``CacheImpl``'s list of locators in order; the list is numba's internal, and where it is
+    missing (another numba) its default locators are used."""
+    _FILES[os.path.abspath(source_file)] = tuple(os.path.abspath(p) for p in reads)
     locators = getattr(_numba_caching.CacheImpl, "_locator_classes", None)
     if isinstance(locators, list) and _SlthCacheLocator not in locators:
         locators.insert(0, _SlthCacheLocator)
