@@ -73,11 +73,23 @@ def test_buckets_with_binomial_counts_equal_per_row_brute_force():
         assert abs(got.error[b] - ref.error[0]) <= ROUND_OFF
 
 
-def test_invalid_slots_are_ignored_even_when_not_finite():
-    cand, targets, valid = _problems(3, 50, 10, p_valid=0.6)
-    poisoned = np.where(valid, cand, np.nan)
-    got = ss.solve(poisoned, targets, valid=valid)
-    ref = ss.solve(cand, targets, valid=valid)
+@pytest.mark.parametrize("rows, kwargs", [
+    (50, {}),
+    (50, {"cpu_kernel": "numpy"}),
+    (50, {"cpu_kernel": "numba"}),
+    (engine.FUSED_FROM_ROWS, {}),                   # numba's one pass over the batch
+    (50, {"method": "first-within", "tol": 1e-3}),
+    (5, {"method": "milp"}),
+    (50, {"sharded": True}),                        # the JAX path
+], ids=["default", "numpy", "numba", "one-pass", "first-within", "milp", "jax"])
+def test_invalid_slots_are_ignored_even_when_not_finite(rows, kwargs):
+    """Every method and back end reads only valid slots: NaN and inf elsewhere change nothing."""
+    if kwargs.get("cpu_kernel") == "numba" or rows == engine.FUSED_FROM_ROWS:
+        pytest.importorskip("numba", reason="the numba kernels need the numba extra")
+    cand, targets, valid = _problems(3, rows, 10, p_valid=0.6)
+    poisoned = np.where(valid, cand, np.where(np.arange(10) % 2, np.nan, -np.inf))
+    got = ss.solve(poisoned, targets, valid=valid, **kwargs)
+    ref = ss.solve(np.where(valid, cand, 0.0), targets, valid=valid, **kwargs)
     np.testing.assert_array_equal(got.mask, ref.mask)
     np.testing.assert_array_equal(got.error, ref.error)
 

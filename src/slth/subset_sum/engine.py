@@ -122,7 +122,6 @@ def solve(
     budget = _common.check_budget(memory_budget_bytes)
     kernel = _cpu_kernel(cpu_kernel)
     cand, valid_arr = _common.as_candidates(candidates, valid)
-    cand = np.where(valid_arr, cand, 0.0)
     tgt = _common.as_targets(targets, cand.shape[0])
     tol_value = _common.check_tol(tol, required=method == "first-within")
     devices = _devices(sharded)
