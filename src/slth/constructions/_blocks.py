@@ -129,7 +129,8 @@ def build_blocks(target: Sequence, spec: nets.RandomSpec, choose: Chooser, const
             valid = constant_negatives_invalid(valid, *w.shape)
         # A candidate of value exactly 0 adds nothing to any sum: keeping it would only keep a dead weight
         # (the structural zeros of a CNN's explicit layers, outside every kernel's support, are such).
-        chosen = jnp.asarray(choose(cands, targets, valid), bool) & valid & (cands != 0)
+        # Combined in NumPy: eager jnp operations would compile a program per shape, in every process.
+        chosen = np.asarray(choose(cands, targets, valid), bool) & np.asarray(valid) & (np.asarray(cands) != 0)
         first_mask, second_mask = pair_masks(chosen, *w.shape, units)
         if biases:                  # the pair's output biases are pruned
             second_mask = jnp.concatenate([second_mask, jnp.zeros((w.shape[0], 1), bool)], axis=1)
