@@ -7,9 +7,9 @@ kernels release the GIL).
 
 Meet in the middle, as NumPy defines it: the labelled values ``q' = t - a`` (lowest mantissa bit 1) and
 ``b'`` (lowest bit 0), with a, b NumPy's subset sums of the two halves (`_numpy_kernels.all_sums`, the
-same additions in the same order here: `_numba_arith`), are merged in ascending order; the first adjacent (q', b') pair
-with the smallest difference ``fl(larger - smaller)`` wins, then the smallest half indices holding
-those two values. This kernel finds that pair without a sort:
+same additions in the same order here: `_numba_arith`), are merged in ascending order; the first
+adjacent (q', b') pair with the smallest difference ``fl(larger - smaller)`` wins, then the smallest half
+indices holding those two values. This kernel finds that pair without a sort:
 
 - Closeness test by hashing. With a bucket width W, every q' goes into bucket ``round((q' - m) / W)``
   (m: the smallest value; ties to even) and marks that bucket and the next in a bit table indexed by bucket
@@ -19,12 +19,13 @@ those two values. This kernel finds that pair without a sort:
   numbers stay below 2^40), plus some farther ones. W comes from the normal approximation of the two
   sets of sums, so that about `_PAIRS` pairs lie within it; when no pair met lies within 0.45 W, W
   grows 16-fold and the pass is repeated.
-- Few passes over the sums. m and the extremes come from the halves' doubling sums, not from the sums:
-  rounded addition and subtraction are monotone and so are the labels, so the largest b' is the label
-  of max(hi) + max(lo), and so on. q' are written once, with their buckets; b' are never stored: each
-  is computed, labelled and bucketed in one vectorized pass that writes its bucket, and the few b'
-  that meet a marked bucket are computed again. (Before, four passes over all sums with a separate
-  pass for the extremes: the new ones measured 1.16-1.27x the instances per second on one core.)
+- Few passes over the sums. A half's sums are hi + lo, the doubling sums of its two quarters; m and
+  the extremes come from those, not from the sums: rounded addition and subtraction are monotone and
+  so are the labels, so the largest b' is the label of max(hi) + max(lo), and so on. q' are written
+  once, with their buckets; b' are never stored: each is computed, labelled and bucketed in one
+  vectorized pass that writes its bucket, and the few b' that meet a marked bucket are computed again.
+  (This replaced four passes over the sums and one more for the extremes: 1.13-1.17x the instances per
+  second on one core, benchmarks/README.md.)
 - Same answer as the sort. Subtraction is monotone, so the smallest difference D over all (q', b')
   pairs is attained by an adjacent pair, and every pair with difference D lies within 0.45 W, so the
   pass has met all of them. Among those, take the smallest lower end u and then the smallest upper end
@@ -243,7 +244,8 @@ def _mitm_row(x, t, q, b, quarters, work):
     b_min, b_max = _b_label(b_min), _b_label(b_max)
     low = min(q_min, b_min)
     span = max(q_max, b_max) - low
-    finite = np.isfinite(span) and np.isfinite(q_min) and np.isfinite(q_max) and np.isfinite(b_min) and np.isfinite(b_max)
+    finite = (np.isfinite(span) and np.isfinite(q_min) and np.isfinite(q_max) and np.isfinite(b_min)
+              and np.isfinite(b_max))
     # Normal approximation of both sets of sums (each candidate kept with probability 1/2): the
     # density of q' - b' at 0 is exp(-mean^2 / 2 var) / sqrt(2 pi var).
     mean = t
@@ -339,8 +341,8 @@ def _solve_block(cand, valid, t, block, blocks, n_max, index, mask, error):
             h = n // 2
             na = 1 << h
             nb = 1 << (n - h)
-            bits = min(na * _BITS_PER_Q, 1 << 31)
-            work = (bitmap[: bits // 64 + 1], head[: na * _SLOTS_PER_Q], link[:na], q_bucket[:na],
+            n_bits = min(na * _BITS_PER_Q, 1 << 31)
+            work = (bitmap[: n_bits // 64 + 1], head[: na * _SLOTS_PER_Q], link[:na], q_bucket[:na],
                     b_bucket[:nb], b_met[:nb], tied_q, tied_b, tied_bv)
             ia, ib = _mitm_row(x[:n], t[r], q[:na], b[:nb], quarters, work)
             if ia < 0:
