@@ -73,7 +73,10 @@ def pair_maps(random: Sequence, masks: Sequence, *, biases: bool = False) -> lis
         out_bias = None
         if biases:
             out_bias = np.where(np.asarray(masks[2 * i + 1])[:, -1], np.asarray(second[:, -1], np.float64), 0.0)
-        r2 = np.where(np.asarray(masks[2 * i + 1])[:, units], np.asarray(second[:, units], np.float64), 0.0)
+        # R_2's columns of those units (a copy), its pruned entries zeroed in place: one array of d_i × units
+        # instead of two (the second's fresh pages cost 0.2 s on the Pensia-scale ticket).
+        r2 = np.asarray(second[:, units], np.float64)
+        np.copyto(r2, 0.0, where=~np.asarray(masks[2 * i + 1])[:, units])
         shape = (len(units), first.shape[1])
         rows = np.arange(len(units))
         plus = scipy.sparse.csr_matrix((np.maximum(u, 0.0), (rows, inputs)), shape=shape)
