@@ -238,9 +238,9 @@ def test_rows_the_hashing_pass_leaves_are_settled_by_numpys_kernel():
 
 def test_pairwise_sum_is_numpys_bit_for_bit():
     """The one-pass path recomputes each row's error itself: NumPy's float64 row sums, every length."""
-    rng = np.random.default_rng(11)
     from slth.subset_sum import _numba_arith
 
+    rng = np.random.default_rng(11)
     for n in range(0, _numba_kernels.MAX_SLOTS + 1):
         a = rng.standard_normal((300, n)) * np.exp(rng.uniform(-30, 30, (300, n)))
         a[rng.random(a.shape) < 0.4] = 0.0
@@ -252,8 +252,9 @@ def test_pairwise_sum_is_numpys_bit_for_bit():
 
 def test_half_sum_extremes_and_bit_casts_are_numpys():
     """The kernel reads the extremes of a half's sums off its two quarters (`_numba_arith.halves`) and
-    labels values through bit casts: the same bits as NumPy's min and max of all the sums, and as
-    ``.view``, on every kind of value the rows can hold (zeros of both signs, denormals, infinities)."""
+    labels values through bit casts: the same values as NumPy's min and max of all the sums (non-finite
+    where a sum is NaN), and the same bits as ``.view``, on every kind of value the rows can hold (zeros
+    of both signs, denormals, infinities)."""
     import numba
 
     from slth.subset_sum import _numba_arith
