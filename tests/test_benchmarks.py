@@ -29,11 +29,21 @@ def test_subset_sum_benchmark_smoke(tmp_path):
     assert {row["method"] for row in result["throughput"]} >= {"exact-numpy", "first-within", "exact-jax"}
 
 
+def test_draws_benchmark_smoke(tmp_path):
+    out = tmp_path / "draws.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "draws.py"), "--smoke", "--out", str(out)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["same_bits"] and [r["engine"] for r in result["engines"]] == ["xla", "numba"]
+    assert all(r["entries"] == 16 * 4 + 3 * 16 + 12 * 3 + 2 * 12 for r in result["engines"])   # 4-3-2, c = 2
+
+
 @pytest.mark.parametrize("script, args, message", [
     ("subset_sum.py", ["--sizes", "12,0"], "argument --sizes: '12,0' must be comma-separated integers in [1, "),
     ("subset_sum.py", ["--bit-for-bit-rows", "-1"], "argument --bit-for-bit-rows: -1 must be a positive integer"),
     ("kernel_race.py", ["--binomial", "0"], "argument --binomial: '0' must be comma-separated integers in [1, "),
     ("kernel_race.py", ["--repeats", "0"], "argument --repeats: 0 must be a positive integer"),
+    ("draws.py", ["--candidates", "0"], "argument --candidates: 0 must be a positive integer"),
     ("pensia_job.py", ["--candidates", "33"], "argument --candidates: 33 must be an integer <= 32"),
     ("sandwich.py", ["--seeds", "0"], "argument --seeds: 0 must be a positive integer"),
     ("sandwich.py", ["--table-from", "README.md"], "--table-from 'README.md' is not the JSON of an earlier run"),

@@ -333,20 +333,20 @@ def test_one_pass_is_taken_only_where_it_pays_and_fits():
 def test_compiled_kernels_are_cached_in_slths_cache_folder_not_beside_the_module():
     from slth import caches
 
-    from slth.subset_sum import _numba_runtime
+    from slth import numba_runtime
 
     locator = _numba_kernels._solve_block._cache._impl._locator
-    if _numba_runtime._numba_caching.config.CACHE_DIR:
+    if numba_runtime._numba_caching.config.CACHE_DIR:
         pytest.skip("NUMBA_CACHE_DIR is set: numba's own locator decides")
-    assert isinstance(locator, _numba_runtime._SlthCacheLocator)
+    assert isinstance(locator, numba_runtime._SlthCacheLocator)
     assert str(caches.folder("numba")) in locator.get_cache_path()
 
 
 _TINY_KERNEL = """
 import numba
-from slth.subset_sum import _numba_runtime
+from slth import numba_runtime
 
-_numba_runtime.cache_in_slth_folder(__file__)
+numba_runtime.cache_in_slth_folder(__file__)
 
 
 @numba.njit(cache=True)
@@ -356,7 +356,7 @@ def double(x):
 
 
 def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, monkeypatch):
-    """`_numba_runtime.compiled` compiles under a lock file in the kernel's cache folder: a caller that finds
+    """`numba_runtime.compiled` compiles under a lock file in the kernel's cache folder: a caller that finds
     it held waits, and a process that comes later reads the kernel from disk instead of compiling it."""
     import fcntl
     import importlib
@@ -366,7 +366,7 @@ def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, mo
     import threading
     import time
 
-    from slth.subset_sum import _numba_runtime
+    from slth import numba_runtime
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "caches"))
     (tmp_path / "tiny_kernel.py").write_text(_TINY_KERNEL)
@@ -378,7 +378,7 @@ def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, mo
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "compile.lock"), "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)                  # another process compiling
-        waiter = threading.Thread(target=_numba_runtime.compiled, args=(module.double, 1.5))
+        waiter = threading.Thread(target=numba_runtime.compiled, args=(module.double, 1.5))
         waiter.start()
         time.sleep(0.5)
         assert waiter.is_alive() and not module.double.overloads
@@ -386,7 +386,7 @@ def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, mo
     assert not waiter.is_alive() and module.double(1.5) == 3.0 and len(module.double.overloads) == 1
     assert any(name.endswith(".nbi") for name in os.listdir(folder))
     child = ("import sys; sys.path.insert(0, sys.argv[1]); import tiny_kernel as m; "
-             "from slth.subset_sum import _numba_runtime as r; r.compiled(m.double, 1.5); "
+             "from slth import numba_runtime as r; r.compiled(m.double, 1.5); "
              "print(sum(m.double.stats.cache_hits.values()), sum(m.double.stats.cache_misses.values()))")
     proc = subprocess.run([sys.executable, "-c", child, str(tmp_path)], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "caches")})
@@ -397,9 +397,9 @@ def test_a_kernel_is_compiled_once_by_processes_that_start_together(tmp_path, mo
 _DEPENDENT_KERNEL = """
 import numba
 import tiny_factor
-from slth.subset_sum import _numba_runtime
+from slth import numba_runtime
 
-_numba_runtime.cache_in_slth_folder(__file__, reads=(tiny_factor.__file__,))
+numba_runtime.cache_in_slth_folder(__file__, reads=(tiny_factor.__file__,))
 FACTOR = tiny_factor.FACTOR
 
 
@@ -441,14 +441,14 @@ def test_ctrl_c_during_a_kernel_call_is_raised_when_it_returns():
     import signal
     import threading
 
-    from slth.subset_sum import _numba_runtime
+    from slth import numba_runtime
 
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals reach the main thread only")
     before = signal.getsignal(signal.SIGINT)
     finished = False
     with pytest.raises(KeyboardInterrupt):
-        with _numba_runtime.one_call():
+        with numba_runtime.one_call():
             signal.raise_signal(signal.SIGINT)
             finished = True
     assert finished and signal.getsignal(signal.SIGINT) is before

@@ -17,7 +17,6 @@ and the random biases of the pair's second layer are pruned.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -27,6 +26,7 @@ import numpy as np
 
 from slth import nets
 from slth.errors import InputError
+from slth.quick_jit import quick_jit
 from slth.ticket import Ticket
 
 #: A chooser takes candidates (B, U), targets (B,) and a validity mask (B, U) and returns the
@@ -34,7 +34,7 @@ from slth.ticket import Ticket
 Chooser = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-@functools.partial(jax.jit, static_argnames=("units", "negative"))
+@quick_jit(static_argnames=("units", "negative"))
 def pair_problems(w, first, second, units: int, active=None, *, negative: bool):
     """Candidates, targets and validity of every (k, j, sign) problem of one layer pair.
 
@@ -59,7 +59,7 @@ def pair_problems(w, first, second, units: int, active=None, *, negative: bool):
     return cands, targets, valid
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+@quick_jit(static_argnums=(1, 2, 3))
 def pair_masks(chosen, d_out: int, d_in: int, units: int):
     """Masks of (M_{2i-1}, M_{2i}) from the chosen subsets (S·d_out·d_in, U) of ``pair_problems``.
 
@@ -74,7 +74,7 @@ def pair_masks(chosen, d_out: int, d_in: int, units: int):
     return first, second
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
+@quick_jit(static_argnums=(1, 2))
 def constant_negatives_invalid(valid, d_out: int, d_in: int):
     """``valid`` of ``pair_problems(..., negative=True)`` (ordered sign, k, j) with the negative problems
     of the last input j = d_in − 1, the constant 1, made invalid."""

@@ -1,38 +1,13 @@
-"""Weight laws: the named i.i.d. entry laws of random networks and targets, their checks, how draws compile."""
+"""Weight laws: the named i.i.d. entry laws of random networks and targets, and their checks."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
 from slth.errors import InputError
-
-
-#: XLA options the random networks' draw programs compile with on the CPU: LLVM at level 1 and XLA's older
-#: fusion emitters. They draw the same bits as XLA's default (tests/test_layouts.py checks the pinned networks
-#: in a process at XLA's default; every law was also compared at the 784-500-10 network's shape, 32,928
-#: units) in about half the compiling: 0.46 s against 0.83 s for that draw, most of a first command's
-#: compiling on a large network. Added to the process's own XLA options.
-CPU_DRAW_OPTIONS = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
-
-
-def draw_program(static_argnums: tuple[int, ...]):
-    """Decorator: ``jax.jit`` for a draw program, with `CPU_DRAW_OPTIONS` where JAX's default backend is the
-    CPU and XLA's own options elsewhere (``.on_cpu`` is the CPU's jitted function)."""
-    def wrap(fun):
-        on_cpu = jax.jit(fun, static_argnums=static_argnums, compiler_options=CPU_DRAW_OPTIONS)
-        elsewhere = jax.jit(fun, static_argnums=static_argnums)
-
-        @functools.wraps(fun)
-        def program(*args):
-            return (on_cpu if jax.default_backend() == "cpu" else elsewhere)(*args)
-
-        program.on_cpu = on_cpu
-        return program
-    return wrap
 
 
 def _uniform(key, shape, dtype):
@@ -83,6 +58,13 @@ DISTRIBUTIONS: dict[str, Callable] = {
     "binary-scaled": _binary_scaled,
     "hyperbolic": _hyperbolic,
 }
+
+
+#: Laws whose draw has the same bits inside one compiled program with others as drawn alone by ``sample``
+#: (JAX's own small program per call): :func:`slth.nets.targets.random_target` draws a target of these
+#: laws in one program. Not ``hyperbolic``: XLA computes its power γ^u otherwise when fused, a few ulps off.
+#: tests/test_quick_jit.py compares both ways for every law.
+SAME_BITS_FUSED = ("uniform", "gaussian", "binary", "binary-scaled")
 
 
 def check_distribution(name: str) -> str:

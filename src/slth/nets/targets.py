@@ -18,7 +18,8 @@ import numpy as np
 
 from slth import checks, precision
 from slth.errors import InputError
-from slth.nets.laws import sample
+from slth.nets.laws import SAME_BITS_FUSED, check_distribution, default_dtype, sample
+from slth.quick_jit import quick_jit
 
 if TYPE_CHECKING:   # shapes for the reader (jaxtyping); tests/test_shapes.py checks they resolve
     from jaxtyping import Array, ArrayLike, Float
@@ -199,9 +200,22 @@ def random_target(dims: Sequence[int], *, seed: int | None = None, key=None, dis
         key = jax.random.key(checks.seed("seed", seed))
     if not 0 < norm <= 1:
         raise InputError(f"target norm {norm} is outside (0, 1], the theorems' assumption")
-    keys = jax.random.split(key, len(dims) - 1)
-    layers = [sample(distribution, k, (dims[i + 1], dims[i]), dtype) for i, k in enumerate(keys)]
+    check_distribution(distribution)
+    if distribution in SAME_BITS_FUSED:
+        layers = _draw_layers(key, dims, distribution, np.dtype(dtype or default_dtype()))
+    else:
+        keys = jax.random.split(key, len(dims) - 1)
+        layers = [sample(distribution, k, (dims[i + 1], dims[i]), dtype) for i, k in enumerate(keys)]
     return rescale(layers, norm=norm)
+
+
+@quick_jit(static_argnums=(1, 2, 3))
+def _draw_layers(key, dims, distribution, dtype):
+    """:func:`random_target`'s layers before rescaling, in one program (a first command compiles one draw,
+    not a split and one per layer): layer i, of shape (d_i, d_{i-1}), drawn with the i-th key of
+    ``split(key, l)``, as ``sample`` draws it alone (laws in :data:`~slth.nets.laws.SAME_BITS_FUSED`)."""
+    keys = jax.random.split(key, len(dims) - 1)
+    return tuple(sample(distribution, keys[i], (dims[i + 1], dims[i]), dtype) for i in range(len(dims) - 1))
 
 
 def load_target(path: str | Path, *, rescale_to_unit: bool = False, biases: bool = False) -> tuple:

@@ -17,9 +17,9 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from slth.subset_sum import _numba_runtime
+from slth import numba_runtime
 
-_numba_runtime.cache_in_slth_folder(__file__)
+numba_runtime.cache_in_slth_folder(__file__)
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 #: Longest row `pairwise_sum` takes: NumPy sums up to 128 values as one block.

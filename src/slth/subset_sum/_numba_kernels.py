@@ -49,19 +49,19 @@ buffers and one tie rule, which is why they are one module. No ``parallel=True``
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
-from slth.subset_sum import _common, _numba_arith, _numba_runtime, _numpy_kernels
+from slth import numba_runtime
+from slth.subset_sum import _common, _numba_arith, _numpy_kernels
 from slth.subset_sum._common import BRUTE_FORCE_MAX_COUNT, exact_bytes
 from slth.subset_sum._numba_arith import all_sums, bits, doubling, from_bits, halves, pairwise_sum
 
 # Compiled functions are cached on disk (numba's cache=True), so only the first process after an
 # install pays the compilation (a few seconds), in slth's user cache folder; registered before the
 # decorators below, which look the cache up.
-_numba_runtime.cache_in_slth_folder(__file__, reads=(_common.__file__, _numba_arith.__file__))
+numba_runtime.cache_in_slth_folder(__file__, reads=(_common.__file__, _numba_arith.__file__))
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
@@ -367,19 +367,9 @@ def _solve_rows(cand, valid, t, blocks, n_max):
     mask = np.zeros((rows, c), dtype=np.bool_)
     error = np.empty(rows)
     args = (cand, valid, t)
-    threads = min(blocks, numba.get_num_threads())
-    with _numba_runtime.one_call():
-        _numba_runtime.compiled(_solve_block, *args, 0, blocks, n_max, index, mask, error)
-
-        def run(first: int) -> None:
-            for block in range(first, blocks, threads):
-                _solve_block(*args, block, blocks, n_max, index, mask, error)
-
-        if threads <= 1:
-            run(0)
-        else:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                list(pool.map(run, range(threads)))
+    with numba_runtime.one_call():
+        numba_runtime.compiled(_solve_block, *args, 0, blocks, n_max, index, mask, error)
+        numba_runtime.spread(lambda block: _solve_block(*args, block, blocks, n_max, index, mask, error), blocks)
     _settle(cand, valid, t, index, mask, error, blocks, n_max)
     return index, mask, error
 
@@ -405,7 +395,7 @@ def _settle(cand, valid, t, index, mask, error, blocks, n_max) -> None:
 
 
 def _blocks(rows: int) -> int:
-    threads = numba.get_num_threads()
+    threads = numba_runtime.threads()
     return min(rows, max(threads, min(4 * threads, rows // 16)))
 
 

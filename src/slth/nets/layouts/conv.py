@@ -54,8 +54,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from slth.errors import InputError
-from slth.nets.laws import DISTRIBUTIONS, draw_program
+from slth.nets.laws import DISTRIBUTIONS
 from slth.nets.layouts.pairs import MIN_LENGTH, Pairs, _bucket, _units
+from slth.quick_jit import quick_jit
 
 
 class Conv(Pairs):
@@ -310,7 +311,7 @@ def _draws(root, i, c_in, units, out_shape, distribution, dtype):
     return u.reshape(c_in, units), v.reshape(c_in, units, *out_shape)
 
 
-@draw_program(static_argnums=(4, 5, 6))
+@quick_jit(static_argnums=(4, 5, 6))
 def _unit_draws(root, i, cs, rs, size, distribution, dtype):
     """u (len(cs),) and v (len(cs), size): unit (cs[k], rs[k]) of pair i, v flattened."""
     law = DISTRIBUTIONS[distribution]

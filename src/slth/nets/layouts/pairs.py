@@ -14,15 +14,14 @@ widths.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from slth.errors import InputError
-from slth.nets import residual
-from slth.nets.laws import DISTRIBUTIONS, draw_program
+from slth.nets import _numba_draws, residual
+from slth.nets.laws import DISTRIBUTIONS
+from slth.quick_jit import quick_jit
 
 
 class Pairs:
@@ -129,6 +128,16 @@ def _units(n: int, entries_per_unit: int) -> int:
 def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
     """M_{2i-1}, M_{2i} of pair i: d_in blocks of ``units`` units (the ``l+1`` layout's layer 1 too).
 
+    Drawn by numba's kernel where :func:`slth.nets._numba_draws.available` says so (a large pair of the
+    uniform law on the CPU: no XLA compiling), else by :func:`xla_pair_layers`; the same bits either way."""
+    if _numba_draws.available(root, distribution, dtype, d_in * units * (d_in + d_out)):
+        return _numba_draws.pair_layers(root, i, d_in, d_out, units, dtype, positive)
+    return xla_pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive)
+
+
+def xla_pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
+    """:func:`pair_layers` drawn by XLA, for every law on every device.
+
     Unit r of block j draws its row and column from its own key, and a draw of shape (m,) is the first
     m entries of any longer draw from the same key (JAX's partitionable threefry, on since JAX 0.5;
     ``tests/test_layouts.py`` pins the bits), so computing extra units and longer rows at a bucketed
@@ -144,7 +153,7 @@ def pair_layers(root, i, d_in, d_out, units, distribution, dtype, positive):
     return _cut(rows, cols, n, d_in, d_out)
 
 
-@draw_program(static_argnums=(4, 5, 6, 7, 8))
+@quick_jit(static_argnums=(4, 5, 6, 7, 8))
 def _unit_draws(root, i, js, rs, d_in, d_out, distribution, dtype, positive):
     """Rows (len(js), d_in) and columns (len(js), d_out) of the units (js[k], rs[k]) of pair i."""
     law = DISTRIBUTIONS[distribution]
@@ -158,6 +167,6 @@ def _unit_draws(root, i, js, rs, d_in, d_out, distribution, dtype, positive):
     return jax.vmap(unit)(js, rs)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+@quick_jit(static_argnums=(2, 3, 4))
 def _cut(rows, cols, n, d_in, d_out):
     return rows[:n, :d_in], cols[:n, :d_out].T

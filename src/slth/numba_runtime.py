@@ -11,7 +11,8 @@
   cache folder, so that processes starting together on a machine whose cache is empty (a sweep's
   jax.distributed processes, parallel jobs, a test suite's workers) compile it once: the others wait, then
   read what the first wrote, instead of each spending the same 15 s of CPU.
-- Calls: :func:`one_call` lets one kernel call (all its threads) run at a time and defers Ctrl-C until it returns.
+- Calls: :func:`spread` deals a call's parts to numba's number of threads; :func:`one_call` lets one kernel
+  call (all its threads) run at a time and defers Ctrl-C until it returns.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hashlib
 import os
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 from numba.core import caching as _numba_caching
@@ -101,6 +103,27 @@ def compiled(dispatcher, *args) -> None:
     finally:
         if handle is not None:
             handle.close()                # closing the file releases the lock
+
+
+def threads() -> int:
+    """The threads a kernel call spreads over: numba's number (``NUMBA_NUM_THREADS``, the CPUs by default)."""
+    return numba.get_num_threads()
+
+
+def spread(work, parts: int) -> None:
+    """Call ``work(k)`` for every k < ``parts`` on :func:`threads` Python threads (for kernels that release
+    the GIL, ``nogil=True``): thread t takes parts t, t + threads, ... in order. On one thread, in this one."""
+    count = min(parts, threads())
+
+    def run(first: int) -> None:
+        for k in range(first, parts, count):
+            work(k)
+
+    if count <= 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(run, range(count)))
 
 
 # A call spreads its blocks over every thread numba is allowed and holds buffers for all of them (the memory

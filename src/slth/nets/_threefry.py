@@ -1,0 +1,154 @@
+"""Threefry-2x32 and the uniform law's layer pairs, compiled by numba (the kernels of :mod:`slth.nets._numba_draws`).
+
+Imported only where a pair is drawn by numba; :mod:`slth.nets._numba_draws` says what is computed and why it
+gives JAX's bits.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba.core import types
+from numba.extending import overload
+
+from slth import numba_runtime
+
+# compiled once per install, in slth's cache folder (numba_runtime); registered before the decorators
+numba_runtime.cache_in_slth_folder(__file__)
+_JIT = {"cache": True, "nogil": True}
+
+#: Entries hashed per pass into a thread's scratch words (two 1 KiB arrays, in L1 with the floats after them).
+BLOCK = 256
+#: Units a parallel task draws: their columns go to M_{2i} transposed, UNITS entries of a row at a time.
+UNITS = 64
+
+u32 = np.uint32
+
+@numba.njit(**_JIT)
+def _hash(k0, k1, start, x0, x1):
+    """x0[e], x1[e] = Threefry-2x32 of key (k0, k1) and counter (0, start + e), for e < len(x0)."""
+    k2 = u32(k0 ^ k1 ^ u32(0x1BD11BDA))
+    for e in range(x0.shape[0]):
+        a = k0
+        b = u32(u32(start + e) + k1)
+        # rounds 1-4, then key injection 1
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
+        a = u32(a + k1)
+        b = u32(b + u32(k2 + u32(1)))
+        # rounds 5-8, then key injection 2
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(17)) | u32(b >> u32(15))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(29)) | u32(b >> u32(3))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(16)) | u32(b >> u32(16))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(24)) | u32(b >> u32(8))) ^ a)
+        a = u32(a + k2)
+        b = u32(b + u32(k0 + u32(2)))
+        # rounds 9-12, then key injection 3
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
+        a = u32(a + k0)
+        b = u32(b + u32(k1 + u32(3)))
+        # rounds 13-16, then key injection 4
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(17)) | u32(b >> u32(15))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(29)) | u32(b >> u32(3))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(16)) | u32(b >> u32(16))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(24)) | u32(b >> u32(8))) ^ a)
+        a = u32(a + k1)
+        b = u32(b + u32(k2 + u32(4)))
+        # rounds 17-20, then key injection 5
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
+        a = u32(a + b)
+        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
+        a = u32(a + k2)
+        b = u32(b + u32(k0 + u32(5)))
+        x0[e] = a
+        x1[e] = b
+
+@numba.njit(**_JIT)
+def _key(k0, k1, d, x0, x1):
+    """fold_in((k0, k1), d): the key hash((k0, k1), (0, d)), through the scratch words x0, x1."""
+    _hash(k0, k1, d, x0[:1], x1[:1])
+    return x0[0], x1[0]
+
+def _fill(k0, k1, out, x0, x1):
+    """out[:] = uniform((k0, k1), (len(out),), out.dtype, -1, 1) (numba only: :func:`_fill_typed`)."""
+
+@overload(_fill, jit_options=_JIT)
+def _fill_typed(k0, k1, out, x0, x1):
+    """:func:`_fill` for a float64 or float32 ``out``: the hash words are composed into its own bits (the
+    mantissa of a float in [1, 2)), which are then read as floats and mapped to [-1, 1)."""
+    if out.dtype == types.float64:
+        def words(out):
+            return out.view(np.uint64)
+
+        def compose(a, b):
+            return ((np.uint64(a) << np.uint64(32)) | np.uint64(b)) >> np.uint64(12) | np.uint64(0x3FF0000000000000)
+    elif out.dtype == types.float32:
+        def words(out):
+            return out.view(np.uint32)
+
+        def compose(a, b):
+            return u32(u32(a ^ b) >> u32(9)) | u32(0x3F800000)
+    else:
+        return None
+    words, compose = numba.njit(words), numba.njit(compose)
+
+    def impl(k0, k1, out, x0, x1):
+        bits = words(out)
+        for start in range(0, out.shape[0], BLOCK):
+            m = min(BLOCK, out.shape[0] - start)
+            _hash(k0, k1, np.int64(start), x0[:m], x1[:m])
+            for e in range(m):
+                bits[start + e] = compose(x0[e], x1[e])
+            for e in range(start, start + m):
+                out[e] = max(-1.0, (out[e] - 1.0) * 2.0 - 1.0)      # exact in float32 and float64
+    return impl
+
+@numba.njit(**_JIT)
+def units(root0, root1, i, per_block, rows, cols_t, positive, first, last):
+    """Rows of M_{2i-1} and columns of M_{2i} of the units first..last - 1 (:func:`slth.nets._numba_draws.pair_layers`;
+    ``per_block`` units per block), the columns UNITS units at a time."""
+    d_out = cols_t.shape[0]
+    x0, x1 = np.empty(BLOCK, np.uint32), np.empty(BLOCK, np.uint32)
+    cols = np.empty((UNITS, d_out), rows.dtype)
+    p0, p1 = _key(root0, root1, i, x0, x1)
+    for lo in range(first, last, UNITS):
+        hi = min(last, lo + UNITS)
+        for u in range(lo, hi):
+            b0, b1 = _key(p0, p1, np.int64(u // per_block), x0, x1)
+            b0, b1 = _key(b0, b1, np.int64(u % per_block), x0, x1)
+            _hash(b0, b1, np.int64(0), x0[:2], x1[:2])          # split: the row's key, then the column's
+            c0, c1 = x0[1], x1[1]
+            _fill(x0[0], x1[0], rows[u], x0, x1)
+            if positive:
+                for e in range(rows.shape[1]):
+                    rows[u, e] = abs(rows[u, e])
+            _fill(c0, c1, cols[u - lo], x0, x1)
+        for e in range(d_out):
+            for u in range(lo, hi):
+                cols_t[e, u] = cols[u - lo, e]
