@@ -138,3 +138,17 @@ def test_compact_lower_bound_is_the_reference_maximum_over_all_points():
         assert np.array_equal(lb.witness, x[np.argmax(every)])
         assert lb.value == float(measure.gap_at(ticket.target, ticket.pruned, lb.witness[None])[0])
         assert abs(lb.value - every.max()) <= 1e-14 * max(1.0, every.max())
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (5, 8), (7, 3), (40, 13), (64, 784)])
+def test_kept_entries_are_nonzeros(shape):
+    """pair_maps reads a mask's kept entries eight at a time: the same arrays as ``np.nonzero``, for masks
+    with a size that is or is not a multiple of 8, sparse or dense, and views that are not contiguous."""
+    from slth.measure.error import _kept
+
+    rng = np.random.default_rng(sum(shape))
+    for density in (0.0, 0.02, 0.5, 1.0):
+        mask = rng.random(shape) < density
+        for m in (mask, mask[:, ::-1], mask.T):
+            got, want = _kept(m), np.nonzero(m)
+            assert all(g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want, strict=True))

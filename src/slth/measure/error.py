@@ -60,7 +60,7 @@ def pair_maps(random: Sequence, masks: Sequence, *, biases: bool = False) -> lis
         # units that keep a non-zero incoming weight. The products and their order (units ascending)
         # are those of the dense form, so the maps are the same bit for bit.
         first = np.asarray(random[2 * i])
-        units, inputs = np.nonzero(np.asarray(masks[2 * i]))
+        units, inputs = _kept(np.asarray(masks[2 * i]))
         u = np.asarray(first[units, inputs], np.float64)
         units, inputs, u = units[u != 0], inputs[u != 0], u[u != 0]
         per_row = np.bincount(units, minlength=first.shape[0])
@@ -88,6 +88,19 @@ def pair_maps(random: Sequence, masks: Sequence, *, biases: bool = False) -> lis
             a_plus[:, -1] += out_bias
         maps.append(PairMaps(plus=a_plus, minus=-np.asarray((minus.T @ r2.T).T)))
     return maps
+
+
+def _kept(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D boolean mask with few kept entries (the same arrays), reading it eight entries
+    at a time: 0.01 s against 0.07 s for the Pensia-scale ticket's first layer (25.8 M entries, one kept per
+    row at most)."""
+    flat = mask.reshape(-1)
+    if mask.dtype != np.bool_ or mask.size == 0 or flat.size % 8 or not flat.flags.c_contiguous:
+        return np.nonzero(mask)
+    words = np.flatnonzero(flat.view(np.uint64))
+    word, offset = np.nonzero(flat.reshape(-1, 8)[words])
+    rows, cols = np.divmod(words[word] * 8 + offset, mask.shape[1])
+    return rows, cols
 
 
 def weight_errors(target: Sequence, maps: Sequence[PairMaps]) -> list[np.ndarray]:
