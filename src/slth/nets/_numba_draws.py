@@ -9,11 +9,11 @@ from hash(k, (0, e)). ``jax.random.uniform(k, (m,), dtype, -1, 1)`` keeps the to
 hash's 64 bits hi·2^32 + lo (float64) or of hi XOR lo (float32) as a float f in [1, 2) and returns
 max(-1, (f - 1)·2 - 1), which is exact in either precision.
 
-The numba kernel (:mod:`slth.nets._threefry`) computes exactly that, the 20 rounds written out in one
-loop that LLVM vectorizes. It draws
-the same bits as the XLA program (tests/test_draws_numba.py compares every entry for both dtypes, both
-sign rules, several layouts and seeds beyond 2^32) without compiling one (0.7 s of a first command's
-XLA compiling on the 784-500-10 network) and about 3x faster once compiled (benchmarks/README.md). Other
+The numba kernel (:mod:`slth.nets._threefry`) computes exactly that, the 20 rounds in one loop over the
+entries that LLVM vectorizes, on numba's threads. It draws the same bits as the XLA program
+(tests/test_draws_numba.py compares every entry for both dtypes, both sign rules, several layouts and
+seeds beyond 2^32) without compiling one (0.7 s of a first command's XLA compiling on the 784-500-10
+network) and faster once compiled (benchmarks/README.md, ``benchmarks/draws.py``). Small pairs, other
 laws, other devices, and a process whose PRNG is not the partitionable threefry keep XLA's draw
 (:func:`available`).
 """

@@ -19,75 +19,35 @@ _JIT = {"cache": True, "nogil": True}
 
 #: Entries hashed per pass into a thread's scratch words (two 1 KiB arrays, in L1 with the floats after them).
 BLOCK = 256
-#: Units a parallel task draws: their columns go to M_{2i} transposed, UNITS entries of a row at a time.
+#: Units whose columns are written to M_{2i} together, transposed: UNITS entries of a row at a time.
 UNITS = 64
 
 u32 = np.uint32
 
+#: Threefry-2x32's rotations: rounds 1-4 of every eight, then rounds 5-8.
+ROTATIONS = np.array([13, 15, 26, 6, 17, 29, 16, 24], np.uint32)
+
+
 @numba.njit(**_JIT)
 def _hash(k0, k1, start, x0, x1):
-    """x0[e], x1[e] = Threefry-2x32 of key (k0, k1) and counter (0, start + e), for e < len(x0)."""
-    k2 = u32(k0 ^ k1 ^ u32(0x1BD11BDA))
+    """x0[e], x1[e] = Threefry-2x32 of key (k0, k1) and counter (0, start + e), for e < len(x0): 20 rounds
+    in five groups of four, each group followed by the injection of the next key of the schedule
+    (k0, k1, k0 ^ k1 ^ 0x1BD11BDA) and the group's number. LLVM unrolls the constant loops and vectorizes
+    the loop over entries."""
+    keys = (k0, k1, u32(k0 ^ k1 ^ u32(0x1BD11BDA)))
     for e in range(x0.shape[0]):
         a = k0
         b = u32(u32(start + e) + k1)
-        # rounds 1-4, then key injection 1
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
-        a = u32(a + k1)
-        b = u32(b + u32(k2 + u32(1)))
-        # rounds 5-8, then key injection 2
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(17)) | u32(b >> u32(15))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(29)) | u32(b >> u32(3))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(16)) | u32(b >> u32(16))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(24)) | u32(b >> u32(8))) ^ a)
-        a = u32(a + k2)
-        b = u32(b + u32(k0 + u32(2)))
-        # rounds 9-12, then key injection 3
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
-        a = u32(a + k0)
-        b = u32(b + u32(k1 + u32(3)))
-        # rounds 13-16, then key injection 4
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(17)) | u32(b >> u32(15))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(29)) | u32(b >> u32(3))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(16)) | u32(b >> u32(16))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(24)) | u32(b >> u32(8))) ^ a)
-        a = u32(a + k1)
-        b = u32(b + u32(k2 + u32(4)))
-        # rounds 17-20, then key injection 5
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(13)) | u32(b >> u32(19))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(15)) | u32(b >> u32(17))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(26)) | u32(b >> u32(6))) ^ a)
-        a = u32(a + b)
-        b = u32(u32(u32(b << u32(6)) | u32(b >> u32(26))) ^ a)
-        a = u32(a + k2)
-        b = u32(b + u32(k0 + u32(5)))
+        for group in range(5):
+            for q in range(4):
+                r = ROTATIONS[4 * (group % 2) + q]
+                a = u32(a + b)
+                b = u32(u32(u32(b << r) | u32(b >> u32(u32(32) - r))) ^ a)
+            a = u32(a + keys[(group + 1) % 3])
+            b = u32(b + u32(keys[(group + 2) % 3] + u32(group + 1)))
         x0[e] = a
         x1[e] = b
+
 
 @numba.njit(**_JIT)
 def _key(k0, k1, d, x0, x1):
