@@ -23,7 +23,7 @@ from slth.nets import _threefry  # noqa: E402
 #: (d_in, d_out, units): one unit; fewer units than a task's UNITS; rows longer than a hash BLOCK (600 and
 #: 300 entries); many tasks whose last is partial; the constant-width case of a wide output.
 SHAPES = [(1, 1, 1), (3, 2, 5), (600, 7, 3), (7, 300, 20), (130, 3, 9)]
-SEEDS = [0, 5, 2**40 + 3, 2**63 - 1]
+SEEDS = [0, 2**40 + 3, 2**63 - 1]
 
 
 def _same_bits(a, b) -> bool:
@@ -37,7 +37,7 @@ def _same_bits(a, b) -> bool:
 def test_numba_draws_xlas_bits(d_in, d_out, units, dtype, positive):
     for seed in SEEDS:
         root = jax.random.key(seed)
-        for i in (1, 2, 7):
+        for i in (1, 7):
             assert _numba_draws.available(root, "uniform", dtype, _numba_draws.FROM_ENTRIES)
             got = _numba_draws.pair_layers(root, i, d_in, d_out, units, dtype, positive)
             want = pairs.xla_pair_layers(root, i, d_in, d_out, units, "uniform", dtype, positive)

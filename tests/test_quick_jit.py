@@ -1,5 +1,5 @@
-"""slth.quick_jit's programs give the same bits with its CPU options as with XLA's own, and a target drawn
-in one program (slth.nets.targets._draw_layers) is the target drawn layer by layer.
+"""slth.quick_jit's programs give the same bits with its CPU options as with XLA's own, and a target layer
+drawn by one of them (slth.nets.targets._draw_layer) is the layer ``sample`` draws alone.
 
 Both comparisons run here (the suite's XLA options, tests/conftest.py) and in a child process at XLA's
 default, where a user's eager draws are compiled.
@@ -45,7 +45,7 @@ def _cases():
         yield f"conv draw {law}", conv._unit_draws, (root, 2, js, rs, 16, law, f64), {}
     for dtype in (f64, np.dtype("float32")):
         for law in laws.SAME_BITS_FUSED:
-            yield f"target {law} {dtype}", targets._draw_layers, (root, (7, 5, 3), law, dtype), {}
+            yield f"target {law} {dtype}", targets._draw_layer, (law, root, (5, 7), dtype), {}
     yield "cut", pairs._cut, (first, second.T, 6, 3, 2), {}
     yield "problems", _blocks.pair_problems, (w, first, second, units), {"negative": True}
     yield "problems active", _blocks.pair_problems, (w, first, second, units, 3), {"negative": False}
@@ -54,13 +54,11 @@ def _cases():
 
 
 def _eager_targets():
-    """(name, digest) of each fusable law's target layers drawn one by one, as ``sample`` draws them."""
+    """(name, digest) of each fusable law's target layer as ``sample`` draws it, outside any program of ours."""
     root = jax.random.key(2**35 + 11)
     for dtype in (np.dtype("float64"), np.dtype("float32")):
         for law in laws.SAME_BITS_FUSED:
-            keys = jax.random.split(root, 2)
-            yield f"target {law} {dtype}", _digest([laws.sample(law, k, shape, dtype)
-                                                    for k, shape in zip(keys, [(5, 7), (3, 5)])])
+            yield f"target {law} {dtype}", _digest(laws.sample(law, root, (5, 7), dtype))
 
 
 def digests() -> dict[str, list[str]]:
@@ -99,8 +97,8 @@ def test_same_bits_at_xlas_default():
 
 @pytest.mark.parametrize("law", sorted(nets.DISTRIBUTIONS))
 def test_random_target_draws_each_law_as_sample_does(law):
-    """A fusable law's target comes from the one program, the others' layer by layer; either way the
-    layers are ``sample``'s draws, rescaled."""
+    """A fusable law's target layers come from quick_jit's programs, the others' from ``sample`` itself;
+    either way they are ``sample``'s draws, rescaled."""
     key = jax.random.key(7)
     got = nets.random_target((6, 4, 2), key=key, distribution=law)
     layers = precision.run(lambda: [laws.sample(law, k, shape) for k, shape in zip(jax.random.split(key, 2),

@@ -60,10 +60,10 @@ DISTRIBUTIONS: dict[str, Callable] = {
 }
 
 
-#: Laws whose draw has the same bits inside one compiled program with others as drawn alone by ``sample``
-#: (JAX's own small program per call): :func:`slth.nets.targets.random_target` draws a target of these
-#: laws in one program. Not ``hyperbolic``: XLA computes its power γ^u otherwise when fused, a few ulps off.
-#: tests/test_quick_jit.py compares both ways for every law.
+#: Laws whose draw has the same bits compiled inside a program of slth's own (:mod:`slth.quick_jit`) as drawn
+#: by ``sample`` alone (JAX's own small programs): :func:`slth.nets.targets.random_target` draws these laws'
+#: layers with :mod:`slth.quick_jit`'s options. Not ``hyperbolic``: XLA computes its power γ^u otherwise
+#: inside a program, a few ulps off. tests/test_quick_jit.py compares both ways for every law.
 SAME_BITS_FUSED = ("uniform", "gaussian", "binary", "binary-scaled")
 
 

@@ -201,21 +201,18 @@ def random_target(dims: Sequence[int], *, seed: int | None = None, key=None, dis
     if not 0 < norm <= 1:
         raise InputError(f"target norm {norm} is outside (0, 1], the theorems' assumption")
     check_distribution(distribution)
-    if distribution in SAME_BITS_FUSED:
-        layers = _draw_layers(key, dims, distribution, np.dtype(dtype or default_dtype()))
-    else:
-        keys = jax.random.split(key, len(dims) - 1)
-        layers = [sample(distribution, k, (dims[i + 1], dims[i]), dtype) for i, k in enumerate(keys)]
-    return rescale(layers, norm=norm)
-
-
-@quick_jit(static_argnums=(1, 2, 3))
-def _draw_layers(key, dims, distribution, dtype):
-    """:func:`random_target`'s layers before rescaling, in one program (a first command compiles one draw,
-    not a split and one per layer): layer i, of shape (d_i, d_{i-1}), drawn with the i-th key of
-    ``split(key, l)``, as ``sample`` draws it alone (laws in :data:`~slth.nets.laws.SAME_BITS_FUSED`)."""
+    dtype = np.dtype(dtype or default_dtype())
+    draw = _draw_layer if distribution in SAME_BITS_FUSED else sample
     keys = jax.random.split(key, len(dims) - 1)
-    return tuple(sample(distribution, keys[i], (dims[i + 1], dims[i]), dtype) for i in range(len(dims) - 1))
+    return rescale([draw(distribution, k, (dims[i + 1], dims[i]), dtype) for i, k in enumerate(keys)], norm=norm)
+
+
+@quick_jit(static_argnums=(0, 2, 3))
+def _draw_layer(distribution, key, shape, dtype):
+    """``sample(distribution, key, shape, dtype)`` compiled with :mod:`slth.quick_jit`'s options (about half
+    the compiling of JAX's own program for the draw, one program per shape, law and dtype), for the laws
+    whose draw inside a program is ``sample``'s (:data:`~slth.nets.laws.SAME_BITS_FUSED`)."""
+    return sample(distribution, key, shape, dtype)
 
 
 def load_target(path: str | Path, *, rescale_to_unit: bool = False, biases: bool = False) -> tuple:
