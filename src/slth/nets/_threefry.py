@@ -55,8 +55,12 @@ def _key(k0, k1, d, x0, x1):
     _hash(k0, k1, d, x0[:1], x1[:1])
     return x0[0], x1[0]
 
+
 def _fill(k0, k1, out, x0, x1):
-    """out[:] = uniform((k0, k1), (len(out),), out.dtype, -1, 1) (numba only: :func:`_fill_typed`)."""
+    """out[:] = uniform((k0, k1), (len(out),), out.dtype, -1, 1), through the scratch words x0, x1. Inside
+    numba code only, where :func:`_fill_typed` supplies the implementation for out's dtype."""
+    raise TypeError("_fill runs inside numba-compiled code only")
+
 
 @overload(_fill, jit_options=_JIT)
 def _fill_typed(k0, k1, out, x0, x1):
@@ -89,10 +93,11 @@ def _fill_typed(k0, k1, out, x0, x1):
                 out[e] = max(-1.0, (out[e] - 1.0) * 2.0 - 1.0)      # exact in float32 and float64
     return impl
 
+
 @numba.njit(**_JIT)
 def units(root0, root1, i, per_block, rows, cols_t, positive, first, last):
-    """Rows of M_{2i-1} and columns of M_{2i} of the units first..last - 1 (:func:`slth.nets._numba_draws.pair_layers`;
-    ``per_block`` units per block), the columns UNITS units at a time."""
+    """Rows of M_{2i-1} and columns of M_{2i} of the units first..last - 1, ``per_block`` units per block
+    (:func:`slth.nets._numba_draws.pair_layers`); the columns UNITS units at a time."""
     d_out = cols_t.shape[0]
     x0, x1 = np.empty(BLOCK, np.uint32), np.empty(BLOCK, np.uint32)
     cols = np.empty((UNITS, d_out), rows.dtype)
