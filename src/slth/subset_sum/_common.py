@@ -113,8 +113,9 @@ def as_float_matrix(name: str, value, allow_nonfinite: np.ndarray | None = None)
 
 def check_finite(name: str, arr: np.ndarray, where: np.ndarray | None = None) -> None:
     """Raise InputError naming the first NaN/inf of ``arr`` (only where ``where`` is True, if given)."""
-    if np.isfinite(np.sum(arr)):      # a NaN or an infinity anywhere makes the sum one: all finite, in one read
-        return
+    with np.errstate(over="ignore", invalid="ignore"):     # an overflowing sum only sends us to the full check
+        if np.isfinite(np.sum(arr)):     # a NaN or an infinity anywhere makes the sum one: all finite, in one read
+            return
     bad = ~np.isfinite(arr)
     if where is not None:
         bad &= where
