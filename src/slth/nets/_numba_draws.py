@@ -63,11 +63,14 @@ def pair_layers(root, i: int, d_in: int, d_out: int, units: int, dtype, positive
     n = d_in * units
     rows, cols_t = _aligned((n, d_in), dtype), _aligned((d_out, n), dtype)
     args = (k0, k1, np.int64(i), np.int64(units), rows, cols_t, bool(positive))
-    parts = min(n, 4 * numba_runtime.threads())
+    parts = min(n, 4 * numba_runtime.threads())          # contiguous ranges of units, dealt to the threads
+
+    def draw(k: int) -> None:
+        _threefry.units(*args, np.int64(k * n // parts), np.int64((k + 1) * n // parts))
+
     with numba_runtime.one_call():
         numba_runtime.compiled(_threefry.units, *args, np.int64(0), np.int64(n))
-        numba_runtime.spread(lambda k: _threefry.units(*args, np.int64(k * n // parts), np.int64((k + 1) * n // parts)),
-                             parts)
+        numba_runtime.spread(draw, parts)
     return jax.device_put(rows), jax.device_put(cols_t)
 
 

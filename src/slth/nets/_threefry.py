@@ -1,4 +1,4 @@
-"""Threefry-2x32 and the uniform law's layer pairs, compiled by numba (the kernels of :mod:`slth.nets._numba_draws`).
+"""Threefry-2x32 and the uniform law's layer pairs compiled by numba: the kernels of :mod:`slth.nets._numba_draws`.
 
 Imported only where a pair is drawn by numba; :mod:`slth.nets._numba_draws` says what is computed and why it
 gives JAX's bits.
